@@ -1,0 +1,1 @@
+"""Commune loudspeaker broadcast station."""

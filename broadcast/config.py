@@ -1,0 +1,62 @@
+"""Station settings, read from the environment (prefix ``BROADCAST_``) and built per app instance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the station needs to know about where it runs; defaults are the embedded set-up."""
+
+    model_config = SettingsConfigDict(env_prefix="BROADCAST_", extra="ignore")
+
+    data_dir: Path = Field(Path("./var"), description="Database, clips, keys and broker state live here.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the data dir.")
+    mqtt_url: str | None = Field(
+        None,
+        description="mqtt://user:pass@host:port of an external broker; unset = start a managed Mosquitto.",
+    )
+    mqtt_bind: str = Field("127.0.0.1", description="Address the managed Mosquitto listens on.")
+    mqtt_port: int = Field(18830, description="Port of the managed Mosquitto.")
+    mosquitto_bin: str = Field("mosquitto", description="Mosquitto executable for the managed broker.")
+    public_url: str | None = Field(
+        None, description="Base URL agents use to fetch clips; default http://HOST:PORT of `serve`."
+    )
+    tts_engine: str = Field("espeak", description="Default TTS engine.")
+    tts_voice: str = Field("vi", description="Default voice of the engine.")
+    ffmpeg_bin: str | None = Field(None, description="ffmpeg executable; default the imageio-ffmpeg wheel's.")
+    loudness_lufs: float = Field(-16.0, description="Integrated loudness target of every clip.")
+    mp3_bitrate: str = Field("48k", description="Mono MP3 bitrate, sized for 3G/4G links.")
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="Programme time zone.")
+    push_lead_s: float = Field(
+        30.0, ge=1.0, description="How long before start_at a play command is pushed to the agents."
+    )
+    command_ttl_s: float = Field(
+        300.0, ge=1.0, description="A play command expires this long after its start_at."
+    )
+    max_text_chars: int = Field(20000, description="Longest bulletin text accepted.")
+    session_days: int = Field(7, description="Web session lifetime.")
+    env: Literal["local", "production"] = "local"
+
+    @property
+    def database(self) -> str:
+        """Return the effective SQLAlchemy URL."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'broadcast.db').resolve()}"
+
+    @property
+    def clips_dir(self) -> Path:
+        return self.data_dir / "clips"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "mosquitto"

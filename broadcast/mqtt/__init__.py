@@ -1,0 +1,1 @@
+"""MQTT side of the station: the managed broker, credentials/ACLs, and the station's client."""

@@ -1,0 +1,290 @@
+"""Messages between station and edge agents: topics, models, canonical JSON and Ed25519 signatures.
+
+Shared by the server and the agent, so it imports only the standard library at module level
+(``cryptography`` is imported inside the sign/verify functions).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, cast
+
+PROTOCOL_VERSION = 1
+TOPIC_ROOT = "loa/v1"
+PRIORITIES = ("normal", "priority", "emergency")
+Priority = Literal["normal", "priority", "emergency"]
+MAX_MESSAGE_BYTES = 16 * 1024
+
+_IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ProtocolError(ValueError):
+    """A message that must be rejected; the text says why (logged, never crashes the receiver)."""
+
+
+def is_identifier(value: str) -> bool:
+    """Return True if value is a safe device / zone id (lowercase, digits, '-', '_'; no MQTT wildcards)."""
+    return bool(_IDENTIFIER.fullmatch(value))
+
+
+# --- topics -----------------------------------------------------------------------------------------
+
+
+def device_command_topic(device_id: str) -> str:
+    return f"{TOPIC_ROOT}/dev/{device_id}/cmd"
+
+
+def zone_command_topic(zone: str) -> str:
+    return f"{TOPIC_ROOT}/zone/{zone}/cmd"
+
+
+def device_status_topic(device_id: str) -> str:
+    return f"{TOPIC_ROOT}/dev/{device_id}/status"
+
+
+def device_event_topic(device_id: str) -> str:
+    return f"{TOPIC_ROOT}/dev/{device_id}/event"
+
+
+STATUS_SUBSCRIPTION = f"{TOPIC_ROOT}/dev/+/status"
+EVENT_SUBSCRIPTION = f"{TOPIC_ROOT}/dev/+/event"
+
+
+def device_id_from_topic(topic: str) -> str:
+    """Return the device id of a loa/v1/dev/<id>/... topic."""
+    parts = topic.split("/")
+    if len(parts) != 4 or parts[0] + "/" + parts[1] != TOPIC_ROOT or parts[2] != "dev":
+        raise ProtocolError(f"not a device topic: {topic!r}")
+    if not is_identifier(parts[3]):
+        raise ProtocolError(f"bad device id in topic: {topic!r}")
+    return parts[3]
+
+
+# --- commands (station -> agent) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """Where an agent fetches a clip and how it proves it got the right bytes."""
+
+    url: str
+    sha256: str
+    size: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class PlayCommand:
+    """Play one clip at an absolute time on every agent of the listed zones."""
+
+    id: str
+    seq: int
+    issued_at: float
+    expires_at: float
+    start_at: float
+    priority: Priority
+    zones: tuple[str, ...]
+    clip: ClipRef
+    title: str = ""
+    bulletin_id: int | None = None
+    kind: Literal["play"] = "play"
+    v: int = PROTOCOL_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_body(self) -> dict[str, Any]:
+        """Return the JSON-ready body (without signature)."""
+        body = asdict(self)
+        body["zones"] = list(self.zones)
+        return body
+
+
+def canonical_json(body: dict[str, Any]) -> bytes:
+    """Return the byte string that is signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign_body(body: dict[str, Any], private_key_raw: bytes) -> bytes:
+    """Return the wire message: body plus an Ed25519 signature over its canonical form."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.from_private_bytes(private_key_raw)
+    signature = key.sign(canonical_json(body))
+    return canonical_json({**body, "sig": base64.b64encode(signature).decode()})
+
+
+def verify_message(raw: bytes, public_key_b64: str) -> dict[str, Any]:
+    """Return the body of a signed message, or raise ProtocolError if it is malformed or forged."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(f"message too large ({len(raw)} bytes)")
+    try:
+        decoded = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"not UTF-8 JSON: {exc}") from exc
+    if not isinstance(decoded, dict):
+        raise ProtocolError("message is not a JSON object")
+    body = cast(dict[str, Any], decoded)
+    sig = body.pop("sig", None)
+    if not isinstance(sig, str):
+        raise ProtocolError("unsigned message")
+    try:
+        signature = base64.b64decode(sig, validate=True)
+        public_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
+        public_key.verify(signature, canonical_json(body))
+    except (InvalidSignature, ValueError) as exc:
+        raise ProtocolError("bad signature") from exc
+    return body
+
+
+def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ProtocolError(f"field {name!r} missing or not {kind}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProtocolError(f"field {name!r} is not finite")
+    return value
+
+
+def parse_play_command(body: dict[str, Any]) -> PlayCommand:
+    """Validate a verified body and return the command it describes."""
+    if body.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(f"unsupported protocol version {body.get('v')!r}")
+    if body.get("kind") != "play":
+        raise ProtocolError(f"unknown command kind {body.get('kind')!r}")
+    clip_raw = _field(body, "clip", dict)
+    sha = _field(clip_raw, "sha256", str)
+    if not _SHA256.fullmatch(sha):
+        raise ProtocolError("clip sha256 is not 64 lowercase hex digits")
+    url = _field(clip_raw, "url", str)
+    if not url.startswith(("http://", "https://")):
+        raise ProtocolError("clip url must be http(s)")
+    size = _field(clip_raw, "size", int)
+    if size <= 0:
+        raise ProtocolError("clip size must be positive")
+    clip = ClipRef(url=url, sha256=sha, size=size, duration_s=float(_field(clip_raw, "duration_s", (int, float))))
+    zones = _field(body, "zones", list)
+    if not zones or not all(isinstance(z, str) and is_identifier(z) for z in zones):
+        raise ProtocolError("zones must be a non-empty list of zone ids")
+    priority = _field(body, "priority", str)
+    if priority not in PRIORITIES:
+        raise ProtocolError(f"unknown priority {priority!r}")
+    bulletin_id = body.get("bulletin_id")
+    if bulletin_id is not None and (isinstance(bulletin_id, bool) or not isinstance(bulletin_id, int)):
+        raise ProtocolError("bulletin_id must be an integer")
+    extra = body.get("extra") or {}
+    if not isinstance(extra, dict):
+        raise ProtocolError("extra must be an object")
+    return PlayCommand(
+        id=_field(body, "id", str),
+        seq=_field(body, "seq", int),
+        issued_at=float(_field(body, "issued_at", (int, float))),
+        expires_at=float(_field(body, "expires_at", (int, float))),
+        start_at=float(_field(body, "start_at", (int, float))),
+        priority=cast(Priority, priority),
+        zones=tuple(zones),
+        clip=clip,
+        title=str(body.get("title", "")),
+        bulletin_id=bulletin_id,
+        extra=cast(dict[str, Any], extra),
+    )
+
+
+# --- agent -> station ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """Retained on the device's status topic; the broker publishes state=offline as the last will."""
+
+    device_id: str
+    state: Literal["online", "offline"]
+    zone: str = ""
+    version: str = ""
+    ts: float = 0.0
+    type: Literal["status"] = "status"
+
+
+@dataclass(frozen=True)
+class PlayReport:
+    """Proof of play: the agent started playing a clip."""
+
+    device_id: str
+    command_id: str
+    clip_sha256: str
+    started_at: float
+    duration_s: float
+    priority: Priority
+    type: Literal["play"] = "play"
+
+
+@dataclass(frozen=True)
+class CommandRejected:
+    """The agent refused or could not carry out a command (bad clip, expired, ...)."""
+
+    device_id: str
+    command_id: str
+    reason: str
+    type: Literal["rejected"] = "rejected"
+
+
+AgentMessage = DeviceStatus | PlayReport | CommandRejected
+
+
+def encode_agent_message(message: AgentMessage) -> bytes:
+    return canonical_json(asdict(message))
+
+
+def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
+    """Parse a status/event message; the device id must match the topic it came on (ACL-enforced)."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise ProtocolError("message too large")
+    try:
+        decoded = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"not UTF-8 JSON: {exc}") from exc
+    if not isinstance(decoded, dict):
+        raise ProtocolError("message is not a JSON object")
+    body = cast(dict[str, Any], decoded)
+    if body.get("device_id") != topic_device_id:
+        raise ProtocolError("device_id does not match topic")
+    kind = body.get("type")
+    if kind == "status":
+        state = body.get("state")
+        if state not in ("online", "offline"):
+            raise ProtocolError(f"bad state {state!r}")
+        return DeviceStatus(
+            device_id=topic_device_id,
+            state=cast(Literal["online", "offline"], state),
+            zone=str(body.get("zone", "")),
+            version=str(body.get("version", "")),
+            ts=float(_field(body, "ts", (int, float))) if "ts" in body else 0.0,
+        )
+    if kind == "play":
+        priority = _field(body, "priority", str)
+        if priority not in PRIORITIES:
+            raise ProtocolError(f"unknown priority {priority!r}")
+        sha = _field(body, "clip_sha256", str)
+        if not _SHA256.fullmatch(sha):
+            raise ProtocolError("bad clip_sha256")
+        return PlayReport(
+            device_id=topic_device_id,
+            command_id=_field(body, "command_id", str),
+            clip_sha256=sha,
+            started_at=float(_field(body, "started_at", (int, float))),
+            duration_s=float(_field(body, "duration_s", (int, float))),
+            priority=cast(Priority, priority),
+        )
+    if kind == "rejected":
+        return CommandRejected(
+            device_id=topic_device_id,
+            command_id=str(_field(body, "command_id", str)),
+            reason=str(_field(body, "reason", str))[:500],
+        )
+    raise ProtocolError(f"unknown message type {kind!r}")

@@ -1,0 +1,1 @@
+"""Edge agent: plays the station's programme on a loudspeaker cluster."""
