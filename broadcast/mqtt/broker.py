@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -66,7 +67,7 @@ def render_config(config: BrokerConfig) -> str:
         f"persistence_location {d}/",
         # Queued commands must survive a broker restart; the default 1800 s loses half an hour.
         "autosave_interval 30",
-        # Mosquitto drops the newest messages on overflow; a Pi offline for two days must still get its programme.
+        # Mosquitto drops the newest messages on overflow: a Pi offline for days must still get its programme.
         "max_queued_messages 10000",
         "persistent_client_expiration 14d",
         "max_packet_size 1048576",
@@ -110,6 +111,14 @@ def running_pid(config: BrokerConfig) -> int | None:
     except (OSError, ValueError):
         return None
     return pid if b"mosquitto" in cmdline else None
+
+
+def find_mosquitto(configured: str = "mosquitto") -> str:
+    """Return the mosquitto executable; Debian installs it in /usr/sbin, often not on a user's PATH."""
+    found = shutil.which(configured) or shutil.which(configured, path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise RuntimeError(f"{configured!r} not found: install Mosquitto (apt-get install mosquitto)")
+    return found
 
 
 def wait_for_port(host: str, port: int, timeout: float) -> None:
@@ -156,7 +165,7 @@ class ManagedBroker:
             os.kill(stale, signal.SIGTERM)
             time.sleep(0.3)
         self._process = subprocess.Popen(
-            [self.config.executable, "-c", str(self.config.conf_path)],
+            [find_mosquitto(self.config.executable), "-c", str(self.config.conf_path)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

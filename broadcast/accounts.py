@@ -1,0 +1,101 @@
+"""Accounts, passwords (argon2id), API tokens and web sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcast import domain
+from broadcast.storage.models import AuthToken, User
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the response time the same for unknown user names.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request."""
+
+    user_id: int
+    name: str
+    role: str
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def add_user(session: Session, name: str, role: str, password: str) -> User:
+    """Create an account; refuses duplicate names, unknown roles and weak passwords."""
+    domain.check_user_name(name)
+    if role not in {r.value for r in domain.Role}:
+        raise domain.Invalid(f"Vai trò không hợp lệ: {role!r} (editor / approver / admin).")
+    domain.check_password_strength(password)
+    if session.scalar(select(User).where(User.name == name)) is not None:
+        raise domain.Conflict(f"Tài khoản {name!r} đã tồn tại.")
+    user = User(name=name, role=role, password_hash=_hasher.hash(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, name: str, password: str) -> Principal | None:
+    """Return the principal if name + password are right and the account is active."""
+    user = session.scalar(select(User).where(User.name == name))
+    try:
+        if user is None:
+            _hasher.verify(_DUMMY_HASH, password)
+            return None
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user.disabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return Principal(user.id, user.name, user.role)
+
+
+def issue_token(
+    session: Session, user_name: str, kind: str = "api", lifetime: timedelta | None = None
+) -> str:
+    """Create a bearer token (or session id) for the user and return its secret (shown once)."""
+    user = session.scalar(select(User).where(User.name == user_name))
+    if user is None or user.disabled:
+        raise domain.NotFound(f"Không có tài khoản {user_name!r}.")
+    secret = secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + lifetime if lifetime else None
+    session.add(AuthToken(token_hash=_token_hash(secret), kind=kind, user_id=user.id, expires_at=expires))
+    session.flush()
+    return secret
+
+
+def principal_for_token(session: Session, secret: str, kind: str) -> Principal | None:
+    """Return who owns a live token of this kind, or None."""
+    row = session.execute(
+        select(AuthToken, User)
+        .join(User, User.id == AuthToken.user_id)
+        .where(AuthToken.token_hash == _token_hash(secret), AuthToken.kind == kind)
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    now = datetime.now(UTC)
+    if token.revoked_at is not None or user.disabled or (token.expires_at and token.expires_at < now):
+        return None
+    return Principal(user.id, user.name, user.role)
+
+
+def revoke_token(session: Session, secret: str) -> None:
+    """Revoke a token or end a session."""
+    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(secret)))
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""JSON API (OpenAPI at /docs)."""

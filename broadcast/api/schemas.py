@@ -1,0 +1,135 @@
+"""Request and response bodies of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from broadcast.protocol import Priority
+from broadcast.storage.models import Bulletin, Device, Play, Slot
+
+
+class BulletinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(description="Tiêu đề bản tin")
+    text: str = Field(description="Nội dung bản tin như cán bộ gõ vào")
+    priority: Priority = "normal"
+    zones: list[str] = Field(description="Các vùng (cụm loa) sẽ phát")
+    engine: str | None = None
+    voice: str | None = None
+
+
+class BulletinOut(BaseModel):
+    id: int
+    title: str
+    text: str
+    spoken_text: str
+    priority: str
+    zones: list[str]
+    status: str
+    audio_url: str
+    clip_sha256: str
+    duration_s: float
+    engine: str
+    voice: str
+    created_at: datetime
+    approved_at: datetime | None
+
+    @classmethod
+    def of(cls, bulletin: Bulletin, duration_s: float) -> BulletinOut:
+        return cls(
+            id=bulletin.id,
+            title=bulletin.title,
+            text=bulletin.text,
+            spoken_text=bulletin.spoken_text,
+            priority=bulletin.priority,
+            zones=list(bulletin.zones),
+            status=bulletin.status,
+            audio_url=f"/clips/{bulletin.clip_sha256}.mp3",
+            clip_sha256=bulletin.clip_sha256,
+            duration_s=duration_s,
+            engine=bulletin.engine,
+            voice=bulletin.voice,
+            created_at=bulletin.created_at,
+            approved_at=bulletin.approved_at,
+        )
+
+
+class SlotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bulletin_id: int
+    start_at: str | None = Field(None, description="ISO-8601; không có múi giờ = giờ Việt Nam")
+    daily_at: str | None = Field(None, description='"HH:MM" hằng ngày')
+    days: list[str] | None = Field(None, description="mon..sun hoặc t2..t7, cn; mặc định mọi ngày")
+    zones: list[str] = Field(default_factory=list, description="Mặc định: các vùng của bản tin")
+
+
+class SlotOut(BaseModel):
+    id: int
+    bulletin_id: int
+    zones: list[str]
+    start_at: datetime | None
+    daily_at: str | None
+    days: list[str]
+    next_push_at: datetime | None
+
+    @classmethod
+    def of(cls, slot: Slot, next_push_at: datetime | None) -> SlotOut:
+        return cls(
+            id=slot.id,
+            bulletin_id=slot.bulletin_id,
+            zones=list(slot.zones),
+            start_at=slot.start_at,
+            daily_at=slot.daily_at,
+            days=list(slot.days),
+            next_push_at=next_push_at,
+        )
+
+
+class DeviceOut(BaseModel):
+    id: str
+    zone: str
+    online: bool
+    last_seen: datetime | None
+    version: str
+    revoked: bool
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceOut:
+        return cls(
+            id=device.id,
+            zone=device.zone,
+            online=device.online,
+            last_seen=device.last_seen,
+            version=device.version,
+            revoked=device.revoked,
+        )
+
+
+class PlayOut(BaseModel):
+    id: int
+    device_id: str
+    command_id: str
+    bulletin_id: int | None
+    clip_sha256: str
+    started_at: datetime | None
+    duration_s: float
+    priority: str
+    outcome: str
+    reason: str
+
+    @classmethod
+    def of(cls, play: Play) -> PlayOut:
+        return cls(
+            id=play.id,
+            device_id=play.device_id,
+            command_id=play.command_id,
+            bulletin_id=play.bulletin_id,
+            clip_sha256=play.clip_sha256,
+            started_at=play.started_at,
+            duration_s=play.duration_s,
+            priority=play.priority,
+            outcome=play.outcome,
+            reason=play.reason,
+        )

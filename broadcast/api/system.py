@@ -1,0 +1,73 @@
+"""Health, Prometheus metrics and the clip files agents fetch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from sqlalchemy import func, select, text
+
+from broadcast.api.deps import StationDep
+from broadcast.storage.models import Bulletin, Device, Play
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz")
+def healthz(station: StationDep) -> JSONResponse:
+    """Say whether the database, broker link and scheduler are up (503 if any is not)."""
+    try:
+        with station.db.session() as session:
+            session.execute(text("SELECT 1"))
+        database = True
+    except Exception:  # any database failure means unhealthy
+        database = False
+    checks = {"database": database, "mqtt": station.mqtt.connected, "scheduler": station.scheduler.running}
+    healthy = all(checks.values())
+    return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, 200 if healthy else 503)
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(station: StationDep) -> str:
+    """Expose counters in the Prometheus text format."""
+    with station.db.session() as session:
+        devices = session.scalar(select(func.count()).select_from(Device)) or 0
+        online = session.scalar(select(func.count()).select_from(Device).where(Device.online)) or 0
+        plays = dict(
+            session.execute(select(Play.outcome, func.count()).group_by(Play.outcome)).tuples().all()
+        )
+        bulletins = dict(
+            session.execute(select(Bulletin.status, func.count()).group_by(Bulletin.status)).tuples().all()
+        )
+    lines = [
+        "# HELP loa_devices Registered loudspeaker agents.",
+        "# TYPE loa_devices gauge",
+        f"loa_devices {devices}",
+        "# HELP loa_devices_online Agents whose last status was online.",
+        "# TYPE loa_devices_online gauge",
+        f"loa_devices_online {online}",
+        "# HELP loa_plays_total Play reports by outcome.",
+        "# TYPE loa_plays_total counter",
+        *[f'loa_plays_total{{outcome="{k}"}} {v}' for k, v in sorted(plays.items())],
+        "# HELP loa_bulletins Bulletins by status.",
+        "# TYPE loa_bulletins gauge",
+        *[f'loa_bulletins{{status="{k}"}} {v}' for k, v in sorted(bulletins.items())],
+        "# HELP loa_mqtt_connected Whether the station's MQTT client is connected.",
+        "# TYPE loa_mqtt_connected gauge",
+        f"loa_mqtt_connected {int(station.mqtt.connected)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@router.get("/clips/{name}")
+def clip(name: str, station: StationDep) -> FileResponse:
+    """Serve a clip by its sha256 (content-addressed: immutable, cacheable forever)."""
+    sha, _, ext = name.partition(".")
+    try:
+        path = station.clips.path(sha)
+    except ValueError:
+        raise HTTPException(404, "Không có tệp âm thanh này.") from None
+    if ext != "mp3" or not path.is_file():
+        raise HTTPException(404, "Không có tệp âm thanh này.")
+    return FileResponse(
+        path, media_type="audio/mpeg", headers={"Cache-Control": "public, max-age=31536000, immutable"}
+    )

@@ -1,0 +1,45 @@
+"""FastAPI application factory: settings in, a wired station out (tests build their own)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from broadcast.api import bulletins, devices, programme, system
+from broadcast.api.errors import install_error_handlers
+from broadcast.config import Settings
+from broadcast.station import start_station, stop_station
+from broadcast.web import routes as web_routes
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the station's services start in the lifespan and stop with it."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        station = start_station(settings)
+        app.state.station = station
+        try:
+            yield
+        finally:
+            stop_station(station)
+
+    app = FastAPI(
+        title="Đài truyền thanh xã — loa xã",
+        description="Station API: bulletins, approval, programme, devices, proof of play.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (bulletins.router, programme.router, devices.router, system.router, web_routes.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
+    return app

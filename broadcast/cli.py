@@ -1,0 +1,220 @@
+"""The `broadcast` command: serve, accounts, tokens, devices, and the text/speech tools."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+import wave
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from broadcast.config import Settings
+
+if TYPE_CHECKING:
+    from broadcast.storage.db import Database
+
+
+def _database(settings: Settings) -> Database:
+    from broadcast.storage.db import Database, migrate
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database)
+    return Database(settings.database)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from broadcast.app import create_app
+
+    if not settings.public_url:
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{args.port}"})
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    print(f"Đài truyền thanh xã: mở {settings.public_url}/ trong trình duyệt (Ctrl+C để dừng).", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
+    from broadcast.quickstart import first_run_setup, start_demo_agent
+
+    if not settings.public_url:
+        settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{args.port}"})
+    config = first_run_setup(settings)
+    agent = start_demo_agent(config) if config else None
+    try:
+        return cmd_serve(args, settings)
+    finally:
+        if agent is not None:
+            agent.terminate()
+            agent.wait(timeout=10)
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Mật khẩu: ")
+    if first != getpass.getpass("Nhập lại mật khẩu: "):
+        raise SystemExit("Hai lần nhập mật khẩu không khớp.")
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    from broadcast import accounts, audit
+
+    db = _database(settings)
+    with db.session() as session:
+        accounts.add_user(session, args.name, args.role, _read_password(args))
+        audit.record(
+            session, os.environ.get("USER", "cli"), "user.add", f"user:{args.name}", "cli", role=args.role
+        )
+    print(f"Đã tạo tài khoản {args.name} ({args.role}).")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    from broadcast import accounts, audit
+
+    db = _database(settings)
+    with db.session() as session:
+        token = accounts.issue_token(session, args.name, "api")
+        audit.record(session, os.environ.get("USER", "cli"), "token.create", f"user:{args.name}", "cli")
+    print(token)
+    return 0
+
+
+def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
+    from broadcast import devices
+
+    db = _database(settings)
+    out = Path(args.out)
+    state_dir = Path(args.state_dir) if args.state_dir else Path(f"state-{args.device_id}")
+    output = args.output or f"file:plays-{args.device_id}"
+    with db.session() as session:
+        enrolment = devices.add_device(
+            session, settings, args.device_id, args.zone, state_dir, output, os.environ.get("USER", "cli")
+        )
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(enrolment.agent_toml)
+    print(f"Đã thêm thiết bị {args.device_id} vào vùng {args.zone}; cấu hình: {out}")
+    return 0
+
+
+def cmd_normalize(args: argparse.Namespace, settings: Settings) -> int:
+    from broadcast.tts import normalize_text
+
+    if args.text is not None:
+        print(normalize_text(args.text))
+        return 0
+    for line in sys.stdin:
+        stripped = line.rstrip("\r\n")
+        print(normalize_text(stripped) if stripped.strip() else "", flush=True)
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace, settings: Settings) -> int:
+    from broadcast.audio import ffmpeg_exe
+    from broadcast.rendering import render_bulletin
+    from broadcast.tts import get_engine, normalize_text
+
+    text = args.text if args.text is not None else sys.stdin.read()
+    engine = args.engine or settings.tts_engine
+    out = Path(args.output)
+    if out.suffix.lower() == ".wav":  # raw speech, no chime, no loudness processing
+        pcm = get_engine(engine).synthesize(normalize_text(text), args.voice or settings.tts_voice)
+        with wave.open(str(out), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(pcm.sample_rate)
+            handle.writeframes(pcm.samples)
+        print(f"{out}: {pcm.duration_s:.1f} s")
+        return 0
+    rendered = render_bulletin(
+        text,
+        engine=engine,
+        voice=args.voice or settings.tts_voice,
+        ffmpeg=ffmpeg_exe(settings.ffmpeg_bin),
+        target_lufs=settings.loudness_lufs,
+        bitrate=settings.mp3_bitrate,
+    )
+    out.write_bytes(rendered.clip.data)
+    print(f"{out}: {rendered.clip.duration_s:.1f} s, {rendered.clip.loudness_lufs:.1f} LUFS")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="broadcast", description="Commune loudspeaker station")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the station (web, API, broker, scheduler)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=cmd_serve)
+
+    quick = sub.add_parser("quickstart", help="first-run set-up (admin, demo agent) then serve")
+    quick.add_argument("--host", default="127.0.0.1")
+    quick.add_argument("--port", type=int, default=8080)
+    quick.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    quick.set_defaults(func=cmd_quickstart)
+
+    user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create an account")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["editor", "approver", "admin"])
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(func=cmd_user_add)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="print a new API bearer token for an account")
+    create.add_argument("name")
+    create.set_defaults(func=cmd_token_create)
+
+    device = sub.add_parser("device", help="edge devices").add_subparsers(
+        dest="device_command", required=True
+    )
+    dev_add = device.add_parser("add", help="enrol a device and write its agent.toml")
+    dev_add.add_argument("device_id")
+    dev_add.add_argument("--zone", required=True)
+    dev_add.add_argument("--out", required=True)
+    dev_add.add_argument("--state-dir", help="agent state dir (relative to the config file)")
+    dev_add.add_argument("--output", help="agent output, file:DIR or alsa")
+    dev_add.set_defaults(func=cmd_device_add)
+
+    norm = sub.add_parser("normalize", help="print how the station will read TEXT (or each stdin line)")
+    norm.add_argument("text", nargs="?")
+    norm.set_defaults(func=cmd_normalize)
+
+    synth = sub.add_parser("synth", help="synthesise TEXT (or stdin) to an MP3 clip (or raw .wav)")
+    synth.add_argument("text", nargs="?")
+    synth.add_argument("-o", "--output", required=True)
+    synth.add_argument("--engine")
+    synth.add_argument("--voice")
+    synth.set_defaults(func=cmd_synth)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; domain errors become one clear line on stderr and exit code 2."""
+    from broadcast.audio import AudioError
+    from broadcast.domain import DomainError
+    from broadcast.tts import TtsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args, Settings()))
+    except (DomainError, TtsError, AudioError) as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""First run on a fresh machine: one admin with a random password, a demo zone and agent, then serve."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from broadcast import accounts, devices
+from broadcast.config import Settings
+from broadcast.storage.db import Database, migrate
+from broadcast.storage.models import Device, User
+
+DEMO_DEVICE = "loa-demo"
+DEMO_ZONE = "thon-1"
+
+
+def first_run_setup(settings: Settings) -> Path | None:
+    """Create the first admin (random password, printed once) and a demo agent; return its config."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database)
+    db = Database(settings.database)
+    demo_dir = (settings.data_dir / "demo-agent").resolve()
+    config = demo_dir / "agent.toml"
+    try:
+        with db.session() as session:
+            if not session.scalar(select(func.count()).select_from(User)):
+                password = secrets.token_urlsafe(12)
+                accounts.add_user(session, "admin", "admin", password)
+                note = settings.secrets_dir / "first-admin.txt"
+                note.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(f"admin {password}\n")
+                print(f"Tài khoản quản trị đầu tiên: admin / {password}  (đã lưu ở {note})", flush=True)
+            if session.get(Device, DEMO_DEVICE) is None:
+                demo_dir.mkdir(parents=True, exist_ok=True)
+                enrolment = devices.add_device(
+                    session, settings, DEMO_DEVICE, DEMO_ZONE, Path("state"), "file:plays", "quickstart"
+                )
+                fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(enrolment.agent_toml)
+    finally:
+        db.dispose()
+    return config if config.exists() else None
+
+
+def start_demo_agent(config: Path) -> subprocess.Popen[bytes]:
+    """Start the demo edge agent (file sink under the data dir) as a child process."""
+    log = (config.parent / "agent.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.cli", "--config", str(config)], stdout=log, stderr=log
+    )

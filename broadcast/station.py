@@ -1,0 +1,107 @@
+"""Composition root of a running station: database, clip store, broker, MQTT client, scheduler."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from broadcast import programme, reports
+from broadcast.clips import ClipStore
+from broadcast.config import Settings
+from broadcast.devices import broker_config, public_url, sync_broker_credentials
+from broadcast.keys import StationKeys
+from broadcast.mqtt.broker import ManagedBroker
+from broadcast.mqtt.client import MqttTarget, StationMqtt, parse_mqtt_url
+from broadcast.mqtt.credentials import STATION_USER
+from broadcast.scheduler import jobs
+from broadcast.scheduler.service import ProgrammeScheduler
+from broadcast.storage.db import Database, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Station:
+    """Everything a request handler or a job needs, built once per app instance."""
+
+    settings: Settings
+    db: Database
+    clips: ClipStore
+    keys: StationKeys
+    public_url: str
+    mqtt: StationMqtt
+    scheduler: ProgrammeScheduler
+    broker: ManagedBroker | None = None
+    started_at: datetime | None = field(default=None)
+
+    def air_context(self) -> programme.AirContext:
+        return programme.AirContext(
+            db=self.db,
+            publisher=self.mqtt,
+            signing_key=self.keys.signing_key_raw(),
+            public_url=self.public_url,
+            command_ttl_s=self.settings.command_ttl_s,
+        )
+
+
+def _mqtt_target(settings: Settings, keys: StationKeys) -> MqttTarget:
+    if settings.mqtt_url:
+        return parse_mqtt_url(settings.mqtt_url)
+    host = "127.0.0.1" if settings.mqtt_bind in ("0.0.0.0", "") else settings.mqtt_bind  # noqa: S104
+    return MqttTarget(
+        host=host, port=settings.mqtt_port, username=STATION_USER, password=keys.broker_password()
+    )
+
+
+def start_station(settings: Settings) -> Station:
+    """Migrate the database, start the broker (if managed), the MQTT client and the scheduler."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database)
+    db = Database(settings.database)
+    keys = StationKeys(settings.secrets_dir)
+    keys.signing_key_raw()  # create the key now, not inside the first job
+    broker: ManagedBroker | None = None
+    if not settings.mqtt_url:
+        with db.session() as session:
+            sync_broker_credentials(session, settings)
+        broker = ManagedBroker(broker_config(settings))
+        broker.start()
+    mqtt = StationMqtt(_mqtt_target(settings, keys))
+    scheduler = ProgrammeScheduler(
+        settings.database,
+        settings.timezone,
+        settings.push_lead_s,
+        on_missed=lambda slot_id, start: programme.record_missed(db, slot_id, start),
+    )
+    station = Station(
+        settings=settings,
+        db=db,
+        clips=ClipStore(settings.clips_dir),
+        keys=keys,
+        public_url=public_url(settings),
+        mqtt=mqtt,
+        scheduler=scheduler,
+        broker=broker,
+    )
+    try:
+        mqtt.on_agent_message(lambda topic, payload: reports.ingest(db, topic, payload))
+        mqtt.start(timeout=10.0)
+        context = station.air_context()
+        jobs.set_slot_handler(lambda slot_id, start: programme.air_slot(context, slot_id, start))
+        scheduler.start()
+    except BaseException:
+        stop_station(station)
+        raise
+    log.info("station up: web %s, database %s", station.public_url, settings.database.split("://")[0])
+    return station
+
+
+def stop_station(station: Station) -> None:
+    """Stop in reverse order; safe to call on a half-started station."""
+    jobs.set_slot_handler(None)
+    station.scheduler.shutdown(wait=False)
+    station.mqtt.stop()
+    if station.broker is not None:
+        station.broker.stop()
+    station.db.dispose()

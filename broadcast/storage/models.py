@@ -1,0 +1,170 @@
+"""SQLAlchemy 2 models of the station's database (SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store UTC, always return an aware datetime (SQLite would otherwise hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuthToken(Base):
+    """An API bearer token or a web session; only the sha256 of the secret is stored."""
+
+    __tablename__ = "auth_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "api" | "session"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Zone(Base):
+    __tablename__ = "zones"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    zone: Mapped[str] = mapped_column(ForeignKey("zones.id"))
+    mqtt_password_hash: Mapped[str] = mapped_column(String(255))
+    revoked: Mapped[bool] = mapped_column(default=False)
+    online: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[str] = mapped_column(String(64), default="")
+    last_seen: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Clip(Base):
+    __tablename__ = "clips"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    duration_s: Mapped[float] = mapped_column(Float)
+    loudness_lufs: Mapped[float] = mapped_column(Float)
+    mime: Mapped[str] = mapped_column(String(32), default="audio/mpeg")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Bulletin(Base):
+    __tablename__ = "bulletins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    spoken_text: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(16))
+    zones: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    clip_sha256: Mapped[str] = mapped_column(ForeignKey("clips.sha256"))
+    engine: Mapped[str] = mapped_column(String(32))
+    voice: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    approved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Slot(Base):
+    """A place in the programme: a one-off start or a daily time on chosen weekdays, for some zones."""
+
+    __tablename__ = "slots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    zones: Mapped[list[str]] = mapped_column(JSON)
+    start_at: Mapped[datetime | None] = mapped_column(default=None)
+    daily_at: Mapped[str | None] = mapped_column(String(5), default=None)
+    days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Command(Base):
+    """Every command pushed to agents, as signed: the outbox and the audit trail of what was sent."""
+
+    __tablename__ = "commands"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id"), default=None)
+    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"), default=None)
+    start_at: Mapped[datetime] = mapped_column()
+    zones: Mapped[list[str]] = mapped_column(JSON)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("slot_id", "start_at", name="uq_command_slot_occurrence"),)
+
+
+class Play(Base):
+    """Proof of play (or a recorded skip) reported by a device."""
+
+    __tablename__ = "plays"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    command_id: Mapped[str] = mapped_column(String(64))
+    bulletin_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    clip_sha256: Mapped[str] = mapped_column(String(64), default="")
+    started_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    outcome: Mapped[str] = mapped_column(String(16), default="played")  # played | rejected | skipped
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("device_id", "command_id", "outcome", name="uq_play_report"),)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

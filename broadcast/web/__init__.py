@@ -1,0 +1,1 @@
+"""Vietnamese server-rendered pages for commune staff."""

@@ -1,0 +1,48 @@
+"""An in-process station (real SQLite, real managed Mosquitto, real scheduler) behind a TestClient."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from broadcast import accounts, devices
+from broadcast.app import create_app
+from broadcast.config import Settings
+from broadcast.station import Station
+from tests.support.free_port import free_port
+
+
+@dataclass
+class Api:
+    client: TestClient
+    station: Station
+    editor: dict[str, str]
+    approver: dict[str, str]
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        mqtt_port=free_port(),
+        public_url="http://127.0.0.1:1",
+        push_lead_s=1.0,
+    )
+    with TestClient(create_app(settings)) as client:
+        station: Station = client.app.state.station  # type: ignore[attr-defined]
+        with station.db.session() as session:
+            accounts.add_user(session, "canbo", "editor", "mat-khau-bien-tap")
+            accounts.add_user(session, "chutich", "approver", "mat-khau-duyet-tin")
+            devices.add_device(session, settings, "loa-1", "thon-1", tmp_path / "s1", "file:p1", "test")
+            editor = accounts.issue_token(session, "canbo")
+            approver = accounts.issue_token(session, "chutich")
+        yield Api(
+            client,
+            station,
+            {"Authorization": f"Bearer {editor}"},
+            {"Authorization": f"Bearer {approver}"},
+        )

@@ -1,0 +1,172 @@
+"""Run a real station (and agents) as processes for integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.free_port import free_port
+
+
+@dataclass
+class StationProcess:
+    """A `broadcast serve` process on its own ports and data dir."""
+
+    data_dir: Path
+    http_port: int = field(default_factory=free_port)
+    mqtt_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
+        env.update(
+            BROADCAST_DATA_DIR=str(self.data_dir),
+            BROADCAST_MQTT_PORT=str(self.mqtt_port),
+            BROADCAST_PUBLIC_URL=self.url,
+            BROADCAST_PUSH_LEAD_S="2",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def cli(self, *args: str, stdin: str = "") -> str:
+        """Run a `broadcast` subcommand against this station's data dir and return stdout."""
+        result = subprocess.run(
+            [sys.executable, "-m", "broadcast.cli", *args],
+            input=stdin.encode(),
+            env=self.env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"broadcast {args} failed: {result.stderr.decode()}")
+        return result.stdout.decode()
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = (self.data_dir / "station.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "broadcast.cli", "serve", "--port", str(self.http_port)],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"station exited early: {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"station not healthy in {timeout} s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.data_dir / "station.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def request(
+        self, method: str, path: str, token: str | None = None, body: Any = None, raw: bytes | None = None
+    ) -> tuple[int, Any]:
+        """Call the API; return (status, parsed JSON or text)."""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, payload = exc.code, exc.read()
+        try:
+            return status, json.loads(payload)
+        except ValueError:
+            return status, payload.decode(errors="replace")
+
+
+@dataclass
+class AgentProcess:
+    """An `edge-agent` process with a file sink."""
+
+    config: Path
+    plays_dir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.config.parent / f"{self.config.stem}.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "edge_agent.cli",
+                "--config",
+                str(self.config),
+                "--output",
+                f"file:{self.plays_dir}",
+            ],
+            stdout=log,
+            stderr=log,
+        )
+
+    def plays(self) -> list[dict[str, Any]]:
+        path = self.plays_dir / "plays.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+@contextmanager
+def running(*things: StationProcess | AgentProcess) -> Iterator[None]:
+    """Stop every process on exit, even when the test failed."""
+    try:
+        yield
+    finally:
+        for thing in reversed(things):
+            thing.stop()
+
+
+def wait_until(predicate: Any, timeout: float, interval: float = 0.1) -> bool:
+    """Poll predicate until it returns truthy or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
