@@ -58,7 +58,7 @@ EVENT_SUBSCRIPTION = f"{TOPIC_ROOT}/dev/+/event"
 def device_id_from_topic(topic: str) -> str:
     """Return the device id of a loa/v1/dev/<id>/... topic."""
     parts = topic.split("/")
-    if len(parts) != 4 or parts[0] + "/" + parts[1] != TOPIC_ROOT or parts[2] != "dev":
+    if len(parts) != 5 or "/".join(parts[:2]) != TOPIC_ROOT or parts[2] != "dev":
         raise ProtocolError(f"not a device topic: {topic!r}")
     if not is_identifier(parts[3]):
         raise ProtocolError(f"bad device id in topic: {topic!r}")
@@ -126,7 +126,7 @@ def verify_message(raw: bytes, public_key_b64: str) -> dict[str, Any]:
         raise ProtocolError(f"message too large ({len(raw)} bytes)")
     try:
         decoded = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ProtocolError(f"not UTF-8 JSON: {exc}") from exc
     if not isinstance(decoded, dict):
         raise ProtocolError("message is not a JSON object")
@@ -168,7 +168,9 @@ def parse_play_command(body: dict[str, Any]) -> PlayCommand:
     size = _field(clip_raw, "size", int)
     if size <= 0:
         raise ProtocolError("clip size must be positive")
-    clip = ClipRef(url=url, sha256=sha, size=size, duration_s=float(_field(clip_raw, "duration_s", (int, float))))
+    clip = ClipRef(
+        url=url, sha256=sha, size=size, duration_s=float(_field(clip_raw, "duration_s", (int, float)))
+    )
     zones = _field(body, "zones", list)
     if not zones or not all(isinstance(z, str) and is_identifier(z) for z in zones):
         raise ProtocolError("zones must be a non-empty list of zone ids")
@@ -247,7 +249,7 @@ def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
         raise ProtocolError("message too large")
     try:
         decoded = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ProtocolError(f"not UTF-8 JSON: {exc}") from exc
     if not isinstance(decoded, dict):
         raise ProtocolError("message is not a JSON object")
