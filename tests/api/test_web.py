@@ -1,0 +1,102 @@
+"""The Vietnamese web pages: log in, write, hear, approve, schedule; CSRF and auth enforced."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Api
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def _login(client: TestClient, name: str, password: str) -> str:
+    response = client.post("/login", data={"name": name, "password": password}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    page = client.get("/bulletins")
+    match = CSRF.search(page.text)
+    assert match
+    return match.group(1)
+
+
+def test_pages_need_login(api: Api) -> None:
+    for path in ("/bulletins", "/bulletins/1", "/devices", "/"):
+        response = api.client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login"
+    login = api.client.get("/login")
+    assert login.status_code == 200
+    assert 'lang="vi"' in login.text
+    assert "Đăng nhập" in login.text
+
+
+def test_wrong_password_is_refused(api: Api) -> None:
+    response = api.client.post("/login", data={"name": "canbo", "password": "sai-mat-khau"})
+    assert response.status_code == 401
+    assert "Sai tên đăng nhập hoặc mật khẩu" in response.text
+    assert "loa_session" not in response.cookies
+
+
+def test_write_hear_approve_schedule(api: Api) -> None:
+    client = api.client
+    token = _login(client, "canbo", "mat-khau-bien-tap")
+    text = "UBND xã thông báo lịch tiêm chủng ngày 15/5 lúc 7h30"
+    created = client.post(
+        "/bulletins",
+        data={
+            "csrf_token": token,
+            "title": "Tiêm chủng",
+            "text": text,
+            "priority": "normal",
+            "zones": ["thon-1"],
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    detail = client.get(created.headers["location"])
+    assert "ngày mười lăm tháng năm lúc bảy giờ ba mươi phút" in detail.text
+    audio = re.search(r'<audio[^>]+src="([^"]+)"', detail.text)
+    assert audio
+    assert client.get(audio.group(1)).headers["content-type"] == "audio/mpeg"
+    assert "Bản tin đang chờ người duyệt" in detail.text  # editors see no approve button
+    path = created.headers["location"]
+    assert client.post(f"{path}/approve", data={"csrf_token": token}).status_code == 403
+
+    client.post("/logout", data={"csrf_token": token})
+    token = _login(client, "chutich", "mat-khau-duyet-tin")
+    assert (
+        client.post(f"{path}/approve", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    )
+    start = (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    scheduled = client.post(
+        f"{path}/schedule",
+        data={"csrf_token": token, "mode": "once", "start_at": start},
+        follow_redirects=False,
+    )
+    assert scheduled.status_code == 303
+    assert "Một lần lúc" in client.get(path).text
+    bad = client.post(f"{path}/schedule", data={"csrf_token": token, "mode": "daily", "daily_at": "99:99"})
+    assert bad.status_code == 422
+    assert 'role="alert"' in bad.text
+
+
+def test_forms_without_csrf_token_are_refused(api: Api) -> None:
+    _login(api.client, "canbo", "mat-khau-bien-tap")
+    response = api.client.post(
+        "/bulletins", data={"csrf_token": "0" * 64, "title": "T", "text": "Nội dung", "zones": ["thon-1"]}
+    )
+    assert response.status_code == 403
+
+
+def test_invalid_form_keeps_what_was_typed(api: Api) -> None:
+    token = _login(api.client, "canbo", "mat-khau-bien-tap")
+    response = api.client.post(
+        "/bulletins",
+        data={"csrf_token": token, "title": "Thông báo mất điện", "text": "  ", "zones": ["thon-1"]},
+    )
+    assert response.status_code == 422
+    assert "Thông báo mất điện" in response.text
+    assert "không được để trống" in response.text
