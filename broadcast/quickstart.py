@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from broadcast import accounts, devices
+from broadcast import accounts, bulletins, devices
+from broadcast.clips import ClipStore
 from broadcast.config import Settings
+from broadcast.samples import parse_bulletin_file, sample_files
 from broadcast.storage.db import Database, migrate
-from broadcast.storage.models import Device, User
+from broadcast.storage.models import Bulletin, Device, User
 
 DEMO_DEVICE = "loa-demo"
 DEMO_ZONE = "thon-1"
@@ -45,9 +48,24 @@ def first_run_setup(settings: Settings) -> Path | None:
                 fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w") as handle:
                     handle.write(enrolment.agent_toml)
+            if not session.scalar(select(func.count()).select_from(Bulletin)):
+                _load_samples(session, settings)
     finally:
         db.dispose()
     return config if config.exists() else None
+
+
+def _load_samples(session: Session, settings: Settings) -> None:
+    """Add the sample bulletins as drafts so a newcomer has something to listen to and approve."""
+    admin = session.scalar(select(User).where(User.role == "admin"))
+    if admin is None:
+        return
+    author = accounts.Principal(admin.id, admin.name, admin.role)
+    clips = ClipStore(settings.clips_dir)
+    for path in sample_files():
+        draft = parse_bulletin_file(path.read_text(encoding="utf-8"))
+        bulletins.create_bulletin(session, clips, settings, author, draft, "quickstart")
+        print(f"Đã thêm bản tin mẫu: {draft.title}", flush=True)
 
 
 def start_demo_agent(config: Path) -> subprocess.Popen[bytes]:
