@@ -111,7 +111,7 @@ def _build_command(session: Session, ctx: AirContext, slot: Slot, start_at: date
         issued_at=time.time(),
         expires_at=start_ts + ctx.command_ttl_s,
         start_at=start_ts,
-        priority=protocol.PRIORITIES[protocol.PRIORITIES.index(bulletin.priority)],
+        priority=protocol.as_priority(bulletin.priority),
         zones=tuple(slot.zones),
         clip=protocol.ClipRef(
             url=f"{ctx.public_url.rstrip('/')}/clips/{clip.sha256}.mp3",

@@ -15,8 +15,8 @@ from typing import Any, Literal, cast
 
 PROTOCOL_VERSION = 1
 TOPIC_ROOT = "loa/v1"
-PRIORITIES = ("normal", "priority", "emergency")
 Priority = Literal["normal", "priority", "emergency"]
+PRIORITIES: tuple[Priority, ...] = ("normal", "priority", "emergency")
 MAX_MESSAGE_BYTES = 16 * 1024
 
 _IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -30,6 +30,14 @@ class ProtocolError(ValueError):
 def is_identifier(value: str) -> bool:
     """Return True if value is a safe device / zone id (lowercase, digits, '-', '_'; no MQTT wildcards)."""
     return bool(_IDENTIFIER.fullmatch(value))
+
+
+def as_priority(value: str) -> Priority:
+    """Return value as one of the three bulletin levels, or raise ProtocolError."""
+    for priority in PRIORITIES:
+        if value == priority:
+            return priority
+    raise ProtocolError(f"unknown priority {value!r}")
 
 
 # --- topics -----------------------------------------------------------------------------------------

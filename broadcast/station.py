@@ -88,7 +88,11 @@ def start_station(settings: Settings) -> Station:
         mqtt.on_agent_message(lambda topic, payload: reports.ingest(db, topic, payload))
         mqtt.start(timeout=10.0)
         context = station.air_context()
-        jobs.set_slot_handler(lambda slot_id, start: programme.air_slot(context, slot_id, start))
+
+        def push(slot_id: int, start: datetime) -> None:
+            programme.air_slot(context, slot_id, start)
+
+        jobs.set_slot_handler(push)
         scheduler.start()
     except BaseException:
         stop_station(station)

@@ -1,0 +1,1 @@
+"""Benchmarks that print one JSON object each; results are recorded in BENCHMARKS.md."""

@@ -1,0 +1,62 @@
+"""The engine contract every TTS backend implements, and the PCM audio it returns."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import final
+
+SAMPLE_WIDTH = 2
+"""Bytes per sample: every engine returns signed 16-bit little-endian mono PCM."""
+
+
+class TtsError(Exception):
+    """A bulletin could not be turned into speech; the message is shown to commune staff."""
+
+
+@dataclass(frozen=True)
+class PcmAudio:
+    """Signed 16-bit little-endian mono PCM at ``sample_rate`` Hz."""
+
+    samples: bytes
+    sample_rate: int
+
+    @property
+    def frame_count(self) -> int:
+        """Return the number of samples."""
+        return len(self.samples) // SAMPLE_WIDTH
+
+    @property
+    def duration_s(self) -> float:
+        """Return the length of the audio in seconds."""
+        if self.sample_rate <= 0:
+            return 0.0
+        return self.frame_count / self.sample_rate
+
+
+class TtsEngine(ABC):
+    """A speech synthesiser; subclasses implement ``_synthesize`` and ``voices``."""
+
+    name: str
+
+    @final
+    def synthesize(self, text: str, voice: str | None = None) -> PcmAudio:
+        """Speak already-normalised ``text`` with ``voice`` (engine default when None)."""
+        if not text.strip():
+            raise TtsError("Không có nội dung để đọc: văn bản trống.")
+        if voice is not None and voice not in self.voices():
+            known = ", ".join(self.voices())
+            raise TtsError(f"Giọng đọc «{voice}» không có trong bộ {self.name}. Các giọng hiện có: {known}.")
+        return self._synthesize(text, voice or self.default_voice())
+
+    def default_voice(self) -> str:
+        """Return the voice used when none is asked for."""
+        return self.voices()[0]
+
+    @abstractmethod
+    def _synthesize(self, text: str, voice: str) -> PcmAudio:
+        """Speak non-empty ``text`` with a voice known to be valid."""
+
+    @abstractmethod
+    def voices(self) -> list[str]:
+        """Return the voice names this engine accepts, default first."""
