@@ -20,6 +20,7 @@ from broadcast.storage.db import Database
 from broadcast.storage.models import Clip, Command, Play, Slot
 
 log = logging.getLogger(__name__)
+RETRY_INTERVAL_S = 2.0
 
 
 class Publisher(Protocol):
@@ -158,11 +159,24 @@ def air_slot(ctx: AirContext, slot_id: int, start_at: datetime) -> str | None:
         )
         command = existing or _build_command(session, ctx, slot, start_at)
         payload, zones, command_id = command.payload.encode(), list(command.zones), command.id
-    expiry = max(1.0, start_at.timestamp() + ctx.command_ttl_s - time.time())
     for zone in zones:
-        ctx.publisher.publish(protocol.zone_command_topic(zone), payload, expiry_s=expiry)
+        _publish_until_start(ctx, protocol.zone_command_topic(zone), payload, start_at)
     log.info("pushed command %s for slot %s at %s to %s", command_id, slot_id, start_at.isoformat(), zones)
     return command_id
+
+
+def _publish_until_start(ctx: AirContext, topic: str, payload: bytes, start_at: datetime) -> None:
+    """Publish, retrying a broker hiccup while the command can still arrive before its start."""
+    while True:
+        expiry = max(1.0, start_at.timestamp() + ctx.command_ttl_s - time.time())
+        try:
+            ctx.publisher.publish(topic, payload, expiry_s=expiry)
+            return
+        except Exception as exc:  # the publisher's errors vary by adapter; all mean "try again"
+            if time.time() + RETRY_INTERVAL_S >= start_at.timestamp():
+                raise
+            log.warning("publish to %s failed (%s); retrying in %.0f s", topic, exc, RETRY_INTERVAL_S)
+            time.sleep(RETRY_INTERVAL_S)
 
 
 def record_missed(db: Database, slot_id: int, start_at: datetime) -> None:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from broadcast import programme, protocol
@@ -77,3 +78,28 @@ def test_a_long_missed_occurrence_is_skipped_not_played_late(api: Api) -> None:
     ctx = replace(api.station.air_context(), publisher=publisher)
     assert programme.air_slot(ctx, slot_id, datetime.now(UTC) - timedelta(hours=2)) is None
     assert publisher.sent == []
+
+
+@dataclass
+class FlakyPublisher(RecordingPublisher):
+    """Fails the first publish, as the broker link does during a restart."""
+
+    failures: int = 1
+
+    def publish(
+        self, topic: str, payload: bytes, *, expiry_s: float, retain: bool = False, wait: float = 5.0
+    ) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("broker restarting")
+        super().publish(topic, payload, expiry_s=expiry_s)
+
+
+def test_a_broker_hiccup_before_the_start_is_retried(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(programme, "RETRY_INTERVAL_S", 0.05)
+    created = api.client.post("/api/bulletins", json=GOOD, headers=api.editor).json()
+    api.client.post(f"/api/bulletins/{created['id']}/approve", headers=api.approver)
+    publisher = FlakyPublisher()
+    ctx = replace(api.station.air_context(), publisher=publisher)
+    assert programme.air_slot(ctx, _slot_for(api, created["id"]), datetime.now(UTC) + timedelta(seconds=30))
+    assert len(publisher.sent) == 1
