@@ -1,0 +1,94 @@
+"""Decide what to do with one received command payload: pure data in, decision out (no I/O)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Container
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from broadcast import protocol
+from edge_agent.config import AgentConfig
+
+RejectKind = Literal["unverified", "malformed", "duplicate", "expired", "not-for-me", "bad-url"]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The command is authentic, valid, new and meant for this device."""
+
+    command: protocol.PlayCommand
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The command must not be carried out; reason is what gets logged and reported."""
+
+    kind: RejectKind
+    reason: str
+    command_id: str = ""
+
+    @property
+    def report(self) -> bool:
+        """Return True if the station should hear about it (redelivered duplicates are routine)."""
+        return self.kind != "duplicate"
+
+
+Decision = Accepted | Rejected
+
+
+def decide(payload: bytes, now: float, config: AgentConfig, seen: Container[str]) -> Decision:
+    """Return whether to accept a raw command payload received at `now` (unix seconds)."""
+    try:
+        body = protocol.verify_message(payload, config.station_public_key)
+    except protocol.ProtocolError as exc:
+        return Rejected("unverified", str(exc), _claimed_id(payload))
+    claimed = body.get("id")
+    try:
+        command = protocol.parse_play_command(body)
+    except protocol.ProtocolError as exc:
+        return Rejected("malformed", str(exc), claimed if isinstance(claimed, str) else "")
+    if command.id in seen:
+        return Rejected("duplicate", "already received", command.id)
+    if command.start_at > command.expires_at:
+        return Rejected("malformed", "start_at is after expires_at", command.id)
+    if now > command.expires_at:
+        return Rejected("expired", f"expired {now - command.expires_at:.1f} s ago", command.id)
+    if not set(command.zones) & set(config.zones):
+        return Rejected("not-for-me", f"zones {list(command.zones)} are not this device's", command.id)
+    if not is_under(command.clip.url, config.station_url):
+        return Rejected(
+            "bad-url", f"clip url {command.clip.url[:200]!r} is not under the station url", command.id
+        )
+    return Accepted(command)
+
+
+def is_under(url: str, base: str) -> bool:
+    """Return True if url has base's scheme, host and port and a path inside base's path."""
+    target, root = urlsplit(url), urlsplit(base)
+    if target.scheme != root.scheme or target.username is not None or target.password is not None:
+        return False
+    try:
+        same_host = target.hostname == root.hostname and target.port == root.port
+    except ValueError:  # an unparsable port
+        return False
+    if not same_host:
+        return False
+    # A "/../" could climb out of the base path; the station never sends one.
+    if ".." in target.path.split("/"):
+        return False
+    prefix = root.path.rstrip("/") + "/"
+    return target.path.startswith(prefix)
+
+
+def _claimed_id(payload: bytes) -> str:
+    """Return the id an unverified payload claims, for the report only (never trusted, kept short)."""
+    if len(payload) > protocol.MAX_MESSAGE_BYTES:
+        return ""
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError):
+        return ""
+    claimed = body.get("id") if isinstance(body, dict) else None
+    return claimed[:64] if isinstance(claimed, str) else ""

@@ -1,0 +1,242 @@
+"""Play scheduled clips at their absolute start time; higher priority interrupts lower."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from broadcast import protocol
+from edge_agent.outputs import Output, PlayRequest
+
+log = logging.getLogger(__name__)
+
+# "stopped": the agent shut down before the play began, so it stays in the persisted programme.
+Outcome = Literal["played", "interrupted", "skipped", "failed", "stopped"]
+RANK = {"normal": 0, "priority": 1, "emergency": 2}
+# Speakers of a zone must start together: a clip this late would echo against its neighbours.
+LATE_TOLERANCE_S = 2.0
+_FINE_S = 0.05  # the player wakes this early, then waits precisely
+_SPIN_S = 0.002  # below this, Event.wait overshoots more than a busy wait costs
+
+
+@dataclass(order=True)
+class _Item:
+    start_at: float
+    seq: int
+    request: PlayRequest = field(compare=False)
+
+    @property
+    def command(self) -> protocol.PlayCommand:
+        return self.request.command
+
+
+@dataclass
+class _Playing:
+    item: _Item
+    previous: _Playing | None
+    interrupt: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+class Playout:
+    """Pending plays ordered by start_at, one player thread, one output."""
+
+    def __init__(
+        self,
+        output: Output,
+        device_id: str,
+        report: Callable[[protocol.AgentMessage], None],
+        on_done: Callable[[protocol.PlayCommand, Outcome], None] = lambda command, outcome: None,
+        late_tolerance_s: float = LATE_TOLERANCE_S,
+        on_started: Callable[[protocol.PlayCommand], None] = lambda command: None,
+    ) -> None:
+        self.output = output
+        self.device_id = device_id
+        self.late_tolerance_s = late_tolerance_s
+        self._report = report
+        self._on_done = on_done
+        self._on_started = on_started
+        self._cond = threading.Condition()
+        self._heap: list[_Item] = []
+        self._seq = itertools.count()
+        self._current: _Playing | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="player", daemon=True)
+
+    def start(self) -> None:
+        """Start the player thread."""
+        self._thread.start()
+
+    def schedule(self, request: PlayRequest) -> None:
+        """Add a play; it starts at request.command.start_at."""
+        with self._cond:
+            heapq.heappush(self._heap, _Item(request.command.start_at, next(self._seq), request))
+            self._cond.notify_all()
+
+    def pending_shas(self) -> set[str]:
+        """Return the clips still needed by scheduled or playing commands (not to be evicted)."""
+        with self._cond:
+            items = [*self._heap, *([self._current.item] if self._current else [])]
+            return {item.command.clip.sha256 for item in items}
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Interrupt the current play, drop pending ones (they stay persisted) and end the threads."""
+        with self._cond:
+            self._stopping = True
+            current = self._current
+            if current is not None:
+                current.interrupt.set()
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if current is not None and current.thread is not None:
+            current.thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            launch: _Playing | None = None
+            with self._cond:
+                if self._stopping:
+                    return
+                now = time.time()
+                missed = self._pop_missed(now)
+                picked = None if missed else self._pick(now)
+                if picked is not None:
+                    launch = _Playing(picked, previous=self._current)
+                    if self._current is not None:
+                        log.info(
+                            "command %s interrupts command %s",
+                            picked.command.id,
+                            self._current.item.command.id,
+                        )
+                        self._current.interrupt.set()
+                    self._current = launch
+                elif not missed:
+                    self._cond.wait(self._wait_time(now))
+                    continue
+            for item, late in missed:
+                self._skip(item, late)
+            if launch is not None:
+                launch.thread = threading.Thread(target=self._play, args=(launch,), name="play", daemon=True)
+                launch.thread.start()
+
+    def _pop_missed(self, now: float) -> list[tuple[_Item, float]]:
+        """Remove the items that can no longer start on time."""
+        missed = [
+            (item, now - item.start_at)
+            for item in self._heap
+            if now - item.start_at > self.late_tolerance_s or now > item.command.expires_at
+        ]
+        if missed:
+            gone = {id(item) for item, _ in missed}
+            self._heap = [item for item in self._heap if id(item) not in gone]
+            heapq.heapify(self._heap)
+        return missed
+
+    def _pick(self, now: float) -> _Item | None:
+        """Remove and return the due item to start now, if the output may take it."""
+        due = [item for item in self._heap if item.start_at - now <= _FINE_S]
+        if not due:
+            return None
+        best = max(due, key=lambda item: (RANK[item.command.priority], -item.start_at, -item.seq))
+        current = self._current
+        if current is not None and RANK[best.command.priority] <= RANK[current.item.command.priority]:
+            return None  # the output is busy with something at least as important; wait for it to end
+        self._heap.remove(best)
+        heapq.heapify(self._heap)
+        return best
+
+    def _wait_time(self, now: float) -> float | None:
+        """Return how long the player may sleep before something needs a decision."""
+        if not self._heap:
+            return None
+        waits = [
+            item.start_at - _FINE_S - now
+            if item.start_at - _FINE_S > now
+            else item.start_at + self.late_tolerance_s - now
+            for item in self._heap
+        ]
+        return min(1.0, max(0.001, min(waits)))  # at most 1 s: a wall-clock step must not strand plays
+
+    def _play(self, playing: _Playing) -> None:
+        item, command = playing.item, playing.item.command
+        outcome: Outcome = "failed"
+        started = False
+
+        def on_started(started_at: float) -> None:
+            nonlocal started
+            started = True
+            self._on_started(command)
+            log.info(
+                "playing command %s (%+.0f ms from start_at)", command.id, (started_at - item.start_at) * 1000
+            )
+            self._report(
+                protocol.PlayReport(
+                    device_id=self.device_id,
+                    command_id=command.id,
+                    clip_sha256=command.clip.sha256,
+                    started_at=started_at,
+                    duration_s=command.clip.duration_s,
+                    priority=command.priority,
+                )
+            )
+
+        try:
+            if playing.previous is not None and playing.previous.thread is not None:
+                playing.previous.thread.join(timeout=5.0)
+            playing.previous = None  # do not keep a chain of finished plays alive
+            self.output.prepare(item.request)
+            _wait_until(item.start_at, playing.interrupt)
+            late = time.time() - item.start_at
+            if playing.interrupt.is_set() and self._stopping:
+                outcome = "stopped"
+            elif playing.interrupt.is_set():
+                outcome = "interrupted"
+                self._reject(command, "interrupted before start")
+            elif late > self.late_tolerance_s:
+                outcome = "skipped"
+                self._reject(command, f"missed start by {late:.1f} s (output busy)")
+            else:
+                self.output.play(item.request, on_started, playing.interrupt)
+                outcome = "interrupted" if playing.interrupt.is_set() else "played"
+                log.info("command %s %s", command.id, outcome)
+        except Exception as exc:
+            log.exception("output failed for command %s", command.id)
+            if not started:
+                self._reject(command, f"output failed: {exc}")
+        finally:
+            with self._cond:
+                if self._current is playing:
+                    self._current = None
+                self._cond.notify_all()
+            self._on_done(command, outcome)
+
+    def _skip(self, item: _Item, late: float) -> None:
+        command = item.command
+        if time.time() > command.expires_at:
+            self._reject(command, "expired before it could start")
+        else:
+            self._reject(command, f"missed start by {late:.1f} s")
+        self._on_done(command, "skipped")
+
+    def _reject(self, command: protocol.PlayCommand, reason: str) -> None:
+        log.warning("not playing command %s: %s", command.id, reason)
+        self._report(protocol.CommandRejected(device_id=self.device_id, command_id=command.id, reason=reason))
+
+
+def _wait_until(deadline: float, interrupt: threading.Event) -> None:
+    """Return at the wall-clock deadline (within about a millisecond) or as soon as interrupt is set."""
+    while not interrupt.is_set():
+        remaining = deadline - time.time()
+        if remaining <= 0:
+            return
+        if remaining > _SPIN_S:
+            interrupt.wait(remaining - _SPIN_S)
+        else:
+            time.sleep(0)  # yield while spinning the last couple of milliseconds

@@ -1,0 +1,171 @@
+"""The agent's MQTT link (the only module that imports paho): persistent session, status, events."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from broadcast import protocol
+from edge_agent.config import AgentConfig
+
+log = logging.getLogger(__name__)
+
+# Commands queued while the Pi is offline are kept this long by the broker (message expiry still applies).
+SESSION_EXPIRY_S = 7 * 24 * 3600
+KEEPALIVE_S = 30
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One received message, exactly as it came off the wire."""
+
+    topic: str
+    payload: bytes
+
+
+class MqttTransport:
+    """Connect as the device, keep the session across reconnects, hand messages to a queue."""
+
+    def __init__(self, config: AgentConfig, inbox: queue.Queue[Inbound], version: str = "") -> None:
+        self.config = config
+        self.inbox = inbox
+        self.version = version
+        self._stopping = False
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.device_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        client.username_pw_set(config.mqtt_username, config.mqtt_password)
+        if config.mqtt_tls:
+            client.tls_set()  # system CA store; the broker's certificate must verify
+        client.will_set(
+            protocol.device_status_topic(config.device_id),
+            protocol.encode_agent_message(self._status("offline")),
+            qos=1,
+            retain=True,
+        )
+        client.reconnect_delay_set(min_delay=1, max_delay=60)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self._client = client
+
+    def start(self) -> None:
+        """Connect in the background; paho's loop thread reconnects with backoff for ever."""
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it untyped
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        self._client.connect_async(
+            self.config.mqtt_host,
+            self.config.mqtt_port,
+            keepalive=KEEPALIVE_S,
+            clean_start=False,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    def publish_event(self, message: protocol.AgentMessage) -> None:
+        """Publish a play report or rejection (QoS1; paho holds it while the link is down)."""
+        info = self._client.publish(
+            protocol.device_event_topic(self.config.device_id),
+            protocol.encode_agent_message(message),
+            qos=1,
+        )
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.warning("could not queue event %s: %s", message.type, mqtt.error_string(info.rc))
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Publish offline status (a clean disconnect does not fire the will), then disconnect."""
+        self._stopping = True
+        if self._client.is_connected():
+            info = self._client.publish(
+                protocol.device_status_topic(self.config.device_id),
+                protocol.encode_agent_message(self._status("offline")),
+                qos=1,
+                retain=True,
+            )
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError) as exc:
+                log.warning("offline status not confirmed: %s", exc)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _status(self, state: Literal["online", "offline"]) -> protocol.DeviceStatus:
+        return protocol.DeviceStatus(
+            device_id=self.config.device_id,
+            state=state,
+            zone=",".join(self.config.zones),
+            version=self.version,
+            ts=time.time(),
+        )
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused connection: %s", reason_code)
+            return
+        log.info(
+            "connected to %s:%s (session %s)",
+            self.config.mqtt_host,
+            self.config.mqtt_port,
+            "resumed" if flags.session_present else "new",
+        )
+        # Subscriptions live in the persistent session, but zones may have changed since: renew them.
+        topics = [protocol.device_command_topic(self.config.device_id)]
+        topics += [protocol.zone_command_topic(zone) for zone in self.config.zones]
+        client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("subscriptions refused (ACL for %s?): %s", self.config.device_id, refused)
+        # "online" is announced only now, so a station that sees it can publish without losing the command.
+        client.publish(
+            protocol.device_status_topic(self.config.device_id),
+            protocol.encode_agent_message(self._status("online")),
+            qos=1,
+            retain=True,
+        )
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if self._stopping:
+            log.info("disconnected from broker")
+        else:
+            log.warning("disconnected from broker (reconnecting): %s", reason_code)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # Runs on paho's network thread: queue only. Verifying, fetching or playing here would stall
+        # keepalives and acks for every other message.
+        self.inbox.put(Inbound(message.topic, bytes(message.payload)))

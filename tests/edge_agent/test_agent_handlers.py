@@ -1,0 +1,145 @@
+"""Table-driven tests of the pure command decision (signature, validity, zone, duplicate, url)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from broadcast import protocol
+from edge_agent.config import AgentConfig
+from edge_agent.handlers import Accepted, Rejected, decide, is_under
+
+NOW = time.time()
+
+
+@dataclass(frozen=True)
+class Keys:
+    make_body: Callable[..., dict[str, Any]]
+    station: bytes
+    forger: bytes
+
+    def signed(self, **overrides: Any) -> bytes:
+        return protocol.sign_body(self.make_body(**overrides), self.station)
+
+
+def _tampered(keys: Keys) -> bytes:
+    wire = json.loads(keys.signed())
+    wire["start_at"] += 3600  # a replayer moving a bulletin to another hour
+    return json.dumps(wire).encode()
+
+
+def _clip(url: str) -> dict[str, Any]:
+    return {"url": url, "sha256": "ab" * 32, "size": 10, "duration_s": 1.0}
+
+
+# (case, payload, expected kind or None for accepted, text the reason must contain)
+CASES: list[tuple[str, Callable[[Keys], bytes], str | None, str]] = [
+    ("valid", lambda k: k.signed(id="fresh"), None, ""),
+    ("valid for second zone", lambda k: k.signed(zones=["thon-9", "thon-2"]), None, ""),
+    (
+        "forged with another key",
+        lambda k: protocol.sign_body(k.make_body(), k.forger),
+        "unverified",
+        "bad signature",
+    ),
+    ("unsigned", lambda k: protocol.canonical_json(k.make_body()), "unverified", "unsigned"),
+    ("tampered field", _tampered, "unverified", "bad signature"),
+    (
+        "signature not base64",
+        lambda k: protocol.canonical_json({**k.make_body(), "sig": "!!"}),
+        "unverified",
+        "bad",
+    ),
+    ("expired", lambda k: k.signed(start_at=NOW - 30, expires_at=NOW - 1), "expired", "expired"),
+    ("wrong zone", lambda k: k.signed(zones=["thon-9"]), "not-for-me", "thon-9"),
+    ("duplicate", lambda k: k.signed(id="seen-before"), "duplicate", "already"),
+    ("bad url host", lambda k: k.signed(clip=_clip("http://evil.example/clips/a.mp3")), "bad-url", "evil"),
+    (
+        "url userinfo trick",
+        lambda k: k.signed(clip=_clip("http://127.0.0.1:8080@evil.example/a")),
+        "bad-url",
+        "",
+    ),
+    ("url other port", lambda k: k.signed(clip=_clip("http://127.0.0.1:9999/clips/a.mp3")), "bad-url", ""),
+    ("garbage bytes", lambda k: b"\x00\x01garbage{", "unverified", "JSON"),
+    ("non-UTF-8", lambda k: b'{"id": "\xff\xfe"}', "unverified", "UTF-8"),
+    ("huge payload", lambda k: k.signed(title="x" * 20_000), "unverified", "too large"),
+    ("deeply nested", lambda k: b"[" * 10_000, "unverified", "JSON"),
+    ("not an object", lambda k: b"[1, 2]", "unverified", "not a JSON object"),
+    (
+        "missing clip",
+        lambda k: protocol.sign_body(_without(k.make_body(), "clip"), k.station),
+        "malformed",
+        "clip",
+    ),
+    ("unknown priority", lambda k: k.signed(priority="urgent"), "malformed", "priority"),
+    (
+        "starts after expiry",
+        lambda k: k.signed(start_at=NOW + 100, expires_at=NOW + 50),
+        "malformed",
+        "after",
+    ),
+    ("other protocol version", lambda k: k.signed(v=2), "malformed", "version"),
+]
+
+
+def _without(body: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != key}
+
+
+@pytest.mark.parametrize(("case", "payload", "kind", "reason"), CASES, ids=[c[0] for c in CASES])
+def test_decide(
+    case: str,
+    payload: Callable[[Keys], bytes],
+    kind: str | None,
+    reason: str,
+    agent_config: AgentConfig,
+    make_body: Callable[..., dict[str, Any]],
+    station_key: tuple[bytes, str],
+    other_key: tuple[bytes, str],
+) -> None:
+    keys = Keys(make_body, station_key[0], other_key[0])
+    decision = decide(payload(keys), NOW, agent_config, {"seen-before"})
+    if kind is None:
+        assert isinstance(decision, Accepted), decision
+        assert decision.command.clip.url == "http://127.0.0.1:8080/clips/a.mp3"
+    else:
+        assert isinstance(decision, Rejected)
+        assert decision.kind == kind, decision
+        assert reason in decision.reason
+        assert decision.report == (kind != "duplicate")
+
+
+def test_rejection_carries_the_command_id_when_known(
+    agent_config: AgentConfig, make_body: Callable[..., dict[str, Any]], other_key: tuple[bytes, str]
+) -> None:
+    forged = protocol.sign_body(make_body(id="claimed-id"), other_key[0])
+    decision = decide(forged, NOW, agent_config, set())
+    assert isinstance(decision, Rejected)
+    assert decision.command_id == "claimed-id"
+    assert isinstance(decide(b"\xff", NOW, agent_config, set()), Rejected)
+
+
+@pytest.mark.parametrize(
+    ("url", "base", "expected"),
+    [
+        ("http://127.0.0.1:8080/clips/a.mp3", "http://127.0.0.1:8080", True),
+        ("http://127.0.0.1:8080/clips/a.mp3", "http://127.0.0.1:8080/clips/", True),
+        ("http://127.0.0.1:8080/clips/a.mp3", "http://127.0.0.1:8080/clips", True),
+        ("http://127.0.0.1:8080/clipsevil/a.mp3", "http://127.0.0.1:8080/clips", False),
+        ("http://127.0.0.1:8080/clips/../admin", "http://127.0.0.1:8080/clips", False),
+        ("https://127.0.0.1:8080/clips/a.mp3", "http://127.0.0.1:8080", False),
+        ("http://127.0.0.1/clips/a.mp3", "http://127.0.0.1:8080", False),
+        ("http://user@127.0.0.1:8080/a.mp3", "http://127.0.0.1:8080", False),
+        ("http://127.0.0.1:8080@evil.example/a.mp3", "http://127.0.0.1:8080", False),
+        ("http://127.0.0.1:99999/a.mp3", "http://127.0.0.1:8080", False),
+        ("http://STATION.example/a.mp3", "http://station.example", True),
+    ],
+)
+def test_is_under(url: str, base: str, expected: bool) -> None:
+    assert is_under(url, base) is expected
