@@ -32,12 +32,14 @@ def metrics(station: StationDep) -> str:
     with station.db.session() as session:
         devices = session.scalar(select(func.count()).select_from(Device)) or 0
         online = session.scalar(select(func.count()).select_from(Device).where(Device.online)) or 0
-        plays = dict(
-            session.execute(select(Play.outcome, func.count()).group_by(Play.outcome)).tuples().all()
-        )
-        bulletins = dict(
-            session.execute(select(Bulletin.status, func.count()).group_by(Bulletin.status)).tuples().all()
-        )
+        plays: dict[str, int] = {
+            row[0]: row[1]
+            for row in session.execute(select(Play.outcome, func.count()).group_by(Play.outcome))
+        }
+        bulletins: dict[str, int] = {
+            row[0]: row[1]
+            for row in session.execute(select(Bulletin.status, func.count()).group_by(Bulletin.status))
+        }
     lines = [
         "# HELP loa_devices Registered loudspeaker agents.",
         "# TYPE loa_devices gauge",
