@@ -179,6 +179,30 @@ def _publish_until_start(ctx: AirContext, topic: str, payload: bytes, start_at: 
             time.sleep(RETRY_INTERVAL_S)
 
 
+def rule_of(slot: Slot) -> SlotRule:
+    """Return the scheduling rule a stored slot describes."""
+    if slot.daily_at:
+        return SlotRule(daily_at=slot.daily_at, days=frozenset(int(d) for d in slot.days))
+    return SlotRule(start_at=slot.start_at)
+
+
+def restore_slots(db: Database, planner: SlotPlanner) -> int:
+    """Re-plan every active slot still ahead (after a restore or a lead change); return how many.
+
+    Safe to repeat: jobs are replaced by id, and a re-pushed occurrence re-sends the same command.
+    """
+    now = datetime.now(UTC)
+    with db.session() as session:
+        slots = [
+            slot
+            for slot in session.scalars(select(Slot).where(Slot.active.is_(True)))
+            if slot.daily_at or (slot.start_at is not None and slot.start_at > now)
+        ]
+    for slot in slots:
+        planner.add_slot(slot.id, rule_of(slot))
+    return len(slots)
+
+
 def record_missed(db: Database, slot_id: int, start_at: datetime) -> None:
     """Record that the scheduler skipped an occurrence (server down past the slot's grace)."""
     with db.session() as session:

@@ -94,6 +94,7 @@ def start_station(settings: Settings) -> Station:
 
         jobs.set_slot_handler(push)
         scheduler.start()
+        programme.restore_slots(db, scheduler)
     except BaseException:
         stop_station(station)
         raise

@@ -103,3 +103,23 @@ def test_a_broker_hiccup_before_the_start_is_retried(api: Api, monkeypatch: pyte
     ctx = replace(api.station.air_context(), publisher=publisher)
     assert programme.air_slot(ctx, _slot_for(api, created["id"]), datetime.now(UTC) + timedelta(seconds=30))
     assert len(publisher.sent) == 1
+
+
+def test_restore_replans_active_future_slots(api: Api) -> None:
+    created = api.client.post("/api/bulletins", json=GOOD, headers=api.editor).json()
+    api.client.post(f"/api/bulletins/{created['id']}/approve", headers=api.approver)
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    daily = api.client.post(
+        "/api/slots", json={"bulletin_id": created["id"], "daily_at": "17:00"}, headers=api.editor
+    ).json()
+    once = api.client.post(
+        "/api/slots", json={"bulletin_id": created["id"], "start_at": soon}, headers=api.editor
+    )
+    past = _slot_for(api, created["id"])  # start_at = now: nothing left to plan
+    scheduler = api.station.scheduler
+    for slot_id in (daily["id"], once.json()["id"]):
+        scheduler.remove_slot(slot_id)
+    assert programme.restore_slots(api.station.db, scheduler) == 2
+    assert scheduler.next_push(daily["id"]) is not None
+    assert scheduler.next_push(once.json()["id"]) is not None
+    assert scheduler.next_push(past) is None
