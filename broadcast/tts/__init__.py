@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from broadcast.tts.base import PcmAudio, TtsEngine, TtsError
+from broadcast.tts.base import EngineConfig, PcmAudio, TtsEngine, TtsError, TtsUnavailable
 from broadcast.tts.normalize import normalize_text, unknown_abbreviations
 from broadcast.tts.registry import engine_names, get_engine
 
 __all__ = [
+    "EngineConfig",
     "PcmAudio",
     "TtsEngine",
     "TtsError",
+    "TtsUnavailable",
     "engine_names",
     "get_engine",
     "normalize_text",

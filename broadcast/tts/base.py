@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import final
 
 SAMPLE_WIDTH = 2
@@ -12,6 +13,31 @@ SAMPLE_WIDTH = 2
 
 class TtsError(Exception):
     """A bulletin could not be turned into speech; the message is shown to commune staff."""
+
+
+class TtsUnavailable(TtsError):
+    """The engine cannot work right now (offline, quota, server error, voice not installed).
+
+    The fallback chain moves on to the next engine on this error; any other TtsError (bad input) stops it.
+    """
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What an engine may need from the station's settings; engines never read the environment."""
+
+    data_dir: Path = Path("./var")
+    ffmpeg: str = ""  # decoder for engines that deliver MP3 (gTTS, edge-tts); "" = the imageio-ffmpeg wheel's
+    timeout_s: float = 20.0
+    rate_wpm: int = 150
+    gtts_url: str = "https://translate.google.com"
+    edge_url: str = "wss://speech.platform.bing.com"
+    voices_mirror: str = "https://huggingface.co/rhasspy/piper-voices/resolve/main"
+
+    @property
+    def voices_dir(self) -> Path:
+        """Return where installed offline voices (Piper, vietTTS) live."""
+        return self.data_dir / "voices"
 
 
 @dataclass(frozen=True)
@@ -35,9 +61,16 @@ class PcmAudio:
 
 
 class TtsEngine(ABC):
-    """A speech synthesiser; subclasses implement ``_synthesize`` and ``voices``."""
+    """A speech synthesiser; subclasses implement ``_synthesize`` and ``voices``.
+
+    Engines are built by the registry as ``EngineClass(config)`` and shared between threads, so
+    ``_synthesize`` must be thread-safe (take a lock if the backend is not).
+    """
 
     name: str
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
 
     @final
     def synthesize(self, text: str, voice: str | None = None) -> PcmAudio:

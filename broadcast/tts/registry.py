@@ -5,14 +5,14 @@ from __future__ import annotations
 import importlib
 import threading
 
-from broadcast.tts.base import TtsEngine, TtsError
+from broadcast.tts.base import EngineConfig, TtsEngine, TtsError
 
 ENGINES: dict[str, str] = {
     "espeak": "broadcast.tts.engines.espeak:EspeakEngine",
 }
 """Engine name -> ``module:Class``; a new backend is one module under engines/ plus one line here."""
 
-_instances: dict[str, TtsEngine] = {}
+_instances: dict[tuple[str, EngineConfig], TtsEngine] = {}
 _lock = threading.Lock()
 
 
@@ -21,16 +21,17 @@ def engine_names() -> list[str]:
     return sorted(ENGINES)
 
 
-def get_engine(name: str) -> TtsEngine:
-    """Return the shared instance of engine ``name``, creating it on first use."""
+def get_engine(name: str, config: EngineConfig | None = None) -> TtsEngine:
+    """Return the shared instance of engine ``name`` for ``config``, creating it on first use."""
+    key = (name, config or EngineConfig())
     with _lock:
-        engine = _instances.get(name)
+        engine = _instances.get(key)
         if engine is None:
-            engine = _instances[name] = _create(name)
+            engine = _instances[key] = _create(name, key[1])
         return engine
 
 
-def _create(name: str) -> TtsEngine:
+def _create(name: str, config: EngineConfig) -> TtsEngine:
     """Import the module of engine ``name`` and instantiate its class."""
     target = ENGINES.get(name)
     if target is None:
@@ -42,7 +43,7 @@ def _create(name: str) -> TtsEngine:
     except ImportError as exc:
         raise TtsError(f"Bộ đọc «{name}» chưa được cài đặt đầy đủ: {exc}.") from exc
     engine_class = getattr(module, class_name)
-    engine = engine_class()
+    engine = engine_class(config)
     if not isinstance(engine, TtsEngine):  # pragma: no cover - a wiring mistake, not user input
         raise TypeError(f"{target} is not a TtsEngine")
     return engine

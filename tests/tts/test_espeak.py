@@ -6,7 +6,7 @@ import array
 
 import pytest
 
-from broadcast.tts import PcmAudio, TtsError, engine_names, get_engine
+from broadcast.tts import EngineConfig, PcmAudio, TtsError, engine_names, get_engine
 from broadcast.tts.engines.espeak import VOICES, EspeakEngine
 
 SHORT = "Ủy ban nhân dân xã thông báo."
@@ -49,8 +49,8 @@ def test_duration_scales_with_text_length() -> None:
 
 
 def test_slower_rate_gives_longer_audio() -> None:
-    normal = EspeakEngine(rate_wpm=175).synthesize(LONG).duration_s
-    slow = EspeakEngine(rate_wpm=120).synthesize(LONG).duration_s
+    normal = EspeakEngine(EngineConfig(rate_wpm=175)).synthesize(LONG).duration_s
+    slow = EspeakEngine(EngineConfig(rate_wpm=120)).synthesize(LONG).duration_s
     assert slow > normal * 1.15
 
 
@@ -79,4 +79,4 @@ def test_all_three_voices_exist_and_speak() -> None:
 
 def test_rate_outside_range_raises() -> None:
     with pytest.raises(TtsError):
-        EspeakEngine(rate_wpm=20)
+        EspeakEngine(EngineConfig(rate_wpm=20))

@@ -6,12 +6,12 @@ import ctypes
 import threading
 from pathlib import Path
 
-from broadcast.tts.base import PcmAudio, TtsEngine, TtsError
+from broadcast.tts.base import EngineConfig, PcmAudio, TtsEngine, TtsError
 
 VOICES: tuple[str, ...] = ("vi", "vi-vn-x-central", "vi-vn-x-south")
 """Northern (default, the broadcast standard), Central (Huế) and Southern (Sài Gòn) Vietnamese."""
 
-DEFAULT_RATE_WPM = 150
+DEFAULT_RATE_WPM = EngineConfig.rate_wpm
 """espeak-ng's default is 175 wpm; commune announcers read slower so that words survive outdoor horn
 speakers, echo between neighbouring clusters and listeners who are working, not sitting by a radio.
 150 wpm lengthens speech by ~17 % and stays natural; much lower makes espeak's syllables drag."""
@@ -106,7 +106,9 @@ class EspeakEngine(TtsEngine):
 
     name = "espeak"
 
-    def __init__(self, rate_wpm: int = DEFAULT_RATE_WPM) -> None:
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        super().__init__(config)
+        rate_wpm = self.config.rate_wpm
         if not 80 <= rate_wpm <= 450:
             raise TtsError(f"Tốc độ đọc {rate_wpm} từ/phút nằm ngoài khoảng cho phép (80-450).")
         self.rate_wpm = rate_wpm
