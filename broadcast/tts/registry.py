@@ -9,6 +9,10 @@ from broadcast.tts.base import EngineConfig, TtsEngine, TtsError
 
 ENGINES: dict[str, str] = {
     "espeak": "broadcast.tts.engines.espeak:EspeakEngine",
+    "piper": "broadcast.tts.engines.piper:PiperEngine",
+    "gtts": "broadcast.tts.engines.gtts:GttsEngine",
+    "edge": "broadcast.tts.engines.edge:EdgeEngine",
+    "viettts": "broadcast.tts.engines.viettts:VietTtsEngine",
 }
 """Engine name -> ``module:Class``; a new backend is one module under engines/ plus one line here."""
 
