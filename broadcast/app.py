@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from broadcast.api import bulletins, devices, programme, system
+from broadcast.api import bulletins, devices, dictionary, programme, system
 from broadcast.api.errors import install_error_handlers
 from broadcast.config import Settings
 from broadcast.station import start_station, stop_station
@@ -39,7 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (bulletins.router, programme.router, devices.router, system.router, web_routes.router):
-        app.include_router(router)
+    routers = (bulletins, programme, devices, dictionary, system, web_routes)
+    for module in routers:
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import audit, domain
+from broadcast import audit, dictionary, domain
 from broadcast.accounts import Principal
 from broadcast.clips import ClipStore
 from broadcast.config import Settings
-from broadcast.rendering import render_bulletin
+from broadcast.rendering import RenderedBulletin, render_bulletin, render_options
 from broadcast.storage.models import Bulletin, Clip, Zone
+from broadcast.tts import unknown_abbreviations
 
 
 @dataclass(frozen=True)
@@ -44,27 +45,12 @@ def validate_draft(session: Session, draft: BulletinDraft, settings: Settings) -
     )
 
 
-def create_bulletin(
-    session: Session,
-    clips: ClipStore,
-    settings: Settings,
-    author: Principal,
-    draft: BulletinDraft,
-    address: str,
-) -> Bulletin:
-    """Validate, synthesise and store a new draft bulletin; nothing is stored if any step fails."""
-    clean = validate_draft(session, draft, settings)
-    assert clean.engine is not None
-    from broadcast.audio import ffmpeg_exe
-
-    rendered = render_bulletin(
-        clean.text,
-        engine=clean.engine,
-        voice=clean.voice,
-        ffmpeg=ffmpeg_exe(settings.ffmpeg_bin),
-        target_lufs=settings.loudness_lufs,
-        bitrate=settings.mp3_bitrate,
-    )
+def _render_and_store(
+    session: Session, clips: ClipStore, settings: Settings, text: str, engine: str, voice: str | None
+) -> tuple[RenderedBulletin, str]:
+    """Read `text` with the commune's dictionary, store the clip (file + row), return it and its sha256."""
+    options = replace(render_options(settings, engine, voice), extra=dictionary.commune_dictionary(session))
+    rendered = render_bulletin(text, options)
     sha = clips.put(rendered.clip.data)
     if session.get(Clip, sha) is None:
         session.add(
@@ -76,6 +62,21 @@ def create_bulletin(
             )
         )
         session.flush()  # the bulletin row references it
+    return rendered, sha
+
+
+def create_bulletin(
+    session: Session,
+    clips: ClipStore,
+    settings: Settings,
+    author: Principal,
+    draft: BulletinDraft,
+    address: str,
+) -> Bulletin:
+    """Validate, synthesise and store a new draft bulletin; nothing is stored if any step fails."""
+    clean = validate_draft(session, draft, settings)
+    assert clean.engine is not None
+    rendered, sha = _render_and_store(session, clips, settings, clean.text, clean.engine, clean.voice)
     bulletin = Bulletin(
         title=clean.title,
         text=clean.text,
@@ -115,6 +116,34 @@ def approve_bulletin(session: Session, approver: Principal, bulletin_id: int, ad
     bulletin.approved_at = datetime.now(UTC)
     audit.record(session, approver.name, "bulletin.approve", f"bulletin:{bulletin.id}", address)
     return bulletin
+
+
+def rerender_bulletin(
+    session: Session, clips: ClipStore, settings: Settings, user: Principal, bulletin_id: int, address: str
+) -> Bulletin:
+    """Read a bulletin again (e.g. after the commune dictionary changed).
+
+    If what will be heard changes, the bulletin goes back to draft: an approval covers the audio approved.
+    """
+    bulletin = get_bulletin(session, bulletin_id)
+    rendered, sha = _render_and_store(
+        session, clips, settings, bulletin.text, bulletin.engine, bulletin.voice
+    )
+    if sha != bulletin.clip_sha256:
+        bulletin.clip_sha256 = sha
+        bulletin.spoken_text = rendered.spoken_text
+        bulletin.engine, bulletin.voice = rendered.engine, rendered.voice
+        if bulletin.status == domain.BulletinStatus.READY:
+            bulletin.status = domain.BulletinStatus.DRAFT
+            bulletin.approved_by = None
+            bulletin.approved_at = None
+    audit.record(session, user.name, "bulletin.render", f"bulletin:{bulletin.id}", address, clip=sha)
+    return bulletin
+
+
+def unknown_terms(session: Session, bulletin: Bulletin) -> list[str]:
+    """Return the abbreviations the machine will spell letter by letter in this bulletin."""
+    return unknown_abbreviations(bulletin.text, dictionary.commune_dictionary(session))
 
 
 def list_bulletins(session: Session, status: str | None = None, limit: int = 100) -> list[Bulletin]:

@@ -121,32 +121,27 @@ def cmd_normalize(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_synth(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast.audio import ffmpeg_exe
-    from broadcast.rendering import render_bulletin
+    from broadcast.rendering import engine_config, render_bulletin, render_options
     from broadcast.tts import get_engine, normalize_text
 
     text = args.text if args.text is not None else sys.stdin.read()
-    engine = args.engine or settings.tts_engine
     out = Path(args.output)
-    if out.suffix.lower() == ".wav":  # raw speech, no chime, no loudness processing
-        pcm = get_engine(engine).synthesize(normalize_text(text), args.voice or settings.tts_voice)
+    if out.suffix.lower() == ".wav":  # raw speech of one engine, no chime, no loudness processing
+        engine = get_engine(args.engine or settings.tts_engine, engine_config(settings))
+        pcm = engine.synthesize(normalize_text(text), args.voice or None)
         with wave.open(str(out), "wb") as handle:
             handle.setnchannels(1)
             handle.setsampwidth(2)
             handle.setframerate(pcm.sample_rate)
             handle.writeframes(pcm.samples)
-        print(f"{out}: {pcm.duration_s:.1f} s")
+        print(f"{out}: {pcm.duration_s:.1f} s ({engine.name})")
         return 0
-    rendered = render_bulletin(
-        text,
-        engine=engine,
-        voice=args.voice or settings.tts_voice,
-        ffmpeg=ffmpeg_exe(settings.ffmpeg_bin),
-        target_lufs=settings.loudness_lufs,
-        bitrate=settings.mp3_bitrate,
-    )
+    rendered = render_bulletin(text, render_options(settings, args.engine, args.voice))
     out.write_bytes(rendered.clip.data)
-    print(f"{out}: {rendered.clip.duration_s:.1f} s, {rendered.clip.loudness_lufs:.1f} LUFS")
+    clip = rendered.clip
+    print(
+        f"{out}: {clip.duration_s:.1f} s, {clip.loudness_lufs:.1f} LUFS, {rendered.engine}/{rendered.voice}"
+    )
     return 0
 
 

@@ -28,6 +28,19 @@ class Settings(BaseSettings):
     )
     tts_engine: str = Field("espeak", description="Default TTS engine.")
     tts_voice: str = Field("vi", description="Default voice of the engine.")
+    tts_fallback: list[str] = Field(
+        default_factory=lambda: ["espeak"],
+        description="Engines tried in order when the chosen one is unavailable (offline espeak last).",
+    )
+    tts_timeout_s: float = Field(20.0, gt=0, description="Timeout of one online TTS request.")
+    tts_rate_wpm: int = Field(150, ge=80, le=450, description="Speaking rate of engines that take one.")
+    tts_workers: int | None = Field(None, ge=1, description="Parallel synthesis workers; default all cores.")
+    gtts_url: str = Field("https://translate.google.com", description="Google Translate TTS base URL.")
+    edge_tts_url: str = Field("wss://speech.platform.bing.com", description="Edge TTS endpoint base.")
+    voices_mirror: str = Field(
+        "https://huggingface.co/rhasspy/piper-voices/resolve/main",
+        description="Base URL `broadcast voices install` downloads Piper voices from (a local mirror works).",
+    )
     ffmpeg_bin: str | None = Field(None, description="ffmpeg executable; default the imageio-ffmpeg wheel's.")
     loudness_lufs: float = Field(-16.0, description="Integrated loudness target of every clip.")
     mp3_bitrate: str = Field("48k", description="Mono MP3 bitrate, sized for 3G/4G links.")

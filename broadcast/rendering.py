@@ -1,11 +1,23 @@
-"""Bulletin text -> spoken text -> speech -> broadcast clip: the one path the API, CLI and benchmark share."""
+"""Bulletin text -> spoken text -> speech -> broadcast clip: the one path the API, CLI and benches share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from broadcast.audio import EncodedClip, render_clip
-from broadcast.tts import TtsError, get_engine, normalize_text
+from broadcast.audio import EncodedClip, ffmpeg_exe, render_clip
+from broadcast.config import Settings
+from broadcast.tts import EngineConfig, TtsError, normalize_text
+from broadcast.tts.cache import SpeechCache
+from broadcast.tts.synthesis import Synthesizer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -16,23 +28,125 @@ class RenderedBulletin:
     clip: EncodedClip
     engine: str
     voice: str
+    cached: bool = False
 
 
-def render_bulletin(
-    text: str,
-    *,
-    engine: str,
-    voice: str | None,
-    ffmpeg: str,
-    target_lufs: float,
-    bitrate: str,
-) -> RenderedBulletin:
-    """Normalise ``text``, synthesise it with ``engine``/``voice`` and encode the broadcast clip."""
-    spoken = normalize_text(text)
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to read and encode: the engine chain (first that works), voice, loudness, bitrate, caches."""
+
+    chain: tuple[str, ...]
+    voice: str | None
+    engine_config: EngineConfig
+    ffmpeg: str
+    target_lufs: float = -16.0
+    bitrate: str = "48k"
+    cache_dir: Path | None = None
+    workers: int | None = None
+    with_chime: bool = True
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    """Return what engines need from the station settings."""
+    return EngineConfig(
+        data_dir=settings.data_dir,
+        ffmpeg=settings.ffmpeg_bin or "",
+        timeout_s=settings.tts_timeout_s,
+        rate_wpm=settings.tts_rate_wpm,
+        gtts_url=settings.gtts_url,
+        edge_url=settings.edge_tts_url,
+        voices_mirror=settings.voices_mirror,
+    )
+
+
+def render_options(settings: Settings, engine: str | None = None, voice: str | None = None) -> RenderOptions:
+    """Return options for `engine` (default: the configured one) falling back along settings.tts_fallback."""
+    first = engine or settings.tts_engine
+    chain = tuple(dict.fromkeys([first, *settings.tts_fallback]))
+    return RenderOptions(
+        chain=chain,
+        voice=voice or (settings.tts_voice if first == settings.tts_engine else None),
+        engine_config=engine_config(settings),
+        ffmpeg=ffmpeg_exe(settings.ffmpeg_bin),
+        target_lufs=settings.loudness_lufs,
+        bitrate=settings.mp3_bitrate,
+        cache_dir=settings.data_dir / "cache",
+        workers=settings.tts_workers,
+    )
+
+
+def _clip_key(spoken: str, options: RenderOptions) -> str:
+    config = options.engine_config
+    parts = [
+        options.chain[0],
+        options.voice,
+        spoken,
+        options.target_lufs,
+        options.bitrate,
+        options.with_chime,
+    ]
+    parts += [config.rate_wpm]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+
+
+def _cached_clip(directory: Path, key: str) -> RenderedBulletin | None:
+    try:
+        meta = json.loads((directory / f"{key}.json").read_text())
+        data = (directory / f"{key}.mp3").read_bytes()
+    except (OSError, ValueError):
+        return None
+    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        return None
+    clip = EncodedClip(data=data, duration_s=meta["duration_s"], loudness_lufs=meta["loudness_lufs"])
+    return RenderedBulletin(meta["spoken_text"], clip, meta["engine"], meta["voice"], cached=True)
+
+
+def _store_clip(directory: Path, key: str, rendered: RenderedBulletin) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "sha256": hashlib.sha256(rendered.clip.data).hexdigest(),
+        "duration_s": rendered.clip.duration_s,
+        "loudness_lufs": rendered.clip.loudness_lufs,
+        "spoken_text": rendered.spoken_text,
+        "engine": rendered.engine,
+        "voice": rendered.voice,
+    }
+    for suffix, blob in (
+        (".mp3", rendered.clip.data),
+        (".json", json.dumps(meta, ensure_ascii=False).encode()),
+    ):
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".part")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+        os.replace(tmp, directory / f"{key}{suffix}")
+
+
+def render_bulletin(text: str, options: RenderOptions) -> RenderedBulletin:
+    """Normalise `text` (with the commune's dictionary), speak it and encode the broadcast clip."""
+    spoken = normalize_text(text, options.extra)
     if not spoken:
         raise TtsError("Bản tin không có nội dung đọc được.")
-    tts = get_engine(engine)
-    chosen = voice or tts.default_voice()
-    speech = tts.synthesize(spoken, chosen)
-    clip = render_clip(speech, ffmpeg=ffmpeg, target_lufs=target_lufs, bitrate=bitrate)
-    return RenderedBulletin(spoken_text=spoken, clip=clip, engine=tts.name, voice=chosen)
+    clip_dir = options.cache_dir / "clips" if options.cache_dir else None
+    key = _clip_key(spoken, options)
+    if clip_dir is not None and (hit := _cached_clip(clip_dir, key)) is not None:
+        return hit
+    speech_cache = SpeechCache(options.cache_dir / "speech") if options.cache_dir else None
+    synthesizer = Synthesizer(options.engine_config, speech_cache, options.workers)
+    chain = [(name, options.voice if i == 0 else None) for i, name in enumerate(options.chain)]
+    speech = synthesizer.speak(spoken, chain)
+    clip = render_clip(
+        speech.audio,
+        ffmpeg=options.ffmpeg,
+        target_lufs=options.target_lufs,
+        bitrate=options.bitrate,
+        with_chime=options.with_chime,
+    )
+    rendered = RenderedBulletin(spoken, clip, speech.engine, speech.voice)
+    if clip_dir is not None and speech.engine == options.chain[0]:
+        _store_clip(
+            clip_dir, key, rendered
+        )  # a fallback's clip is not cached: retry the first engine next time
+    if speech_cache is not None:
+        speech_cache.evict()
+    return rendered

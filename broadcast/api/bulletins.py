@@ -15,7 +15,8 @@ router = APIRouter(prefix="/api/bulletins", tags=["bulletins"])
 def _out(station: StationDep, bulletin: Bulletin) -> BulletinOut:
     with station.db.session() as session:
         clip = session.get(Clip, bulletin.clip_sha256)
-    return BulletinOut.of(bulletin, clip.duration_s if clip else 0.0)
+        unknown = bulletins.unknown_terms(session, bulletin)
+    return BulletinOut.of(bulletin, clip.duration_s if clip else 0.0, unknown)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -48,4 +49,14 @@ def approve_bulletin(
     """Approve a bulletin for air (approver or admin only)."""
     with station.db.session() as session:
         bulletin = bulletins.approve_bulletin(session, user, bulletin_id, address)
+    return _out(station, bulletin)
+
+
+@router.post("/{bulletin_id}/render")
+def render_again(bulletin_id: int, station: StationDep, user: UserDep, address: AddressDep) -> BulletinOut:
+    """Read the bulletin again with the current commune dictionary (changed audio needs a new approval)."""
+    with station.db.session() as session:
+        bulletin = bulletins.rerender_bulletin(
+            session, station.clips, station.settings, user, bulletin_id, address
+        )
     return _out(station, bulletin)

@@ -35,9 +35,12 @@ class BulletinOut(BaseModel):
     voice: str
     created_at: datetime
     approved_at: datetime | None
+    unknown_abbreviations: list[str] = Field(
+        default_factory=list, description="Từ viết tắt máy chưa biết (sẽ đánh vần từng chữ)"
+    )
 
     @classmethod
-    def of(cls, bulletin: Bulletin, duration_s: float) -> BulletinOut:
+    def of(cls, bulletin: Bulletin, duration_s: float, unknown: list[str]) -> BulletinOut:
         return cls(
             id=bulletin.id,
             title=bulletin.title,
@@ -53,6 +56,7 @@ class BulletinOut(BaseModel):
             voice=bulletin.voice,
             created_at=bulletin.created_at,
             approved_at=bulletin.approved_at,
+            unknown_abbreviations=unknown,
         )
 
 

@@ -168,3 +168,13 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(128), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Abbreviation(Base):
+    """A commune's own reading of an abbreviation (overrides the built-in dictionary)."""
+
+    __tablename__ = "abbreviations"
+    term: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reading: Mapped[str] = mapped_column(String(200))
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import final
+from typing import ClassVar, Literal, final
 
 SAMPLE_WIDTH = 2
 """Bytes per sample: every engine returns signed 16-bit little-endian mono PCM."""
@@ -68,6 +68,9 @@ class TtsEngine(ABC):
     """
 
     name: str
+    parallelism: ClassVar[Literal["threads", "processes"]] = "threads"
+    """How sentences of one bulletin run in parallel: threads when the backend releases the GIL or waits
+    on the network; processes when it holds process-wide state (espeak-ng)."""
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()

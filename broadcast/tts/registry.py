@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import threading
 
-from broadcast.tts.base import EngineConfig, TtsEngine, TtsError
+from broadcast.tts.base import EngineConfig, TtsEngine, TtsError, TtsUnavailable
 
 ENGINES: dict[str, str] = {
     "espeak": "broadcast.tts.engines.espeak:EspeakEngine",
@@ -45,7 +45,7 @@ def _create(name: str, config: EngineConfig) -> TtsEngine:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise TtsError(f"Bộ đọc «{name}» chưa được cài đặt đầy đủ: {exc}.") from exc
+        raise TtsUnavailable(f"Bộ đọc «{name}» chưa được cài đặt đầy đủ: {exc}.") from exc
     engine_class = getattr(module, class_name)
     engine = engine_class(config)
     if not isinstance(engine, TtsEngine):  # pragma: no cover - a wiring mistake, not user input

@@ -105,6 +105,7 @@ class EspeakEngine(TtsEngine):
     """Offline formant synthesis: robotic but always available, fast, and tiny."""
 
     name = "espeak"
+    parallelism = "processes"
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         super().__init__(config)

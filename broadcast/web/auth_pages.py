@@ -1,0 +1,59 @@
+"""Log in and out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from broadcast import accounts
+from broadcast.api.deps import SESSION_COOKIE, AddressDep, OptionalUserDep, StationDep
+from broadcast.web.pages import check_csrf, login_redirect, page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(user: OptionalUserDep) -> RedirectResponse:
+    return RedirectResponse("/bulletins" if user else "/login", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
+    return page(request, station, user, "login.html")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    station: StationDep,
+    address: AddressDep,
+    name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    with station.db.session() as session:
+        principal = accounts.authenticate(session, name, password)
+        if principal is None:
+            return page(
+                request, station, None, "login.html", error="Sai tên đăng nhập hoặc mật khẩu.", code=401
+            )
+        days = station.settings.session_days
+        secret = accounts.issue_token(session, principal.name, "session", timedelta(days=days))
+    response = RedirectResponse("/bulletins", status_code=303)
+    secure = station.public_url.startswith("https://")
+    response.set_cookie(
+        SESSION_COOKIE, secret, max_age=days * 86400, httponly=True, samesite="lax", secure=secure
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, station: StationDep, csrf_token: Annotated[str, Form()]) -> Response:
+    check_csrf(request, station, csrf_token)
+    with station.db.session() as session:
+        accounts.revoke_token(session, request.cookies.get(SESSION_COOKIE, ""))
+    response = login_redirect()
+    response.delete_cookie(SESSION_COOKIE)
+    return response

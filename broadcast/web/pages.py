@@ -1,0 +1,47 @@
+"""Shared page plumbing: templates, CSRF, the login redirect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from broadcast import domain
+from broadcast.accounts import Principal
+from broadcast.api.deps import SESSION_COOKIE, StationDep
+from broadcast.scheduler.slots import zone as tz_zone
+from broadcast.web import csrf
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals.update(
+    role_labels=domain.ROLE_LABELS, status_labels=domain.STATUS_LABELS, priority_labels=domain.PRIORITY_LABELS
+)
+WEEKDAYS = [("0", "T2"), ("1", "T3"), ("2", "T4"), ("3", "T5"), ("4", "T6"), ("5", "T7"), ("6", "CN")]
+
+
+def page(
+    request: Request, station: StationDep, user: Principal | None, name: str, **context: Any
+) -> Response:
+    """Render a template with the user, the CSRF token of the session and the programme time zone."""
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    token = csrf.token_for(station.keys.web_secret(), session_id) if session_id else ""
+    tz = tz_zone(station.settings.timezone)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"user": user, "csrf": token, "tz": tz, **context},
+        status_code=context.get("code", 200),
+    )
+
+
+def login_redirect() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
+
+
+def check_csrf(request: Request, station: StationDep, token: str) -> None:
+    """Refuse a form post whose token does not belong to the caller's session."""
+    if not csrf.is_valid(station.keys.web_secret(), request.cookies.get(SESSION_COOKIE, ""), token):
+        raise domain.Forbidden("Phiên làm việc không hợp lệ, hãy tải lại trang.")

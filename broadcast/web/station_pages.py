@@ -1,0 +1,65 @@
+"""Devices with the play log, and the commune dictionary."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from broadcast import dictionary, domain
+from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.storage.models import Device, Play
+from broadcast.web.pages import check_csrf, login_redirect, page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/dictionary", response_class=HTMLResponse)
+def dictionarypage(request: Request, station: StationDep, user: OptionalUserDep, term: str = "") -> Response:
+    if user is None:
+        return login_redirect()
+    with station.db.session() as session:
+        entries = dictionary.list_entries(session)
+    return page(request, station, user, "dictionary.html", entries=entries, form={"term": term})
+
+
+@router.post("/dictionary", response_class=HTMLResponse)
+def dictionary_save(
+    request: Request,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+    term: Annotated[str, Form()] = "",
+    reading: Annotated[str, Form()] = "",
+    delete: Annotated[str, Form()] = "",
+) -> Response:
+    if user is None:
+        return login_redirect()
+    check_csrf(request, station, csrf_token)
+    try:
+        with station.db.session() as session:
+            if delete:
+                dictionary.delete_entry(session, user.name, term, address)
+            else:
+                dictionary.set_entry(session, user.name, term, reading, address)
+    except domain.DomainError as exc:
+        with station.db.session() as session:
+            entries = dictionary.list_entries(session)
+        form = {"term": term, "reading": reading}
+        return page(
+            request, station, user, "dictionary.html", entries=entries, form=form, error=str(exc), code=422
+        )
+    return RedirectResponse("/dictionary", status_code=303)
+
+
+@router.get("/devices", response_class=HTMLResponse)
+def device_list(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
+    if user is None:
+        return login_redirect()
+    with station.db.session() as session:
+        devices = list(session.scalars(select(Device).order_by(Device.zone, Device.id)))
+        plays = list(session.scalars(select(Play).order_by(Play.id.desc()).limit(50)))
+    return page(request, station, user, "devices.html", devices=devices, plays=plays)
