@@ -17,6 +17,13 @@ from broadcast.tts import TtsError
 from broadcast.web.pages import WEEKDAYS, check_csrf, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
+ENGINES = {
+    "espeak": "espeak-ng (ngoại tuyến, luôn sẵn sàng)",
+    "piper": "Piper (ngoại tuyến, giọng tự nhiên hơn; cần cài giọng)",
+    "viettts": "vietTTS (ngoại tuyến; cần bộ trọng số)",
+    "gtts": "Google (trực tuyến)",
+    "edge": "Microsoft Edge (trực tuyến)",
+}
 
 
 @router.get("/bulletins", response_class=HTMLResponse)
@@ -26,7 +33,10 @@ def bulletin_list(request: Request, station: StationDep, user: OptionalUserDep) 
     with station.db.session() as session:
         rows = bulletins.list_bulletins(session)
         zones = list(session.scalars(select(Zone).order_by(Zone.id)))
-    return page(request, station, user, "bulletins.html", bulletins=rows, zones=zones, form={})
+    form = {"engine": station.settings.tts_engine}
+    return page(
+        request, station, user, "bulletins.html", bulletins=rows, zones=zones, form=form, engines=ENGINES
+    )
 
 
 @router.post("/bulletins", response_class=HTMLResponse)
@@ -40,11 +50,12 @@ def bulletin_create(
     text: Annotated[str, Form()] = "",
     priority: Annotated[str, Form()] = "normal",
     zones: Annotated[list[str] | None, Form()] = None,
+    engine: Annotated[str, Form()] = "",
 ) -> Response:
     if user is None:
         return login_redirect()
     check_csrf(request, station, csrf_token)
-    draft = bulletins.BulletinDraft(title, text, priority, zones or [])
+    draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None)
     try:
         with station.db.session() as session:
             bulletin = bulletins.create_bulletin(
@@ -54,7 +65,7 @@ def bulletin_create(
         with station.db.session() as session:
             rows = bulletins.list_bulletins(session)
             all_zones = list(session.scalars(select(Zone).order_by(Zone.id)))
-        form = {"title": title, "text": text, "priority": priority, "zones": zones or []}
+        form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
         return page(
             request,
             station,
@@ -62,6 +73,7 @@ def bulletin_create(
             "bulletins.html",
             bulletins=rows,
             zones=all_zones,
+            engines=ENGINES,
             form=form,
             error=str(exc),
             code=422,
