@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     command_ttl_s: float = Field(
         300.0, ge=1.0, description="A play command expires this long after its start_at."
     )
+    device_offline_after_s: float = Field(
+        95.0, gt=0, description="A device silent this long is shown offline (3 missed 30 s heartbeats)."
+    )
     max_text_chars: int = Field(20000, description="Longest bulletin text accepted.")
     session_days: int = Field(7, description="Web session lifetime.")
     env: Literal["local", "production"] = "local"

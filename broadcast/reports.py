@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from broadcast import protocol
@@ -76,3 +76,17 @@ def ingest(db: Database, topic: str, payload: bytes) -> None:
             apply_message(session, message)
     except protocol.ProtocolError as exc:
         log.warning("rejected agent message on %s: %s", topic, exc)
+
+
+def mark_silent_devices_offline(db: Database, silent_for_s: float, now: datetime | None = None) -> list[str]:
+    """Mark devices offline that sent nothing for `silent_for_s` (a cut link may never fire the will)."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=silent_for_s)
+    with db.session() as session:
+        stale = list(
+            session.scalars(select(Device.id).where(Device.online.is_(True), Device.last_seen < cutoff))
+        )
+        if stale:
+            session.execute(update(Device).where(Device.id.in_(stale)).values(online=False))
+    for device_id in stale:
+        log.warning("device %s silent for over %.0f s: marked offline", device_id, silent_for_s)
+    return stale

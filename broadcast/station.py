@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,6 +22,32 @@ from broadcast.storage.db import Database, migrate
 log = logging.getLogger(__name__)
 
 
+class Watchdog:
+    """Background sweep that marks devices offline when their heartbeats stop."""
+
+    def __init__(self, db: Database, silent_for_s: float, interval_s: float = 5.0) -> None:
+        self._db = db
+        self._silent_for_s = silent_for_s
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="device-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                reports.mark_silent_devices_offline(self._db, self._silent_for_s)
+            except Exception:  # a database hiccup must not end the sweep
+                log.exception("device watchdog sweep failed")
+
+
 @dataclass
 class Station:
     """Everything a request handler or a job needs, built once per app instance."""
@@ -33,6 +60,7 @@ class Station:
     mqtt: StationMqtt
     scheduler: ProgrammeScheduler
     broker: ManagedBroker | None = None
+    watchdog: Watchdog | None = None
     started_at: datetime | None = field(default=None)
 
     def air_context(self) -> programme.AirContext:
@@ -95,6 +123,8 @@ def start_station(settings: Settings) -> Station:
         jobs.set_slot_handler(push)
         scheduler.start()
         programme.restore_slots(db, scheduler)
+        station.watchdog = Watchdog(db, settings.device_offline_after_s)
+        station.watchdog.start()
     except BaseException:
         stop_station(station)
         raise
@@ -105,6 +135,8 @@ def start_station(settings: Settings) -> Station:
 def stop_station(station: Station) -> None:
     """Stop in reverse order; safe to call on a half-started station."""
     jobs.set_slot_handler(None)
+    if station.watchdog is not None:
+        station.watchdog.stop()
     station.scheduler.shutdown(wait=False)
     station.mqtt.stop()
     if station.broker is not None:
