@@ -194,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--engine")
     synth.add_argument("--voice")
     synth.set_defaults(func=cmd_synth)
+
+    from broadcast import voices_cli
+
+    voices_cli.register(sub)
     return parser
 
 

@@ -7,37 +7,43 @@ Shared by the server and the agent, so it imports only the standard library at m
 from __future__ import annotations
 
 import base64
-import json
-import math
-import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
 
-PROTOCOL_VERSION = 1
-TOPIC_ROOT = "loa/v1"
-Priority = Literal["normal", "priority", "emergency"]
-PRIORITIES: tuple[Priority, ...] = ("normal", "priority", "emergency")
-MAX_MESSAGE_BYTES = 16 * 1024
+from broadcast.protocol_base import (
+    _SHA256,
+    MAX_MESSAGE_BYTES,
+    PRIORITIES,
+    PROTOCOL_VERSION,
+    TOPIC_ROOT,
+    Priority,
+    ProtocolError,
+    _check_envelope,
+    _field,
+    _zones,
+    as_priority,
+    canonical_json,
+    is_identifier,
+    json_object,
+)
+from broadcast.protocol_commands import (
+    TestToneCommand,
+    VolumeCommand,
+    parse_test_tone_command,
+    parse_volume_command,
+)
+from broadcast.protocol_health import ClockSource, Heartbeat, LinkInfo, LinkType, parse_heartbeat
 
-_IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class ProtocolError(ValueError):
-    """A message that must be rejected; the text says why (logged, never crashes the receiver)."""
-
-
-def is_identifier(value: str) -> bool:
-    """Return True if value is a safe device / zone id (lowercase, digits, '-', '_'; no MQTT wildcards)."""
-    return bool(_IDENTIFIER.fullmatch(value))
-
-
-def as_priority(value: str) -> Priority:
-    """Return value as one of the three bulletin levels, or raise ProtocolError."""
-    for priority in PRIORITIES:
-        if value == priority:
-            return priority
-    raise ProtocolError(f"unknown priority {value!r}")
+__all__ = [
+    "EVENT_SUBSCRIPTION", "MAX_MESSAGE_BYTES", "PRIORITIES", "PROTOCOL_VERSION", "STATUS_SUBSCRIPTION",
+    "TOPIC_ROOT", "AgentMessage", "ClipRef", "ClockSource", "Command", "CommandRejected", "DeviceStatus",
+    "Heartbeat", "LinkInfo", "LinkType", "PlayCommand", "PlayReport", "Priority", "ProtocolError",
+    "TestToneCommand", "VolumeCommand", "as_priority", "canonical_json", "device_command_topic",
+    "device_event_topic", "device_id_from_topic", "device_status_topic", "encode_agent_message",
+    "is_identifier", "parse_agent_message", "parse_command", "parse_play_command",
+    "parse_test_tone_command", "parse_volume_command", "sign_body", "verify_message", "zone_command_topic",
+]  # fmt: skip
 
 
 # --- topics -----------------------------------------------------------------------------------------
@@ -111,11 +117,6 @@ class PlayCommand:
         return body
 
 
-def canonical_json(body: dict[str, Any]) -> bytes:
-    """Return the byte string that is signed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def sign_body(body: dict[str, Any], private_key_raw: bytes) -> bytes:
     """Return the wire message: body plus an Ed25519 signature over its canonical form."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -130,15 +131,7 @@ def verify_message(raw: bytes, public_key_b64: str) -> dict[str, Any]:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise ProtocolError(f"message too large ({len(raw)} bytes)")
-    try:
-        decoded = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ProtocolError(f"not UTF-8 JSON: {exc}") from exc
-    if not isinstance(decoded, dict):
-        raise ProtocolError("message is not a JSON object")
-    body = cast(dict[str, Any], decoded)
+    body = json_object(raw)
     sig = body.pop("sig", None)
     if not isinstance(sig, str):
         raise ProtocolError("unsigned message")
@@ -151,21 +144,9 @@ def verify_message(raw: bytes, public_key_b64: str) -> dict[str, Any]:
     return body
 
 
-def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
-    value = body.get(name)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ProtocolError(f"field {name!r} missing or not {kind}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ProtocolError(f"field {name!r} is not finite")
-    return value
-
-
 def parse_play_command(body: dict[str, Any]) -> PlayCommand:
     """Validate a verified body and return the command it describes."""
-    if body.get("v") != PROTOCOL_VERSION:
-        raise ProtocolError(f"unsupported protocol version {body.get('v')!r}")
-    if body.get("kind") != "play":
-        raise ProtocolError(f"unknown command kind {body.get('kind')!r}")
+    _check_envelope(body, "play")
     clip_raw = _field(body, "clip", dict)
     sha = _field(clip_raw, "sha256", str)
     if not _SHA256.fullmatch(sha):
@@ -179,9 +160,6 @@ def parse_play_command(body: dict[str, Any]) -> PlayCommand:
     clip = ClipRef(
         url=url, sha256=sha, size=size, duration_s=float(_field(clip_raw, "duration_s", (int, float)))
     )
-    zones = _field(body, "zones", list)
-    if not zones or not all(isinstance(z, str) and is_identifier(z) for z in zones):
-        raise ProtocolError("zones must be a non-empty list of zone ids")
     priority = _field(body, "priority", str)
     if priority not in PRIORITIES:
         raise ProtocolError(f"unknown priority {priority!r}")
@@ -198,12 +176,31 @@ def parse_play_command(body: dict[str, Any]) -> PlayCommand:
         expires_at=float(_field(body, "expires_at", (int, float))),
         start_at=float(_field(body, "start_at", (int, float))),
         priority=cast(Priority, priority),
-        zones=tuple(zones),
+        zones=_zones(body),
         clip=clip,
         title=str(body.get("title", "")),
         bulletin_id=bulletin_id,
         extra=cast(dict[str, Any], extra),
     )
+
+
+Command = PlayCommand | VolumeCommand | TestToneCommand
+_PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
+    "play": parse_play_command,
+    "volume": parse_volume_command,
+    "test_tone": parse_test_tone_command,
+}
+
+
+def parse_command(body: dict[str, Any]) -> Command:
+    """Validate a verified body of any command kind and return the command it describes."""
+    if body.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(f"unsupported protocol version {body.get('v')!r}")
+    kind = body.get("kind")
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        raise ProtocolError(f"unknown command kind {kind!r}")
+    return parser(body)
 
 
 # --- agent -> station ---------------------------------------------------------------------------------
@@ -244,7 +241,7 @@ class CommandRejected:
     type: Literal["rejected"] = "rejected"
 
 
-AgentMessage = DeviceStatus | PlayReport | CommandRejected
+AgentMessage = DeviceStatus | PlayReport | CommandRejected | Heartbeat
 
 
 def encode_agent_message(message: AgentMessage) -> bytes:
@@ -253,15 +250,7 @@ def encode_agent_message(message: AgentMessage) -> bytes:
 
 def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
     """Parse a status/event message; the device id must match the topic it came on (ACL-enforced)."""
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise ProtocolError("message too large")
-    try:
-        decoded = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ProtocolError(f"not UTF-8 JSON: {exc}") from exc
-    if not isinstance(decoded, dict):
-        raise ProtocolError("message is not a JSON object")
-    body = cast(dict[str, Any], decoded)
+    body = json_object(raw)
     if body.get("device_id") != topic_device_id:
         raise ProtocolError("device_id does not match topic")
     kind = body.get("type")
@@ -297,4 +286,6 @@ def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
             command_id=str(_field(body, "command_id", str)),
             reason=str(_field(body, "reason", str))[:500],
         )
+    if kind == "heartbeat":
+        return parse_heartbeat(body, topic_device_id)
     raise ProtocolError(f"unknown message type {kind!r}")

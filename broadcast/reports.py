@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -62,6 +63,14 @@ def apply_message(session: Session, message: protocol.AgentMessage) -> None:
             duration_s=message.duration_s,
             priority=message.priority,
         )
+    elif isinstance(message, protocol.Heartbeat):
+        device.online = True
+        if message.version:
+            device.version = message.version[:64]
+        health = asdict(message)
+        for key in ("device_id", "type"):
+            health.pop(key, None)
+        device.health = health
     else:
         device.online = True
         _store_play(session, message.device_id, message.command_id, "rejected", reason=message.reason)

@@ -50,6 +50,7 @@ class ClipCache:
         attempts: int = 4,
         backoff_s: float = 1.0,
         in_use: Callable[[], Collection[str]] = frozenset,
+        on_date: Callable[[str, float, float], None] | None = None,
     ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
@@ -57,8 +58,10 @@ class ClipCache:
         self.attempts = attempts
         self.backoff_s = backoff_s
         self._in_use = in_use
+        self._on_date = on_date
         self._opener = urllib.request.build_opener(_NoRedirect)
         self._evict_lock = threading.Lock()
+        self._incoming: dict[int, int] = {}  # downloads in progress (by thread) -> bytes they will add
         directory.mkdir(parents=True, exist_ok=True)
         for part in directory.glob(_PART_PREFIX + "*"):
             part.unlink(missing_ok=True)  # left by a power cut mid-download
@@ -102,40 +105,55 @@ class ClipCache:
         raise ClipError(f"could not fetch {clip.url}: {last_error}")
 
     def _download(self, clip: ClipRef, path: Path) -> None:
-        self._make_room(clip.size)
-        fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=_PART_PREFIX)
-        tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
-                digest = hashlib.sha256()
-                total = 0
-                # The handler checked the url is under station_url (http/https); redirects are refused.
-                request = urllib.request.Request(clip.url, headers={"User-Agent": "loa-edge-agent"})  # noqa: S310
-                with self._opener.open(request, timeout=self.timeout_s) as response:
-                    while chunk := response.read(_CHUNK):
-                        total += len(chunk)
-                        if total > clip.size:
-                            raise ClipIntegrityError(f"clip is larger than the announced {clip.size} bytes")
-                        digest.update(chunk)
-                        out.write(chunk)
-                if total != clip.size:
-                    raise ClipIntegrityError(f"clip has {total} bytes, announced {clip.size}")
-                if digest.hexdigest() != clip.sha256:
-                    raise ClipIntegrityError(f"clip sha256 is {digest.hexdigest()}, announced {clip.sha256}")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        fsync_dir(self.directory)
+            self._make_room(clip.size)
+            fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=_PART_PREFIX)
+            tmp = Path(tmp_name)
+            try:
+                self._write_verified(clip, fd)
+                os.replace(tmp, path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        finally:
+            with self._evict_lock:
+                self._incoming.pop(threading.get_ident(), None)
+        fsync_dir(self.directory)  # the rename survives a power cut only once the directory is synced
+
+    def _write_verified(self, clip: ClipRef, fd: int) -> None:
+        """Download into the open temporary file, checking size and sha256, and fsync it."""
+        with os.fdopen(fd, "wb") as out:
+            digest = hashlib.sha256()
+            total = 0
+            # The handler checked the url is under station_url (http/https); redirects are refused.
+            request = urllib.request.Request(clip.url, headers={"User-Agent": "loa-edge-agent"})  # noqa: S310
+            sent_at = time.time()
+            with self._opener.open(request, timeout=self.timeout_s) as response:
+                date = response.headers.get("Date")
+                if date and self._on_date is not None:
+                    # The station's clock, to the second: a coarse check of ours (see clock.py).
+                    self._on_date(date, sent_at, time.time())
+                while chunk := response.read(_CHUNK):
+                    total += len(chunk)
+                    if total > clip.size:
+                        raise ClipIntegrityError(f"clip is larger than the announced {clip.size} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+            if total != clip.size:
+                raise ClipIntegrityError(f"clip has {total} bytes, announced {clip.size}")
+            if digest.hexdigest() != clip.sha256:
+                raise ClipIntegrityError(f"clip sha256 is {digest.hexdigest()}, announced {clip.sha256}")
+            out.flush()
+            os.fsync(out.fileno())
 
     def _make_room(self, incoming: int) -> None:
         """Evict least recently used clips not needed by pending plays until incoming fits."""
         with self._evict_lock:
             files = [p for p in self.directory.iterdir() if p.is_file() and not p.name.startswith(".")]
             stats = {p: p.stat() for p in files}
-            total = sum(s.st_size for s in stats.values())
+            # Parallel downloads count too, or two of them could each find room for itself only.
+            total = sum(s.st_size for s in stats.values()) + sum(self._incoming.values())
+            self._incoming[threading.get_ident()] = incoming
             keep = set(self._in_use())
             for candidate in sorted(files, key=lambda p: stats[p].st_mtime):
                 if total + incoming <= self.max_bytes:

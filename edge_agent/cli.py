@@ -13,7 +13,10 @@ from types import FrameType
 
 from edge_agent.agent import Agent
 from edge_agent.config import ConfigError, load_config
+from edge_agent.gpio import RelayError
 from edge_agent.outputs import OutputError, parse_output
+from edge_agent.sdnotify import Notifier
+from edge_agent.service import supervise
 
 log = logging.getLogger("edge_agent")
 
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = args.output or config.output
         if args.output and spec.startswith("file:"):
             spec = "file:" + str(Path(spec.removeprefix("file:")).resolve())
-        output = parse_output(spec, ffmpeg=config.ffmpeg)
+        output = parse_output(spec, ffmpeg=config.ffmpeg, device=config.alsa_device)
     except OutputError as exc:
         print(f"edge-agent: {exc}", file=sys.stderr)
         return 2
@@ -65,11 +68,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    agent = Agent(config, output)
+    try:
+        agent = Agent(config, output)
+    except RelayError as exc:
+        print(f"edge-agent: {exc}", file=sys.stderr)
+        return 2
     agent.start()
     try:
-        while not stop.wait(1.0):
-            pass
+        supervise(agent, stop, Notifier())
     finally:
         agent.stop()
     return 0

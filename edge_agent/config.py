@@ -11,9 +11,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from broadcast import protocol
+from edge_agent._toml import dump_config
+
+__all__ = ["AgentConfig", "ConfigError", "dump_config", "load_config"]
 
 DEFAULT_OUTPUT = "file:./plays"
 DEFAULT_CACHE_MAX_BYTES = 500 * 1024 * 1024
+DEFAULT_PRE_ROLL_S = 2.0
+DEFAULT_HOLD_S = 30.0
+DEFAULT_MIXER_CONTROL = "PCM"
+DEFAULT_HEARTBEAT_S = 30.0
 
 _TOP_KEYS = {
     "device_id",
@@ -24,13 +31,19 @@ _TOP_KEYS = {
     "output",
     "cache_max_bytes",
     "ffmpeg",
+    "alsa_device",
+    "heartbeat_interval_s",
     "mqtt",
+    "relay",
+    "mixer",
 }
 _MQTT_KEYS = {"host", "port", "username", "password", "tls"}
+_RELAY_KEYS = {"pin", "active_high", "pre_roll_s", "hold_s"}
+_MIXER_KEYS = {"card", "control"}
 
 
 _REQUIRED: Any = object()
-_KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
+_KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", float: "a number"}
 
 
 class ConfigError(ValueError):
@@ -54,6 +67,14 @@ class AgentConfig:
     output: str = DEFAULT_OUTPUT
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
     ffmpeg: str = ""
+    alsa_device: str = ""
+    heartbeat_interval_s: float = DEFAULT_HEARTBEAT_S
+    relay_pin: int | None = None  # BCM number of the amplifier relay's GPIO; None: no relay
+    relay_active_high: bool = True
+    relay_pre_roll_s: float = DEFAULT_PRE_ROLL_S
+    relay_hold_s: float = DEFAULT_HOLD_S
+    mixer_card: str = ""  # amixer -c: card index or name; "": the default card
+    mixer_control: str = DEFAULT_MIXER_CONTROL
 
 
 def load_config(path: Path) -> AgentConfig:
@@ -74,12 +95,9 @@ def _from_dict(data: dict[str, Any], base: Path) -> AgentConfig:
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
         raise ConfigError(f"unknown key(s) {', '.join(unknown)}")
-    mqtt = data.get("mqtt")
-    if not isinstance(mqtt, dict):
-        raise ConfigError("missing [mqtt] table")
-    unknown = sorted(set(mqtt) - _MQTT_KEYS)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [mqtt]: {', '.join(unknown)}")
+    mqtt = _table(data, "mqtt", _MQTT_KEYS, required=True)
+    relay = _table(data, "relay", _RELAY_KEYS)
+    mixer = _table(data, "mixer", _MIXER_KEYS)
 
     device_id = _get(data, "device_id", str)
     if not protocol.is_identifier(device_id):
@@ -122,10 +140,62 @@ def _from_dict(data: dict[str, Any], base: Path) -> AgentConfig:
         output=output,
         cache_max_bytes=cache_max_bytes,
         ffmpeg=_get(data, "ffmpeg", str, default=""),
+        alsa_device=_get(data, "alsa_device", str, default=""),
+        heartbeat_interval_s=_seconds(data, "heartbeat_interval_s", DEFAULT_HEARTBEAT_S, 1.0, 3600.0),
+        relay_pin=_relay_pin(relay),
+        relay_active_high=_get(relay, "active_high", bool, default=True, table="relay"),
+        relay_pre_roll_s=_seconds(relay, "pre_roll_s", DEFAULT_PRE_ROLL_S, 0.0, 30.0, table="relay"),
+        relay_hold_s=_seconds(relay, "hold_s", DEFAULT_HOLD_S, 0.0, 3600.0, table="relay"),
+        mixer_card=_get(mixer, "card", str, default="", table="mixer"),
+        mixer_control=_nonempty(mixer, "control", DEFAULT_MIXER_CONTROL, table="mixer"),
     )
 
 
-def _get(data: dict[str, Any], key: str, kind: type, *, default: Any = _REQUIRED, table: str = "") -> Any:
+def _table(data: dict[str, Any], name: str, keys: set[str], *, required: bool = False) -> dict[str, Any]:
+    table = data.get(name)
+    if table is None and not required:
+        return {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"missing [{name}] table" if table is None else f"{name} must be a [{name}] table")
+    unknown = sorted(set(table) - keys)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(unknown)}")
+    return table
+
+
+def _seconds(
+    data: dict[str, Any], key: str, default: float, low: float, high: float, *, table: str = ""
+) -> float:
+    value = float(_get(data, key, (int, float), default=default, table=table))
+    if not low <= value <= high:  # also refuses nan; inf is out of range
+        raise ConfigError(f"{f'{table}.' if table else ''}{key} must be within {low:g}-{high:g} s")
+    return value
+
+
+def _relay_pin(relay: dict[str, Any]) -> int | None:
+    if "pin" not in relay:
+        return None
+    pin = _get(relay, "pin", int, table="relay")
+    if not 0 <= pin <= 27:
+        raise ConfigError(f"relay.pin {pin} is not a BCM GPIO number (0-27)")
+    return int(pin)
+
+
+def _nonempty(data: dict[str, Any], key: str, default: str, *, table: str) -> str:
+    value = _get(data, key, str, default=default, table=table)
+    if not value:
+        raise ConfigError(f"{table}.{key} is empty")
+    return str(value)
+
+
+def _get(
+    data: dict[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    *,
+    default: Any = _REQUIRED,
+    table: str = "",
+) -> Any:
     name = f"{table}.{key}" if table else key
     if key not in data:
         if default is _REQUIRED:
@@ -133,10 +203,9 @@ def _get(data: dict[str, Any], key: str, kind: type, *, default: Any = _REQUIRED
         return default
     value = data[key]
     # bool is an int subclass: `port = true` must not pass as port 1.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(
-            f"{name} must be {_KIND_NAMES.get(kind, kind.__name__)}, not {type(value).__name__}"
-        )
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        expected = _KIND_NAMES[float] if isinstance(kind, tuple) else _KIND_NAMES.get(kind, kind.__name__)
+        raise ConfigError(f"{name} must be {expected}, not {type(value).__name__}")
     return value
 
 
@@ -155,43 +224,3 @@ def _check_key(key: str) -> str:
     if len(raw) != 32:
         raise ConfigError("station_public_key must be a base64 raw Ed25519 public key (32 bytes)")
     return key
-
-
-def dump_config(config: AgentConfig) -> str:
-    """Return agent.toml text that load_config reads back to an equal AgentConfig (absolute paths)."""
-    top = [
-        ("device_id", _toml_string(config.device_id)),
-        ("zones", "[" + ", ".join(_toml_string(z) for z in config.zones) + "]"),
-        ("station_url", _toml_string(config.station_url)),
-        ("station_public_key", _toml_string(config.station_public_key)),
-        ("state_dir", _toml_string(str(config.state_dir))),
-        ("output", _toml_string(config.output)),
-        ("cache_max_bytes", str(config.cache_max_bytes)),
-        ("ffmpeg", _toml_string(config.ffmpeg)),
-    ]
-    mqtt = [
-        ("host", _toml_string(config.mqtt_host)),
-        ("port", str(config.mqtt_port)),
-        ("username", _toml_string(config.mqtt_username)),
-        ("password", _toml_string(config.mqtt_password)),
-        ("tls", "true" if config.mqtt_tls else "false"),
-    ]
-    lines = [f"{key} = {value}" for key, value in top] + ["", "[mqtt]"]
-    lines += [f"{key} = {value}" for key, value in mqtt]
-    return "\n".join(lines) + "\n"
-
-
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def _toml_string(value: str) -> str:
-    """Return value as a TOML basic string (quotes, backslashes and control characters escaped)."""
-    out = []
-    for char in value:
-        if char in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'

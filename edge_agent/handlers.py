@@ -22,6 +22,13 @@ class Accepted:
 
 
 @dataclass(frozen=True)
+class AcceptedControl:
+    """A volume or test-tone command that is authentic, valid, new and meant for this device."""
+
+    command: protocol.VolumeCommand | protocol.TestToneCommand
+
+
+@dataclass(frozen=True)
 class Rejected:
     """The command must not be carried out; reason is what gets logged and reported."""
 
@@ -35,7 +42,7 @@ class Rejected:
         return self.kind != "duplicate"
 
 
-Decision = Accepted | Rejected
+Decision = Accepted | AcceptedControl | Rejected
 
 
 def decide(payload: bytes, now: float, config: AgentConfig, seen: Container[str]) -> Decision:
@@ -46,17 +53,19 @@ def decide(payload: bytes, now: float, config: AgentConfig, seen: Container[str]
         return Rejected("unverified", str(exc), _claimed_id(payload))
     claimed = body.get("id")
     try:
-        command = protocol.parse_play_command(body)
+        command = protocol.parse_command(body)
     except protocol.ProtocolError as exc:
         return Rejected("malformed", str(exc), claimed if isinstance(claimed, str) else "")
     if command.id in seen:
         return Rejected("duplicate", "already received", command.id)
-    if command.start_at > command.expires_at:
+    if not isinstance(command, protocol.VolumeCommand) and command.start_at > command.expires_at:
         return Rejected("malformed", "start_at is after expires_at", command.id)
     if now > command.expires_at:
         return Rejected("expired", f"expired {now - command.expires_at:.1f} s ago", command.id)
     if not set(command.zones) & set(config.zones):
         return Rejected("not-for-me", f"zones {list(command.zones)} are not this device's", command.id)
+    if not isinstance(command, protocol.PlayCommand):
+        return AcceptedControl(command)
     if not is_under(command.clip.url, config.station_url):
         return Rejected(
             "bad-url", f"clip url {command.clip.url[:200]!r} is not under the station url", command.id

@@ -85,6 +85,15 @@ class Playout:
             items = [*self._heap, *([self._current.item] if self._current else [])]
             return {item.command.clip.sha256 for item in items}
 
+    def now_playing(self) -> str | None:
+        """Return the id of the command on the output now (or about to start), if any."""
+        with self._cond:
+            return self._current.item.command.id if self._current else None
+
+    def is_alive(self) -> bool:
+        """Return True while the player thread runs."""
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Interrupt the current play, drop pending ones (they stay persisted) and end the threads."""
         with self._cond:

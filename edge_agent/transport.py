@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -41,6 +42,8 @@ class MqttTransport:
         self.inbox = inbox
         self.version = version
         self._stopping = False
+        # Set once subscribed and "online" is announced; cleared while the link is down.
+        self.connected = threading.Event()
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.device_id,
@@ -84,6 +87,21 @@ class MqttTransport:
         )
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             log.warning("could not queue event %s: %s", message.type, mqtt.error_string(info.rc))
+
+    def publish_heartbeat(self, message: protocol.Heartbeat) -> bool:
+        """Publish a heartbeat at QoS 0 if connected; return False if it was dropped (link down)."""
+        # Not queued while offline: a backlog of stale heartbeats would only hide the current state.
+        if not self.connected.is_set():
+            return False
+        info = self._client.publish(
+            protocol.device_event_topic(self.config.device_id), protocol.encode_agent_message(message), qos=0
+        )
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
+    def is_alive(self) -> bool:
+        """Return True while paho's network thread runs (it reconnects by itself while it does)."""
+        thread = self._client._thread  # paho keeps its loop thread private
+        return thread is not None and thread.is_alive()
 
     def stop(self, timeout: float = 3.0) -> None:
         """Publish offline status (a clean disconnect does not fire the will), then disconnect."""
@@ -151,6 +169,7 @@ class MqttTransport:
             qos=1,
             retain=True,
         )
+        self.connected.set()
 
     def _on_disconnect(
         self,
@@ -160,6 +179,7 @@ class MqttTransport:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        self.connected.clear()
         if self._stopping:
             log.info("disconnected from broker")
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,6 +99,9 @@ class DeviceOut(BaseModel):
     last_seen: datetime | None
     version: str
     revoked: bool
+    health: dict[str, Any] = Field(
+        default_factory=dict, description="Nhịp tim gần nhất: uptime, nhiệt độ, ổ đĩa, lệch đồng hồ, mạng…"
+    )
 
     @classmethod
     def of(cls, device: Device) -> DeviceOut:
@@ -108,6 +112,7 @@ class DeviceOut(BaseModel):
             last_seen=device.last_seen,
             version=device.version,
             revoked=device.revoked,
+            health=dict(device.health or {}),
         )
 
 

@@ -81,6 +81,7 @@ class Device(Base):
     version: Mapped[str] = mapped_column(String(64), default="")
     last_seen: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    health: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the last heartbeat, as sent
 
 
 class Clip(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from broadcast.tts.base import EngineConfig, PcmAudio, TtsEngine, TtsError, TtsUnavailable
 from broadcast.tts.normalize import normalize_text, unknown_abbreviations
 from broadcast.tts.registry import engine_names, get_engine
+from broadcast.tts.sentences import split_sentences
 
 __all__ = [
     "EngineConfig",
@@ -15,5 +16,6 @@ __all__ = [
     "engine_names",
     "get_engine",
     "normalize_text",
+    "split_sentences",
     "unknown_abbreviations",
 ]

@@ -1,95 +1,52 @@
-"""Abbreviations, letter names and loan words of Vietnamese administrative text, and how to say them."""
+"""Say abbreviations, capitals and loan words: dictionary readings, else Vietnamese letter names.
+
+The dictionaries live in ``lexicon``; a commune's own entries (``Context.extra``) win over them. Unknown
+acronyms are spelled ("VTV" -> "vê tê vê") and reported so the editor can add them before approval.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-ABBREVIATIONS: dict[str, str] = {
-    # Government, Party and mass organisations
-    "UBND": "ủy ban nhân dân",
-    "HĐND": "hội đồng nhân dân",
-    "UBMTTQ": "ủy ban mặt trận tổ quốc",
-    "MTTQ": "mặt trận tổ quốc",
-    "UBKT": "ủy ban kiểm tra",
-    "BCĐ": "ban chỉ đạo",
-    "BCH": "ban chấp hành",
-    "TW": "trung ương",
-    "QH": "quốc hội",
-    "CHXHCN": "cộng hòa xã hội chủ nghĩa",
-    "XHCN": "xã hội chủ nghĩa",
-    "CAND": "công an nhân dân",
-    "QĐND": "quân đội nhân dân",
-    "CSGT": "cảnh sát giao thông",
-    "HTX": "hợp tác xã",
-    "CBCCVC": "cán bộ, công chức, viên chức",
-    "CBCC": "cán bộ, công chức",
-    "VN": "Việt Nam",
-    "TP": "thành phố",
-    "HCM": "Hồ Chí Minh",
-    # Ministries and sectors
-    "TT&TT": "thông tin và truyền thông",
-    "KH&CN": "khoa học và công nghệ",
-    "KHCN": "khoa học công nghệ",
-    "GD&ĐT": "giáo dục và đào tạo",
-    "GDĐT": "giáo dục đào tạo",
-    "NN&PTNT": "nông nghiệp và phát triển nông thôn",
-    "TN&MT": "tài nguyên và môi trường",
-    "LĐ-TB&XH": "lao động, thương binh và xã hội",
-    "VH-TT&DL": "văn hóa, thể thao và du lịch",
-    "KT-XH": "kinh tế, xã hội",
-    "CNTT": "công nghệ thông tin",
-    "CĐS": "chuyển đổi số",
-    "CMCN": "cách mạng công nghiệp",
-    "DN": "doanh nghiệp",
-    "DNNVV": "doanh nghiệp nhỏ và vừa",
-    # Schools, health, safety
-    "THPT": "trung học phổ thông",
-    "THCS": "trung học cơ sở",
-    "BHYT": "bảo hiểm y tế",
-    "BHXH": "bảo hiểm xã hội",
-    "PCCC": "phòng cháy chữa cháy",
-    "PCTT": "phòng chống thiên tai",
-    "TKCN": "tìm kiếm cứu nạn",
-    "ATGT": "an toàn giao thông",
-    "ATTP": "an toàn thực phẩm",
-    "NTM": "nông thôn mới",
-    "KCN": "khu công nghiệp",
-    "AI": "ây ai",
-}
-"""All-caps abbreviation -> reading; a hyphenated unknown ("UBND-HĐND") is read part by part."""
+from broadcast.tts.lexicon import LETTER_NAMES, LOAN_WORDS
+from broadcast.tts.numbers import read_number, roman_value
+from broadcast.tts.rules import UPPER, Context
+from broadcast.tts.syllables import is_syllable
 
 PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bTP\.\s?HCM\b", "thành phố Hồ Chí Minh"),
-    (r"\bTP\.\s?(?=\w)", "thành phố "),
-    (r"\bP\.V\b:?", "phóng viên:"),
+    (r"\b(?:TP|Tp)\.\s?(?=\w)", "thành phố "),
+    (r"\bTX\.\s?(?=\w)", "thị xã "),
+    (r"\bĐT\.?\s?(?=\d{2,3}(?!\d))", "đường tỉnh "),  # "ĐT 391" is a road, "ĐT: 0912..." a phone
+    (r"\bQ\.\s?(?=\d)", "quận "),
+    (r"\bP\.\s?(?=\d)", "phường "),
+    (r"\bP\.\s?V\b\.?", "phóng viên"),
+    (r"\b[Đđ]/[Cc]\b", "đồng chí"),
+    (r"\b[Vv]/[Vv]\b", "về việc"),
+    (r"\b[Kk]/[Gg]\b", "kính gửi"),
+    (r"\bv\.v\.*", "vân vân"),
+    (r"\bPGS\.\s?TS\b\.?", "phó giáo sư, tiến sĩ"),
+    (r"\bGS\.\s?TS\b\.?", "giáo sư, tiến sĩ"),
+    (r"\b(?:Th\.?S|ThS)\b\.?", "thạc sĩ"),
+    (r"\bTS\.(?=\s)", "tiến sĩ"),
+    (r"\bBS\.(?=\s)", "bác sĩ"),
+    (r"\bKS\.(?=\s)", "kỹ sư"),
+    (r"\bSARS-CoV-2\b", "sát cô vi hai"),
+    (r"\bBCH(?=\s+(?:[Qq]uân sự|QS|PCTT|PCCC|PCLB|TKCN|[Pp]hòng))", "ban chỉ huy"),  # not "ban chấp hành"
 )
-"""Abbreviations with dots, which the token scan would split: (regex, reading)."""
+"""Abbreviations with dots or slashes, which the token scan would split: (regex, reading)."""
 
-LOAN_WORDS: dict[str, str] = {
-    "covid": "cô vít",
-    "internet": "in tơ nét",
-    "online": "ôn lai",
-    "website": "oép sai",
-    "email": "i meo",
-    "facebook": "phây búc",
-    "zalo": "da lô",
-    "wifi": "oai phai",
-}
-"""Foreign words espeak's Vietnamese rules would mangle, matched case-insensitively."""
-
-LETTER_NAMES: dict[str, str] = {
-    "A": "a", "B": "bê", "C": "xê", "D": "dê", "Đ": "đê", "E": "e", "F": "ép", "G": "giê", "H": "hát",
-    "I": "i", "J": "giê", "K": "ca", "L": "lờ", "M": "em", "N": "en", "O": "o", "P": "pê", "Q": "quy",
-    "R": "rờ", "S": "ét", "T": "tê", "U": "u", "V": "vê", "W": "vê kép", "X": "ích", "Y": "i dài",
-    "Z": "dét",
-}  # fmt: skip
-"""How announcers name letters when they spell an acronym ("VTV" -> "vê tê vê")."""
-
-_PLAIN_CAPS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZĐ&-")
-_TOKEN = re.compile(r"(?<![\w&])[^\W\d_]+(?:[&-][^\W\d_]+)*(?![\w&])")
-_PHRASES = tuple((re.compile(pattern), reading) for pattern, reading in PHRASES)
-_REPEATED_GLOSS = re.compile(r"\s*\(([A-ZĐ&-]{2,})\)")
+_PLAIN_CAPS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZĐ&-")
+_VOWELS = frozenset("AEIOUY")
+_TOKEN = re.compile(rf"(?<![\w&])[{UPPER}][^\W\d_]*(?:[&-][^\W\d_]+)*(?![\w&])")
+_GLOSS = re.compile(r"\s*\(([A-ZĐ&-]{2,})\)")
+_LOAN_WORDS = "|".join(sorted(map(re.escape, LOAN_WORDS), key=len, reverse=True))
+_LOAN = re.compile(rf"(?<!\w)(?:{_LOAN_WORDS})(?!\w)", re.IGNORECASE)
+_LOAN_HINT = re.compile(_LOAN_WORDS)
+"""Case-sensitive and so much faster: run on the lower-cased line to see whether ``_LOAN`` is needed."""
+_PHRASES = re.compile("|".join(f"(?P<p{index}>{pattern})" for index, (pattern, _) in enumerate(PHRASES)))
+_PHRASE_HINT = re.compile(r"[./]|BCH|ĐT")
+_ROMAN_ONLY = re.compile(r"[IVX]{2,}")
 
 
 def spell(letters: str) -> str:
@@ -98,9 +55,8 @@ def spell(letters: str) -> str:
 
 
 def is_abbreviation(token: str) -> bool:
-    """Tell whether ``token`` looks like an acronym: 2+ capitals, no Vietnamese diacritics (except Đ)."""
-    letters = [char for char in token if char.isalpha()]
-    return len(letters) >= 2 and all(char in _PLAIN_CAPS for char in token)
+    """Tell whether ``token`` looks like an acronym: 2+ capitals, no Vietnamese marks (except Đ)."""
+    return sum(char.isalpha() for char in token) >= 2 and all(char in _PLAIN_CAPS for char in token)
 
 
 def is_caps_word(token: str) -> bool:
@@ -108,47 +64,72 @@ def is_caps_word(token: str) -> bool:
     return sum(char.isalpha() for char in token) >= 2 and token.isupper() and not is_abbreviation(token)
 
 
-def expand_abbreviations(
-    text: str, *, caps_line: bool = False, on_unknown: Callable[[str], None] | None = None
-) -> str:
-    """Replace acronyms, dotted abbreviations and loan words in one line with their readings.
+def is_caps_line(line: str) -> bool:
+    """Tell whether a line is typed in capitals ("THÔNG BÁO KHẨN"), so its capital words are words.
 
-    Unknown acronyms are spelled letter by letter and reported to ``on_unknown``; in a line typed all in
-    capitals (``caps_line``) unknown capital tokens are ordinary words and are lower-cased instead.
+    A headline typed without marks ("CANH BAO MUA LU") counts too when most of its words are syllables.
     """
-    for pattern, reading in _PHRASES:
-        text = pattern.sub(reading, text)
-    text = _REPEATED_GLOSS.sub(_drop_repeated_gloss, text)
-
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        return _read_token(token, caps_line=caps_line, on_unknown=on_unknown)
-
-    return _TOKEN.sub(replace, text)
+    found = re.findall(r"[^\W\d_]+", line)
+    if len(found) < 2 or not all(word.isupper() for word in found):
+        return False
+    if any(map(is_caps_word, found)):
+        return True
+    return len(found) >= 3 and sum(is_syllable(word.lower()) for word in found) >= 0.75 * len(found)
 
 
-def _drop_repeated_gloss(match: re.Match[str]) -> str:
+def expand_phrases(text: str) -> str:
+    """Replace dotted and slashed abbreviations ("TP.HCM", "Đ/c") before other passes split them."""
+    if not _PHRASE_HINT.search(text):
+        return text
+    return _PHRASES.sub(lambda match: PHRASES[int(str(match.lastgroup)[1:])][1], text)
+
+
+def expand_abbreviations(text: str, ctx: Context, *, caps_line: bool = False) -> str:
+    """Replace acronyms, capitals and loan words in one line with their readings.
+
+    In a line typed all in capitals (``caps_line``) a capital token that is a Vietnamese syllable is an
+    ordinary word ("BAO" in "CANH BAO") and is lower-cased instead of spelled.
+    """
+    if "(" in text:
+        text = _GLOSS.sub(lambda match: _drop_repeated_gloss(match, ctx), text)
+    if _LOAN_HINT.search(text.lower()):
+        text = _LOAN.sub(lambda match: ctx.extra.get(match[0]) or LOAN_WORDS[match[0].lower()], text)
+    return _TOKEN.sub(lambda match: read_token(match[0], ctx, caps_line=caps_line), text)
+
+
+def _drop_repeated_gloss(match: re.Match[str], ctx: Context) -> str:
     """Drop "(CĐS)" right after "chuyển đổi số": the reading would say the same words twice."""
-    reading = ABBREVIATIONS.get(match[1])
+    reading = ctx.lookup(match[1])
     if reading and match.string[: match.start()].lower().endswith(reading.lower()):
         return ""
     return match.group(0)
 
 
-def _read_token(token: str, *, caps_line: bool, on_unknown: Callable[[str], None] | None) -> str:
-    """Return the reading of one word-like token."""
-    if token in ABBREVIATIONS:
-        return ABBREVIATIONS[token]
-    loan = LOAN_WORDS.get(token.lower())
-    if loan is not None:
-        return loan
-    if is_caps_word(token) or (caps_line and token.isupper()):
-        return token.lower()
+def read_token(token: str, ctx: Context, *, caps_line: bool = False) -> str:
+    """Return the reading of one word-like token that starts with a capital."""
+    reading = ctx.lookup(token)
+    if reading is not None:
+        return reading
+    if token.isupper():
+        if is_caps_word(token) or (caps_line and is_syllable(token.lower())):
+            return token.lower()
+        if _ROMAN_ONLY.fullmatch(token) and (value := roman_value(token)) is not None:
+            return read_number(value)  # "Đại hội XIII" without a context word
+    if len(token) == 1:  # "độ C", "nhóm B"; a lone vowel or "Ở" is a word
+        return token if token in _VOWELS else LETTER_NAMES.get(token, token)
+    if "-" in token or "&" in token:
+        return _read_compound(token, ctx, caps_line=caps_line)
     if not is_abbreviation(token):
         return token
-    if "-" in token:
-        parts = token.split("-")
-        return ", ".join(_read_token(part, caps_line=caps_line, on_unknown=on_unknown) for part in parts)
-    if on_unknown is not None:
-        on_unknown(token)
+    ctx.report(token)
     return spell(token)
+
+
+def _read_compound(token: str, ctx: Context, *, caps_line: bool) -> str:
+    """Read "UBND-HĐND" part by part (a pause between acronyms), "KH&CN" with "và"."""
+    if "&" in token:
+        return " và ".join(read_token(part, ctx, caps_line=caps_line) for part in token.split("&") if part)
+    parts = [part for part in token.split("-") if part]
+    spoken = [read_token(part, ctx, caps_line=caps_line) for part in parts]
+    joiner = ", " if all(is_abbreviation(part) for part in parts) else " "
+    return joiner.join(spoken)

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from broadcast.tts.base import PcmAudio
@@ -13,7 +14,7 @@ from broadcast.tts.base import PcmAudio
 _MAGIC = b"PCM1"
 
 
-def speech_key(engine: str, voice: str, options: dict[str, object], text: str) -> str:
+def speech_key(engine: str, voice: str, options: Mapping[str, object], text: str) -> str:
     """Return the cache key of one synthesis."""
     blob = json.dumps([engine, voice, options, text], sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(blob).hexdigest()

@@ -1,15 +1,22 @@
-"""Read numbers the way a northern Vietnamese announcer does (pure functions, no I/O)."""
+"""Read numbers the way a northern Vietnamese announcer does (pure functions, no I/O).
+
+Northern usage: "nghìn" (not "ngàn"), "linh" (not "lẻ") for a zero tens digit, "mốt"/"tư"/"lăm" for a
+units digit 1/4/5 after "mươi", "mười lăm" but "mười bốn", and "không trăm" whenever a higher group was
+already spoken ("một nghìn không trăm linh năm").
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 _GROUP_UNITS = ("", "nghìn", "triệu")
 _BILLION = 10**9
 _ROMAN = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+|\d+")
+_MAX_SPOKEN_DIGITS = 15
+"""Longer digit strings are account or serial numbers: said digit by digit, not as "nghìn tỷ"."""
 
 
 def read_number(n: int) -> str:
@@ -61,21 +68,20 @@ def _read_group(n: int, *, full: bool) -> str:
 
 def read_digits(digits: str) -> str:
     """Spell a digit string one digit at a time: "01" -> "không một"."""
-    return " ".join(DIGITS[int(d)] for d in digits if d.isdigit())
+    return " ".join(DIGITS[ord(d) - 48] for d in digits if "0" <= d <= "9")
 
 
 def read_integer(token: str) -> str:
     """Spell an integer token, allowing "." thousands separators: "162.505", "03", "10000"."""
     digits = token.replace(".", "")
-    if len(digits) > 15 or (digits.startswith("0") and len(digits) > 2):
-        return read_digits(digits)  # phone numbers, codes: read digit by digit
+    if len(digits) > _MAX_SPOKEN_DIGITS or (digits.startswith("0") and len(digits) > 2):
+        return read_digits(digits)  # codes, serials: read digit by digit
     return read_number(int(digits))
 
 
-def read_decimal(token: str) -> str:
-    """Spell a decimal with a "," point: "2,5" -> "hai phẩy năm", "1,05" -> "một phẩy không năm"."""
-    whole, _, fraction = token.partition(",")
-    return f"{read_integer(whole)} phẩy {read_fraction(fraction)}"
+def read_code_number(number: str) -> str:
+    """Read a document number: a leading zero belongs to its name ("01" -> "không một")."""
+    return read_digits(number) if number.startswith("0") and len(number) > 1 else read_number(int(number))
 
 
 def read_fraction(fraction: str) -> str:
@@ -88,14 +94,62 @@ def read_fraction(fraction: str) -> str:
     return " ".join([*zeros, rest])
 
 
+def read_decimal(token: str) -> str:
+    """Spell a decimal with a "," point: "2,5" -> "hai phẩy năm", "1,05" -> "một phẩy không năm"."""
+    whole, _, fraction = token.partition(",")
+    return f"{read_integer(whole)} phẩy {read_fraction(fraction)}"
+
+
+def read_numeral(token: str) -> str:
+    """Spell a number token in Vietnamese notation: "3.000", "2,5", "4.0" (a version: "bốn chấm không")."""
+    whole, comma, fraction = token.partition(",")
+    if _THOUSANDS.fullmatch(whole):
+        if not comma:
+            return read_integer(whole)
+        if fraction.isdigit():
+            return f"{read_integer(whole)} phẩy {read_fraction(fraction)}"
+    if comma == "" and re.fullmatch(r"\d+\.\d{1,2}", token):
+        head, _, tail = token.partition(".")
+        return f"{read_integer(head)} chấm {read_digits(tail)}"
+    # Anything else (lists "1,2,3", addresses "192.168.1.1", versions "1.2.3"): group by group.
+    parts = re.split(r"([.,])", token)
+    return " ".join({".": "chấm", ",": ","}.get(part) or read_integer(part) for part in parts if part)
+
+
 def read_ordinal(n: int) -> str:
-    """Spell ``n`` after "thứ": 1 -> "nhất", 4 -> "tư", else the cardinal."""
+    """Spell ``n`` after "thứ": 1 -> "nhất", 4 -> "tư", else the cardinal ("thứ hai", "thứ mười bốn")."""
     return {1: "nhất", 4: "tư"}.get(n, read_number(n))
 
 
+def read_rank(n: int) -> str:
+    """Spell a prize or medal class after "giải"/"hạng": 1 -> "nhất", 2 -> "nhì", 4 -> "tư"."""
+    return {1: "nhất", 2: "nhì", 4: "tư"}.get(n, read_number(n))
+
+
 def read_month(n: int) -> str:
-    """Spell month ``n`` after "tháng": 4 -> "tư"."""
+    """Spell month ``n`` after "tháng": 4 -> "tư" (April is "tháng tư", never "tháng bốn")."""
     return "tư" if n == 4 else read_number(n)
+
+
+def read_day(n: int, *, mung: bool = False) -> str:
+    """Spell day-of-month ``n``; with ``mung`` days 1-10 get the northern "mùng" ("mùng một")."""
+    return f"mùng {read_number(n)}" if mung and 1 <= n <= 10 else read_number(n)
+
+
+def read_phone(groups: list[str]) -> str:
+    """Spell a phone number digit by digit, pausing between its groups: "không chín một hai, ba bốn năm"."""
+    return ", ".join(read_digits(group) for group in groups if group)
+
+
+def phone_groups(digits: str) -> list[str]:
+    """Cut an unspaced phone number into the groups people say: 0912 345 678, 0208 3855 123, 1900 1234."""
+    if len(digits) == 9:  # after "+84"
+        return [digits[:3], digits[3:6], digits[6:]]
+    if len(digits) == 10:
+        return [digits[:4], digits[4:7], digits[7:]]
+    if len(digits) == 11:
+        return [digits[:4], digits[4:8], digits[8:]]
+    return [digits[i : i + 4] for i in range(0, len(digits), 4)]
 
 
 def roman_value(token: str) -> int | None:
@@ -108,159 +162,3 @@ def roman_value(token: str) -> int | None:
         following = _ROMAN_VALUES[token[index + 1]] if index + 1 < len(token) else 0
         total += -value if value < following else value
     return total
-
-
-# --- Rules: where numbers hide in running text and how each shape is read --------------------------------
-
-Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
-
-_NUM = r"\d+(?:[.,]\d+)*"
-_INTEGER = r"\d{1,3}(?:\.\d{3})+|\d+"
-_CODE_WORDS = frozenset({"số", "quyết", "định", "thị", "hiệu", "mã"})
-_NOT_DATE_WORDS = frozenset({"thứ", "hạng", "lệ", "tỷ", "tỉ"})
-_UNITS = {
-    "km/h": "ki lô mét một giờ", "°C": "độ xê", "km²": "ki lô mét vuông", "km2": "ki lô mét vuông",
-    "km": "ki lô mét", "mm": "mi li mét", "cm": "xen ti mét", "m²": "mét vuông", "m2": "mét vuông",
-    "m³": "mét khối", "m3": "mét khối", "kg": "ki lô gam", "ha": "héc ta", "đ": "đồng", "VNĐ": "đồng",
-    "USD": "đô la Mỹ",
-}  # fmt: skip
-_PER_UNITS = "tháng|năm|ngày|tuần|giờ|người|hộ|lượt|lần|ha|kg|km|lít|con|tấn"
-
-
-def _previous_word(match: re.Match[str]) -> str:
-    """Return the lower-cased word just before ``match``."""
-    words = re.findall(r"[^\W\d_]+", match.string[max(0, match.start() - 20) : match.start()])
-    return words[-1].lower() if words else ""
-
-
-def _after_ngay(match: re.Match[str]) -> bool:
-    """Tell whether ``match`` already follows "ngày", possibly after a list of days ("ngày 8, 9/10")."""
-    before = match.string[max(0, match.start() - 40) : match.start()]
-    return re.search(r"(?i:ngày)(?:\s*\d{1,2}\s*,)*\s*$", before) is not None
-
-
-def read_numeral(token: str) -> str:
-    """Spell a number token in Vietnamese notation: "3.000", "2,5", "4.0" (a version: "bốn chấm không")."""
-    if re.fullmatch(_INTEGER, token):
-        return read_integer(token)
-    if re.fullmatch(rf"(?:{_INTEGER}),\d+", token):
-        return read_decimal(token)
-    if re.fullmatch(r"\d+\.\d{1,2}", token):
-        whole, _, fraction = token.partition(".")
-        return f"{read_integer(whole)} chấm {read_fraction(fraction)}"
-    # Anything else (lists "1,2,3", addresses "192.168.1.1"): each group on its own.
-    parts = re.split(r"([.,])", token)
-    return " ".join({".": "chấm", ",": ","}.get(part) or read_integer(part) for part in parts if part)
-
-
-def _date(match: re.Match[str]) -> str:
-    """Read d/m[/yyyy] as a date ("ngày 31 tháng 12"), or as a ratio when no date fits."""
-    day, month, year = int(match["d"]), int(match["m"]), match["y"]
-    if not (1 <= day <= 31 and 1 <= month <= 12) or _previous_word(match) in _NOT_DATE_WORDS:
-        return match.group(0) if year else _ratio(match)
-    prefix = "" if _after_ngay(match) else "ngày "
-    spoken = f"{prefix}{read_number(day)} tháng {read_month(month)}"
-    return f" {spoken} năm {read_number(int(year))} " if year else f" {spoken} "
-
-
-def _month_year(match: re.Match[str]) -> str:
-    """Read m/yyyy as "tháng M năm Y" ("quý 2/2022" -> "quý hai năm ...")."""
-    month, year = int(match["m"]), int(match["y"])
-    if not 1 <= month <= 12:
-        return match.group(0)
-    previous = _previous_word(match)
-    spoken = read_number(month) if previous in {"quý", "quí", "kỳ"} else read_month(month)
-    prefix = "" if previous in {"tháng", "quý", "quí", "kỳ"} else "tháng "
-    return f" {prefix}{spoken} năm {read_number(year)} "
-
-
-def _time(match: re.Match[str]) -> str:
-    """Read 7h30 / 07:00 as "bảy giờ ba mươi phút" / "bảy giờ"."""
-    hour, minute = int(match["h"]), int(match["min"] or 0)
-    if hour > 24 or minute > 59:
-        return match.group(0)
-    spoken = f"{read_number(hour)} giờ"
-    return f" {spoken} {read_number(minute)} phút " if minute else f" {spoken} "
-
-
-def _ratio(match: re.Match[str]) -> str:
-    """Read a/b as "a trên b"."""
-    return f" {read_integer(match['d'])} trên {read_integer(match['m'])} "
-
-
-def _hotline(match: re.Match[str]) -> str:
-    """Read 113/114/115 digit by digit after "gọi", "tổng đài", "đường dây nóng", "điện thoại"."""
-    if _previous_word(match) in {"gọi", "đài", "nóng", "thoại"}:
-        return f" {read_digits(match[0])} "
-    return match[0]
-
-
-def _number(match: re.Match[str]) -> str:
-    """Read a bare number; after "số" and the like, a leading zero marks a code read digit by digit."""
-    token = match.group(0)
-    if token.startswith("0") and token.isdigit() and _previous_word(match) in _CODE_WORDS:
-        return f" {read_digits(token)} "  # "Nghị quyết số 01" -> "không một"
-    return f" {read_numeral(token)} "
-
-
-NUMBER_RULES: tuple[Rule, ...] = tuple(
-    (re.compile(pattern), handler)
-    for pattern, handler in (
-        # 0912 345 678, 0912.345.678: phone numbers, digit by digit in their groups
-        (
-            r"(?<![\d.,])0\d{2,3}(?:[ .]\d{3,4}){2}(?![\d])",
-            lambda m: " " + ", ".join(read_digits(group) for group in re.split(r"[ .]", m[0])) + " ",
-        ),
-        # gọi 114: emergency numbers are said digit by digit
-        (r"(?<![\d.,])11[1-5](?![\d]|[.,]\d)", _hotline),
-        # 31/12/2020, 26-03-2021
-        (r"(?<![\d/.,-])(?P<d>\d{1,2})([/-])(?P<m>\d{1,2})\2(?P<y>\d{4})(?![\d/])", _date),
-        # tháng 10/2020, quý 2/2022
-        (r"(?<![\d/.,])(?P<m>\d{1,2})/(?P<y>\d{4})(?![\d/])", _month_year),
-        # 1/10, 31/12 (a day), 12/63 (a ratio, when no day/month fits)
-        (r"(?<![\d/.,])(?P<d>\d{1,2})/(?P<m>\d{1,2})(?P<y>)(?![\d/]|[.,]\d)", _date),
-        # ngày 31-12
-        (r"(?<=(?i:ngày) )(?P<d>\d{1,2})-(?P<m>\d{1,2})(?P<y>)(?![\d/-])", _date),
-        # 7h30, 14h, 07:00
-        (r"(?<![\w:.,])(?P<h>\d{1,2})(?:h|:)(?P<min>\d{2})(?![\w:])", _time),
-        (r"(?<![\w:.,])(?P<h>\d{1,2})h(?P<min>)(?![\w])", _time),
-        # phương pháp luận 2-3-5
-        (
-            r"(?<![\d.,/-])\d+(?:-\d+){2,}(?![\d/])",
-            lambda m: " " + " ".join(map(read_integer, m[0].split("-"))) + " ",
-        ),
-        # 2021 - 2025, 2020 – 2025
-        (
-            rf"(?<![\d.,/-])(?P<a>{_NUM})\s*[-–—]\s*(?P<b>{_NUM})(?![\d/])",
-            lambda m: f" {read_numeral(m['a'])} đến {read_numeral(m['b'])} ",
-        ),
-        # 35°C, 100 km, 500.000đ
-        (r"(?<=\d)\s?(" + "|".join(map(re.escape, _UNITS)) + r")(?![\w²³])", lambda m: f" {_UNITS[m[1]]} "),
-        # 1 lần/tháng
-        (rf"/\s?({_PER_UNITS})\b", lambda m: f" mỗi {_UNITS.get(m[1], m[1])} "),
-        # 12/63 and any other ratio left
-        (r"(?<![\d/.,])(?P<d>\d+)/(?P<m>\d+)(?![\d/])", _ratio),
-        # 80%, 2,5%
-        (rf"(?<![\d.,])({_NUM})\s?%", lambda m: f" {read_numeral(m[1])} phần trăm "),
-        (r"%", lambda m: " phần trăm "),
-        # thứ 4 (Wednesday / fourth), tháng 4
-        (
-            r"(?<![\w])(?P<w>(?i:thứ))\s+(?P<n>\d+)(?!\d|[.,]\d)",
-            lambda m: f"{m['w']} {read_ordinal(int(m['n']))} ",
-        ),
-        (
-            r"(?<![\w])(?P<w>(?i:tháng))\s+(?P<n>\d{1,2})(?!\d|[.,]\d)",
-            lambda m: f"{m['w']} {read_month(int(m['n']))} ",
-        ),
-        # decimals and thousands: 2,5 · 162.505 · 4.0
-        (rf"(?<![\d.,]){_NUM}(?![\d])", _number),
-    )
-)
-"""Applied in order; each turns digits into words so later rules never see them again."""
-
-
-def expand_numbers(text: str) -> str:
-    """Replace every number-bearing shape in ``text`` (dates, times, ranges, ...) with its reading."""
-    for pattern, handler in NUMBER_RULES:
-        text = pattern.sub(handler, text)
-    return text

@@ -9,8 +9,8 @@ from edge_agent.outputs.base import Output, OutputError, PlayRequest
 __all__ = ["Output", "OutputError", "PlayRequest", "parse_output"]
 
 
-def parse_output(spec: str, *, ffmpeg: str = "") -> Output:
-    """Return the output named by spec: "file:DIR" or "alsa" (raises OutputError if unusable)."""
+def parse_output(spec: str, *, ffmpeg: str = "", device: str = "") -> Output:
+    """Return the output named by spec: "file:DIR", or "alsa" on device (raises OutputError if unusable)."""
     if spec.startswith("file:") and spec != "file:":
         from edge_agent.outputs.file import FileSink
 
@@ -18,5 +18,5 @@ def parse_output(spec: str, *, ffmpeg: str = "") -> Output:
     if spec == "alsa":
         from edge_agent.outputs.alsa import AlsaOutput
 
-        return AlsaOutput(ffmpeg=ffmpeg)
+        return AlsaOutput(ffmpeg=ffmpeg, device=device)
     raise OutputError(f"unknown output {spec!r}: use file:DIR or alsa")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import http.server
 import subprocess
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from broadcast import protocol
-from edge_agent.config import AgentConfig
+from edge_agent.config import AgentConfig, dump_config
 
 ClipServe = Callable[[Path, list[str]], str]
 
@@ -86,6 +87,17 @@ def agent_config(tmp_path: Path, station_key: tuple[bytes, str]) -> AgentConfig:
         state_dir=tmp_path / "state",
         output=f"file:{tmp_path / 'plays'}",
     )
+
+
+@pytest.fixture
+def agent_toml(agent_config: AgentConfig) -> Callable[..., Path]:
+    """Return write(path, **changes) -> path: agent_config with changes, as agent.toml."""
+
+    def write(path: Path, **changes: Any) -> Path:
+        path.write_text(dump_config(dataclasses.replace(agent_config, **changes)), encoding="utf-8")
+        return path
+
+    return write
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
+import os
+import stat
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,3 +146,86 @@ def test_least_recently_used_clips_are_evicted_unless_in_use(
     cache.ensure(refs["c"])
     cache.ensure(refs["d"])  # 120 kB > 100 kB: "c" goes, "b" is older but still needed
     assert _leftovers(cache) == sorted([refs["b"].sha256, refs["d"].sha256])
+
+
+def test_download_is_fsynced_before_rename_and_the_directory_after(
+    tmp_path: Path, served: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, _ = served
+    cache = _cache(tmp_path)
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync-dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync-file")
+        real_fsync(fd)
+
+    def replace(src: Any, dst: Any) -> None:
+        events.append("rename")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    cache.ensure(_ref(base))
+    assert events == ["fsync-file", "rename", "fsync-dir"]
+
+
+class _StallingHandler(http.server.BaseHTTPRequestHandler):
+    """Send 80 % of AUDIO, then hang: the agent gets killed mid-download."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(AUDIO)))
+        self.end_headers()
+        self.wfile.write(AUDIO[: len(AUDIO) * 4 // 5])
+        self.wfile.flush()
+        time.sleep(30)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_download_cut_off_by_a_kill_leaves_no_clip_and_is_redone(
+    tmp_path: Path, served: tuple[str, list[str]]
+) -> None:
+    stalling = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StallingHandler)
+    stalling.daemon_threads = True
+    threading.Thread(target=stalling.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        clip = _ref(f"http://127.0.0.1:{stalling.server_address[1]}")
+        fields = tuple(vars(clip).values())
+        code = (
+            "from pathlib import Path; from broadcast.protocol import ClipRef; "
+            "from edge_agent.cache import ClipCache; "
+            f"ClipCache(Path({str(tmp_path / 'clips')!r}), 10_000_000).ensure(ClipRef(*{fields!r}))"
+        )
+        process = subprocess.Popen([sys.executable, "-c", code])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            parts = list((tmp_path / "clips").glob(".part-*")) if (tmp_path / "clips").exists() else []
+            if parts and parts[0].stat().st_size >= 64 * 1024:  # one read chunk is on disk
+                break
+            time.sleep(0.02)
+        process.kill()  # the nearest a test gets to pulling the plug
+        process.wait(5)
+    finally:
+        stalling.shutdown()
+        stalling.server_close()
+    assert [p.name[:6] for p in (tmp_path / "clips").iterdir()] == [".part-"]
+    assert not (tmp_path / "clips" / clip.sha256).exists()  # never a half clip under the real name
+    base, _ = served
+    cache = _cache(tmp_path)  # the restart cleans up, then fetches the whole clip again
+    assert cache.ensure(_ref(base)).read_bytes() == AUDIO
+    assert _leftovers(cache) == [clip.sha256]
+
+
+def test_parallel_downloads_count_against_the_bound(tmp_path: Path) -> None:
+    cache = ClipCache(tmp_path / "clips", 100_000)
+    old = cache.directory / ("0" * 64)
+    old.write_bytes(b"x" * 30_000)
+    other = threading.Thread(target=cache._make_room, args=(60_000,))  # a download in progress
+    other.start()
+    other.join()
+    assert old.exists()  # 30 kB + 60 kB fit
+    cache._make_room(60_000)  # the second parallel download: 30 + 60 + 60 > 100
+    assert not old.exists()

@@ -57,7 +57,22 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 @pytest.mark.parametrize(
     "changes",
-    [{}, {"output": "alsa", "mqtt_tls": False, "ffmpeg": "", "zones": ("a",)}, {"mqtt_password": ""}],
+    [
+        {},
+        {"output": "alsa", "mqtt_tls": False, "ffmpeg": "", "zones": ("a",)},
+        {"mqtt_password": ""},
+        {
+            "relay_pin": 17,
+            "relay_active_high": False,
+            "relay_pre_roll_s": 0.25,
+            "relay_hold_s": 1e-05,
+            "mixer_card": "Headphones",
+            "mixer_control": "Headphone",
+            "alsa_device": "plughw:1,0",
+            "heartbeat_interval_s": 7.5,
+        },
+        {"relay_pin": 0, "relay_pre_roll_s": 0.0, "relay_hold_s": 3600.0, "heartbeat_interval_s": 1.0},
+    ],
 )
 def test_dump_then_load_is_exact(tmp_path: Path, changes: dict[str, object]) -> None:
     config = _config(tmp_path, **changes)
@@ -75,6 +90,15 @@ def test_example_layout_loads_with_paths_relative_to_the_file(tmp_path: Path) ->
     assert (config.mqtt_host, config.mqtt_port, config.mqtt_tls) == ("127.0.0.1", 18830, False)
     assert config.cache_max_bytes == 500 * 1024 * 1024
     assert config.ffmpeg == ""
+    assert (config.relay_pin, config.relay_pre_roll_s, config.relay_hold_s) == (None, 2.0, 30.0)
+    assert (config.mixer_card, config.mixer_control, config.heartbeat_interval_s) == ("", "PCM", 30.0)
+
+
+def test_integer_seconds_load_as_floats_and_dump_as_floats(tmp_path: Path) -> None:
+    text = EXAMPLE + "[relay]\npin = 17\npre_roll_s = 3\n"
+    config = load_config(_write(tmp_path, text))
+    assert config.relay_pin == 17
+    assert isinstance(config.relay_pre_roll_s, float) and "pre_roll_s = 3.0\n" in dump_config(config)
 
 
 def test_relative_paths_stay_relative_in_the_dump(tmp_path: Path) -> None:
@@ -106,6 +130,19 @@ def test_relative_paths_stay_relative_in_the_dump(tmp_path: Path) -> None:
         (lambda t: t + "colour = 1\n", "unknown key(s) in [mqtt]: colour"),
         (lambda t: t.replace('"file:plays-loa-01"', '"speaker"'), "output"),
         (lambda t: t + "[[", "not valid TOML"),
+        (lambda t: t + "[relay]\npin = 40\n", "BCM"),
+        (lambda t: t + '[relay]\npin = "17"\n', "relay.pin must be an integer"),
+        (lambda t: t + "[relay]\npin = true\n", "relay.pin must be an integer"),
+        (lambda t: t + "[relay]\npre_roll_s = -1\n", "relay.pre_roll_s must be within 0-30 s"),
+        (lambda t: t + '[relay]\nhold_s = "long"\n', "relay.hold_s must be a number"),
+        (lambda t: t + "[relay]\nhold_s = nan\n", "within"),
+        (lambda t: t + "[relay]\nactive_high = 1\n", "relay.active_high must be true or false"),
+        (lambda t: t + "[relay]\ncolour = 1\n", "unknown key(s) in [relay]: colour"),
+        (lambda t: t + '[mixer]\ncontrol = ""\n', "mixer.control is empty"),
+        (lambda t: t + "[mixer]\nvolume = 5\n", "unknown key(s) in [mixer]"),
+        (lambda t: "relay = 5\n" + t, "relay must be a [relay] table"),
+        (lambda t: "heartbeat_interval_s = 0.5\n" + t, "heartbeat_interval_s must be within"),
+        (lambda t: "alsa_device = 1\n" + t, "alsa_device must be a string"),
     ],
 )
 def test_invalid_config_is_refused_clearly(tmp_path: Path, edit: Callable[[str], str], message: str) -> None:

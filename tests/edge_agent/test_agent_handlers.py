@@ -12,7 +12,7 @@ import pytest
 
 from broadcast import protocol
 from edge_agent.config import AgentConfig
-from edge_agent.handlers import Accepted, Rejected, decide, is_under
+from edge_agent.handlers import Accepted, AcceptedControl, Rejected, decide, is_under
 
 NOW = time.time()
 
@@ -143,3 +143,55 @@ def test_rejection_carries_the_command_id_when_known(
 )
 def test_is_under(url: str, base: str, expected: bool) -> None:
     assert is_under(url, base) is expected
+
+
+def _control(kind: str, **overrides: Any) -> dict[str, Any]:
+    command: protocol.VolumeCommand | protocol.TestToneCommand
+    if kind == "volume":
+        command = protocol.VolumeCommand("vol-1", 1, NOW, NOW + 60, ("thon-1",), 60)
+    else:
+        command = protocol.TestToneCommand("tone-1", 1, NOW, NOW + 60, NOW + 5, ("thon-1",), 3.0, 1000.0)
+    return {**command.to_body(), **overrides}
+
+
+# (case, kind, overrides, signed by the station, expected kind or None for accepted, reason text)
+CONTROL_CASES: list[tuple[str, str, dict[str, Any], bool, str | None, str]] = [
+    ("volume", "volume", {}, True, None, ""),
+    ("test tone", "test_tone", {}, True, None, ""),
+    ("volume second zone", "volume", {"zones": ["thon-9", "thon-2"]}, True, None, ""),
+    ("volume forged", "volume", {}, False, "unverified", "bad signature"),
+    ("volume other zone", "volume", {"zones": ["thon-9"]}, True, "not-for-me", "thon-9"),
+    ("volume expired", "volume", {"expires_at": NOW - 1}, True, "expired", "expired"),
+    ("volume duplicate", "volume", {"id": "seen-before"}, True, "duplicate", "already"),
+    ("volume too loud", "volume", {"level": 150}, True, "malformed", "0-100"),
+    ("tone starts after expiry", "test_tone", {"start_at": NOW + 90}, True, "malformed", "after"),
+    ("tone too long", "test_tone", {"duration_s": 600}, True, "malformed", "duration_s"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "kind", "overrides", "genuine", "expected", "reason"),
+    CONTROL_CASES,
+    ids=[c[0] for c in CONTROL_CASES],
+)
+def test_decide_control_commands(
+    case: str,
+    kind: str,
+    overrides: dict[str, Any],
+    genuine: bool,
+    expected: str | None,
+    reason: str,
+    agent_config: AgentConfig,
+    station_key: tuple[bytes, str],
+    other_key: tuple[bytes, str],
+) -> None:
+    key = station_key[0] if genuine else other_key[0]
+    decision = decide(
+        protocol.sign_body(_control(kind, **overrides), key), NOW, agent_config, {"seen-before"}
+    )
+    if expected is None:
+        assert isinstance(decision, AcceptedControl), decision
+        assert decision.command.kind == kind
+    else:
+        assert isinstance(decision, Rejected), decision
+        assert decision.kind == expected and reason in decision.reason

@@ -1,0 +1,146 @@
+"""Read codes that mix letters and digits: document numbers, Roman numerals, "F0", "4G", "H5N1".
+
+A document code is read the way a news announcer reads it: "Nghị định 47/2020/NĐ-CP" ->
+"Nghị định bốn mươi bảy năm hai nghìn không trăm hai mươi của Chính phủ" — the kind ("NĐ") is not
+repeated when the sentence already names it, and "của <issuer>" is left out when the sentence already
+says who issued it ("Kế hoạch số 635/KH-UBND ... của UBND tỉnh").
+"""
+
+from __future__ import annotations
+
+import re
+
+from broadcast.tts.abbreviations import spell
+from broadcast.tts.lexicon import DOCUMENT_TYPES, ISSUERS
+from broadcast.tts.numbers import (
+    read_code_number,
+    read_digits,
+    read_number,
+    read_ordinal,
+    read_rank,
+    roman_value,
+)
+from broadcast.tts.rules import Context, Rule, previous_word, text_before
+
+_PART = r"[A-ZĐ][A-Za-zĐđ]*\d*"
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)")
+_CODE_UNITS = {
+    "V": "vôn", "W": "oát", "KW": "ki lô oát", "MW": "mê ga oát", "GB": "ghi ga bai", "MB": "mê ga bai",
+}  # fmt: skip
+_ROMAN_WORDS = frozenset(
+    {
+        "thứ", "quý", "quí", "khóa", "khoá", "kỳ", "kì", "lần", "hội", "kỷ", "kỉ", "chương", "phần", "mục",
+        "lục", "tập", "đoạn", "đợt", "hạng", "giải", "loại", "cấp", "độ", "động", "vùng", "nhóm", "khu",
+    }
+)  # fmt: skip
+"""Words after which a lone I, V, X... is a Roman numeral ("quý I", "báo động III", "Đại hội XIII")."""
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
+
+
+def _read_code_number(number: str) -> str:
+    """Read a document number with its letter suffix, if any ("12a" -> "mười hai a")."""
+    digits = number.rstrip("abcdefghijklmnopqrstuvwxyz")
+    suffix = number[len(digits) :]
+    spoken = read_code_number(digits)
+    return f"{spoken} {spell(suffix)}" if suffix else spoken
+
+
+def _issuer(part: str, ctx: Context) -> str | None:
+    """Return who a code part names ("TTg" -> "Thủ tướng Chính phủ", "QH14" -> "Quốc hội khóa mười bốn")."""
+    term = re.fullmatch(r"QH(\d+)", part)
+    if term:
+        return f"Quốc hội khóa {read_number(int(term[1]))}"
+    return ctx.extra.get(part) or ISSUERS.get(part) or ctx.lookup(part)
+
+
+def _sentence_around(match: re.Match[str]) -> str:
+    """Return the sentence holding ``match``, without the match itself."""
+    text = match.string
+    starts = [end.end() for end in _SENTENCE_END.finditer(text, 0, match.start())]
+    after = _SENTENCE_END.search(text, match.end())
+    before = text[starts[-1] if starts else 0 : match.start()]
+    return before + " " + text[match.end() : after.start() if after else len(text)]
+
+
+def _mentions(sentence: str, code: str, reading: str) -> bool:
+    """Tell whether ``sentence`` names an issuer already: its code as written ("UBND") or its reading."""
+    return (
+        reading.lower() in sentence.lower()
+        or re.search(rf"(?<!\w){re.escape(code)}(?!\w)", sentence) is not None
+    )
+
+
+def _document_code(match: re.Match[str], ctx: Context) -> str:
+    """Read "01-NQ/TU", "17/2020/NĐ-CP", "123/QĐ-UBND", "15/2012/QH13"."""
+    parts = re.split(r"[/-]", match["code"])
+    kind = DOCUMENT_TYPES.get(parts[0])
+    if kind:
+        parts = parts[1:]
+    issuer_part = parts[0] if parts else None
+    issuer = _issuer(issuer_part, ctx) if issuer_part else None
+    if len(parts) == 1 and issuer is None and not kind and not match["y"]:
+        return match[0]  # "5-A" and the like: not a document code
+    words = [_read_code_number(match["n"])]
+    if match["y"]:
+        words += ["năm", read_number(int(match["y"]))]
+    if kind and previous_word(match) != "số" and kind not in text_before(match, 40):
+        words = [kind, "số", *words]
+    if issuer_part:
+        sentence = _sentence_around(match)
+        if issuer is None:
+            ctx.report(issuer_part)
+            words += ["của", spell(issuer_part)]
+        elif not _mentions(sentence, issuer_part, issuer):
+            words += ["của", issuer]
+    return " " + " ".join(words) + " "
+
+
+def _letters_and_digits(match: re.Match[str], ctx: Context) -> str:
+    """Read "F0", "4G", "H5N1", "QL1A", "U23", "220V" run by run."""
+    token = match[0]
+    unit = re.fullmatch(r"(\d+)([A-Z]+)", token)
+    if unit and unit[2] in _CODE_UNITS:
+        return f" {read_number(int(unit[1]))} {_CODE_UNITS[unit[2]]} "
+    spoken: list[str] = []
+    for run in re.findall(r"[A-ZĐ]+|\d+", token):
+        if run.isdigit():
+            short = len(run) <= 3 and (len(run) == 1 or not run.startswith("0"))
+            spoken.append(read_number(int(run)) if short else read_digits(run))
+        elif run == "G" and spoken:
+            spoken.append("gờ")  # 3G, 4G, 5G
+        else:
+            spoken.append(ctx.lookup(run) or spell(run))
+    return " " + " ".join(spoken) + " "
+
+
+def _roman(match: re.Match[str], ctx: Context) -> str:
+    """Read a Roman numeral after a word that expects one: "lần thứ XX", "quý II/2022", "hạng III"."""
+    before = _WORD_BEFORE.search(match.string, max(0, match.start() - 12), match.start())
+    value = roman_value(match["r"])
+    if value is None or before is None or before[1].lower() not in _ROMAN_WORDS:
+        return match[0]
+    lower = before[1].lower()
+    if lower == "thứ":
+        spoken = read_ordinal(value)
+    elif lower == "giải" or (lower == "hạng" and "chương" in text_before(match, 40)):
+        spoken = read_rank(value)  # "Huân chương Lao động hạng II" -> "hạng nhì"
+    else:
+        spoken = read_number(value)
+    year = f" năm {read_number(int(match['y']))}" if match["y"] else ""
+    return f"{spoken}{year} "
+
+
+ROMAN_RULES: tuple[Rule, ...] = ((re.compile(r"(?<![\w])(?P<r>[IVXL]+)(?:/(?P<y>\d{4}))?(?![\w/])"), _roman),)
+"""Before the number pass, which would read "II/2022" as a ratio."""
+
+CODE_RULES: tuple[Rule, ...] = (
+    (
+        re.compile(
+            rf"(?=\d)(?<![\w/.,-])(?P<n>\d+[a-z]?)(?:/(?P<y>\d{{4}}))?[/-](?P<code>{_PART}(?:[/-]{_PART})*)(?![\w/])"
+        ),
+        _document_code,
+    ),
+    (re.compile(r"(?<![\w.,/])(?:[A-ZĐ]+\d+[A-ZĐ\d]*|\d+[A-ZĐ]+[A-ZĐ\d]*)(?![\w/])"), _letters_and_digits),
+    (re.compile(r"(?<=[^\W\d_])-(?=\d)"), lambda match, ctx: " "),  # Covid-19
+)
+"""Codes first: their digits must not be read as dates or ranges by the number pass (lines with digits)."""

@@ -1,0 +1,82 @@
+"""Read dates, months, quarters and clock times as an announcer does (pure functions).
+
+"31/12/2020" -> "ngày ba mươi mốt tháng mười hai năm hai nghìn không trăm hai mươi"; "ngày" is added
+unless the text already says it; April is "tháng tư"; with ``mung`` days 1-10 are "mùng một"...
+A d/m pair that cannot be a date, or sits where a count belongs ("xếp thứ 12/63", "đạt 9/12 xã"), is a
+ratio and is read with "trên".
+"""
+
+from __future__ import annotations
+
+import re
+
+from broadcast.tts.numbers import read_code_number, read_day, read_month, read_number
+from broadcast.tts.rules import Context, next_word, previous_word
+
+DAY_WORDS = frozenset({"ngày", "mùng", "mồng"})
+DATE_WORDS = DAY_WORDS | {
+    "sáng", "chiều", "tối", "trưa", "đêm", "hôm", "rạng", "từ", "đến", "tới", "trước", "sau",
+}  # fmt: skip
+"""Words before d/m that make it a date."""
+RATIO_WORDS = frozenset({"thứ", "hạng", "tỷ", "tỉ", "lệ", "đạt", "được", "chiếm", "gồm", "có", "trong"})
+"""Words before d/m that make it a count out of a total ("thứ 12/63", "đạt 9/12")."""
+COUNT_NOUNS = frozenset(
+    {
+        "xã", "phường", "thị", "huyện", "tỉnh", "thôn", "bản", "tổ", "hộ", "người", "học", "trường", "đơn",
+        "địa", "tiêu", "chỉ", "cơ", "doanh", "dự", "mục", "nhiệm", "câu", "phiếu", "điểm", "lớp", "thành",
+        "quận", "khu", "cụm", "hợp", "làng", "đội", "bộ", "số", "diện", "dân", "tổng", "sản", "công", "ca",
+        "trận", "vòng", "phần", "thí", "cán", "đại", "hồ", "lượt", "ngành", "sở",
+    }
+)  # fmt: skip
+"""Words after d/m that show it counts something ("9/12 xã đạt chuẩn")."""
+_QUARTER_WORDS = frozenset({"quý", "quí", "kỳ", "kì"})
+_DOCUMENT_WORDS = frozenset({"số", "định", "quyết", "thị", "luật", "lệnh", "tư", "bản"})
+
+
+def is_date(day: int, month: int, match: re.Match[str]) -> bool:
+    """Tell whether d/m at ``match`` is a date rather than a ratio, from its value and neighbours."""
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return False
+    before = previous_word(match)
+    if before in DATE_WORDS:
+        return True
+    if before in RATIO_WORDS or next_word(match) in COUNT_NOUNS:
+        return False
+    return (day, month) != (24, 7)  # "phục vụ 24/7" is round the clock
+
+
+def read_date(day: int, month: int, year: str | None, match: re.Match[str], ctx: Context) -> str:
+    """Read a date, adding "ngày" unless the text already says "ngày"/"mùng" before it."""
+    before = previous_word(match)
+    if before in {"mùng", "mồng"}:
+        spoken = read_number(day)
+    else:
+        spoken = read_day(day, mung=ctx.mung)
+        if before not in {"ngày", "hôm"}:
+            spoken = "ngày " + spoken
+    spoken += " tháng " + read_month(month)
+    if year:
+        spoken += " năm " + read_number(int(year))
+    return spoken
+
+
+def read_month_year(month: str, year: str, match: re.Match[str]) -> str:
+    """Read m/yyyy: "tháng 10/2020", "quý 2/2022", or a document number "Nghị định 15/2020"."""
+    before = previous_word(match)
+    value = int(month)
+    year_words = "năm " + read_number(int(year))
+    if before in _QUARTER_WORDS:
+        return f"{read_number(value)} {year_words}"
+    if before == "tháng" and 1 <= value <= 12:
+        return f"{read_month(value)} {year_words}"
+    if before in _DOCUMENT_WORDS or not 1 <= value <= 12:
+        return f"{read_code_number(month)} {year_words}"
+    return f"tháng {read_month(value)} {year_words}"
+
+
+def read_time(hour: int, minute: int) -> str | None:
+    """Read a clock time or a number of hours: 7h30 -> "bảy giờ ba mươi phút"; None if impossible."""
+    if minute > 59:
+        return None
+    spoken = f"{read_number(hour)} giờ"
+    return f"{spoken} {read_number(minute)} phút" if minute else spoken
