@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import audit, domain, protocol
+from broadcast import audit, commands, domain, protocol
 from broadcast.accounts import Principal
 from broadcast.bulletins import get_bulletin, known_zones
 from broadcast.scheduler.slots import SlotError, SlotRule, parse_rule
@@ -104,7 +104,7 @@ def _build_command(session: Session, ctx: AirContext, slot: Slot, start_at: date
     clip = session.get(Clip, bulletin.clip_sha256)
     if clip is None:
         raise domain.NotFound("clip missing")
-    seq = (session.scalar(select(func.max(Command.seq))) or 0) + 1
+    seq = commands.next_seq(session)
     start_ts = start_at.timestamp()
     command = protocol.PlayCommand(
         id=str(uuid.uuid4()),
@@ -123,17 +123,14 @@ def _build_command(session: Session, ctx: AirContext, slot: Slot, start_at: date
         title=bulletin.title,
         bulletin_id=bulletin.id,
     )
-    row = Command(
-        id=command.id,
-        seq=seq,
+    return commands.store_signed(
+        session,
+        command.to_body(),
+        ctx.signing_key,
+        start_at=start_at,
         slot_id=slot.id,
         bulletin_id=bulletin.id,
-        start_at=start_at,
-        zones=list(slot.zones),
-        payload=protocol.sign_body(command.to_body(), ctx.signing_key).decode(),
     )
-    session.add(row)
-    return row
 
 
 def air_slot(ctx: AirContext, slot_id: int, start_at: datetime) -> str | None:
