@@ -100,3 +100,26 @@ def test_invalid_form_keeps_what_was_typed(api: Api) -> None:
     assert response.status_code == 422
     assert "Thông báo mất điện" in response.text
     assert "không được để trống" in response.text
+
+
+def test_devices_page_controls_are_for_approvers(api: Api) -> None:
+    token = _login(api.client, "canbo", "mat-khau-bien-tap")
+    page = api.client.get("/devices")
+    assert "loa-1" in page.text
+    assert "Phát âm thử" not in page.text
+    refused = api.client.post(
+        "/devices/loa-1/control", data={"csrf_token": token, "action": "volume", "level": 50}
+    )
+    assert refused.status_code == 403
+    api.client.post("/logout", data={"csrf_token": token})
+    token = _login(api.client, "chutich", "mat-khau-duyet-tin")
+    assert "Phát âm thử" in api.client.get("/devices").text
+    sent = api.client.post(
+        "/devices/loa-1/control", data={"csrf_token": token, "action": "volume", "level": 50}
+    )
+    assert sent.status_code == 200
+    assert "Đã gửi lệnh đặt âm lượng 50%" in sent.text
+    bad = api.client.post(
+        "/devices/loa-1/control", data={"csrf_token": token, "action": "volume", "level": 500}
+    )
+    assert bad.status_code == 422
