@@ -34,15 +34,24 @@ from broadcast.protocol_commands import (
     parse_volume_command,
 )
 from broadcast.protocol_health import ClockSource, Heartbeat, LinkInfo, LinkType, parse_heartbeat
+from broadcast.protocol_programme import (
+    MAX_PROGRAMME_BYTES,
+    ProgrammeMessage,
+    StreamCommand,
+    parse_programme,
+    parse_stream_command,
+    zone_programme_topic,
+)
 
 __all__ = [
-    "EVENT_SUBSCRIPTION", "MAX_MESSAGE_BYTES", "PRIORITIES", "PROTOCOL_VERSION", "STATUS_SUBSCRIPTION",
-    "TOPIC_ROOT", "AgentMessage", "ClipRef", "ClockSource", "Command", "CommandRejected", "DeviceStatus",
-    "Heartbeat", "LinkInfo", "LinkType", "PlayCommand", "PlayReport", "Priority", "ProtocolError",
-    "TestToneCommand", "VolumeCommand", "as_priority", "canonical_json", "device_command_topic",
-    "device_event_topic", "device_id_from_topic", "device_status_topic", "encode_agent_message",
-    "is_identifier", "parse_agent_message", "parse_command", "parse_play_command",
-    "parse_test_tone_command", "parse_volume_command", "sign_body", "verify_message", "zone_command_topic",
+    "EVENT_SUBSCRIPTION", "MAX_MESSAGE_BYTES", "MAX_PROGRAMME_BYTES", "PRIORITIES", "PROTOCOL_VERSION",
+    "STATUS_SUBSCRIPTION", "TOPIC_ROOT", "AgentMessage", "ClipRef", "ClockSource", "Command",
+    "CommandRejected", "DeviceStatus", "Heartbeat", "LinkInfo", "LinkType", "PlayCommand", "PlayReport",
+    "Priority", "ProgrammeMessage", "ProtocolError", "StreamCommand", "TestToneCommand", "VolumeCommand",
+    "as_priority", "canonical_json", "device_command_topic", "device_event_topic", "device_id_from_topic",
+    "device_status_topic", "encode_agent_message", "is_identifier", "parse_agent_message", "parse_command",
+    "parse_play_command", "parse_programme", "parse_stream_command", "parse_test_tone_command",
+    "parse_volume_command", "sign_body", "verify_message", "zone_command_topic", "zone_programme_topic",
 ]  # fmt: skip
 
 
@@ -126,12 +135,12 @@ def sign_body(body: dict[str, Any], private_key_raw: bytes) -> bytes:
     return canonical_json({**body, "sig": base64.b64encode(signature).decode()})
 
 
-def verify_message(raw: bytes, public_key_b64: str) -> dict[str, Any]:
+def verify_message(raw: bytes, public_key_b64: str, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """Return the body of a signed message, or raise ProtocolError if it is malformed or forged."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    body = json_object(raw)
+    body = json_object(raw, max_bytes)
     sig = body.pop("sig", None)
     if not isinstance(sig, str):
         raise ProtocolError("unsigned message")
@@ -184,9 +193,10 @@ def parse_play_command(body: dict[str, Any]) -> PlayCommand:
     )
 
 
-Command = PlayCommand | VolumeCommand | TestToneCommand
+Command = PlayCommand | VolumeCommand | TestToneCommand | StreamCommand
 _PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "play": parse_play_command,
+    "stream": parse_stream_command,
     "volume": parse_volume_command,
     "test_tone": parse_test_tone_command,
 }

@@ -42,9 +42,9 @@ def canonical_json(body: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def json_object(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """Return raw decoded as a JSON object, or raise ProtocolError (size, encoding, shape)."""
-    if len(raw) > MAX_MESSAGE_BYTES:
+    if len(raw) > max_bytes:
         raise ProtocolError(f"message too large ({len(raw)} bytes)")
     try:
         decoded = json.loads(raw.decode("utf-8"))

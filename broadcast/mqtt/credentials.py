@@ -82,4 +82,5 @@ def render_acl(devices: Iterable[DeviceCredential]) -> str:
             if not protocol.is_identifier(zone):
                 raise ValueError(f"invalid zone {zone!r}")
             lines.append(f"topic read {protocol.zone_command_topic(zone)}")
+            lines.append(f"topic read {protocol.zone_programme_topic(zone)}")
     return "\n".join(lines) + "\n"
