@@ -25,11 +25,13 @@ def store_signed(
     start_at: datetime,
     slot_id: int | None = None,
     bulletin_id: int | None = None,
+    kind: str = "play",
 ) -> Command:
     """Sign a command body (which carries its id, seq and zones) and keep it in the outbox."""
     row = Command(
         id=body["id"],
         seq=body["seq"],
+        kind=kind,
         slot_id=slot_id,
         bulletin_id=bulletin_id,
         start_at=start_at,

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     push_lead_s: float = Field(
         30.0, ge=1.0, description="How long before start_at a play command is pushed to the agents."
     )
+    programme_window_h: float = Field(
+        48.0, gt=0, le=168, description="How far ahead agents get the programme."
+    )
+    programme_refresh_s: float = Field(
+        900.0, ge=10, description="How often the programme window is extended and republished."
+    )
+    quiet_hours: str = Field(
+        "22:00-05:00", description="Nightly span when only emergencies may play (empty: none)."
+    )
     command_ttl_s: float = Field(
         300.0, ge=1.0, description="A play command expires this long after its start_at."
     )

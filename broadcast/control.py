@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from broadcast import audit, commands, domain, protocol
 from broadcast.accounts import Principal
-from broadcast.programme import AirContext
 from broadcast.protocol_commands import MAX_TONE_HZ, MAX_TONE_S, MIN_TONE_HZ
+from broadcast.publishing import PushContext
 from broadcast.storage.models import Device
 
 CONTROL_TTL_S = 120.0
@@ -29,7 +29,7 @@ def _require_operator(user: Principal) -> None:
         raise domain.Forbidden("Chỉ người duyệt hoặc quản trị viên mới được điều khiển cụm loa.")
 
 
-def _send(ctx: AirContext, device_id: str, body: dict[str, object], start_at: datetime) -> str:
+def _send(ctx: PushContext, device_id: str, body: dict[str, object], start_at: datetime) -> str:
     with ctx.db.session() as session:
         command = commands.store_signed(session, dict(body), ctx.signing_key, start_at=start_at)
         payload = command.payload.encode()
@@ -37,7 +37,7 @@ def _send(ctx: AirContext, device_id: str, body: dict[str, object], start_at: da
     return str(body["id"])
 
 
-def set_volume(ctx: AirContext, user: Principal, device_id: str, level: int, address: str) -> str:
+def set_volume(ctx: PushContext, user: Principal, device_id: str, level: int, address: str) -> str:
     """Send a signed volume command to one device; return the command id."""
     _require_operator(user)
     if not 0 <= level <= 100:
@@ -58,7 +58,7 @@ def set_volume(ctx: AirContext, user: Principal, device_id: str, level: int, add
 
 
 def play_test_tone(
-    ctx: AirContext, user: Principal, device_id: str, duration_s: float, frequency: float, address: str
+    ctx: PushContext, user: Principal, device_id: str, duration_s: float, frequency: float, address: str
 ) -> str:
     """Send a signed test-tone command to one device; return the command id."""
     _require_operator(user)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from broadcast import programme, reports
+from broadcast import programme, publishing, reports
 from broadcast.clips import ClipStore
 from broadcast.config import Settings
 from broadcast.devices import broker_config, public_url, sync_broker_credentials
@@ -16,8 +17,10 @@ from broadcast.mqtt.broker import ManagedBroker
 from broadcast.mqtt.client import MqttTarget, StationMqtt, parse_mqtt_url
 from broadcast.mqtt.credentials import STATION_USER
 from broadcast.scheduler import jobs
+from broadcast.scheduler.planner import parse_quiet_hours
 from broadcast.scheduler.service import ProgrammeScheduler
 from broadcast.storage.db import Database, migrate
+from broadcast.storage.models import Slot
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +66,38 @@ class Station:
     watchdog: Watchdog | None = None
     started_at: datetime | None = field(default=None)
 
-    def air_context(self) -> programme.AirContext:
-        return programme.AirContext(
+    def push_context(self) -> publishing.PushContext:
+        return publishing.PushContext(
             db=self.db,
             publisher=self.mqtt,
             signing_key=self.keys.signing_key_raw(),
             public_url=self.public_url,
             command_ttl_s=self.settings.command_ttl_s,
+            tz=self.settings.timezone,
+            window=timedelta(hours=self.settings.programme_window_h),
         )
+
+    def rules(self) -> programme.ProgrammeRules:
+        return programme.ProgrammeRules(self.settings.timezone, parse_quiet_hours(self.settings.quiet_hours))
+
+    def refresh_programme(self, zones: Iterable[str] | None = None) -> bool:
+        """Republish the programme of `zones` now; False (logged) if the broker is unreachable.
+
+        A failure loses nothing: the periodic refresh and each slot's last-call job publish it later.
+        """
+        try:
+            publishing.refresh(self.push_context(), zones)
+        except Exception:  # broker down, publish timeout: the next refresh retries
+            log.exception("programme refresh failed; will retry")
+            return False
+        return True
+
+    def refresh_slot(self, slot_id: int) -> None:
+        """Refresh the zones of one slot (its last-call job, run lead seconds before each occurrence)."""
+        with self.db.session() as session:
+            slot = session.get(Slot, slot_id)
+            zones = list(slot.zones) if slot is not None else None
+        self.refresh_programme(zones)
 
 
 def _mqtt_target(settings: Settings, keys: StationKeys) -> MqttTarget:
@@ -96,12 +123,7 @@ def start_station(settings: Settings) -> Station:
         broker = ManagedBroker(broker_config(settings))
         broker.start()
     mqtt = StationMqtt(_mqtt_target(settings, keys))
-    scheduler = ProgrammeScheduler(
-        settings.database,
-        settings.timezone,
-        settings.push_lead_s,
-        on_missed=lambda slot_id, start: programme.record_missed(db, slot_id, start),
-    )
+    scheduler = ProgrammeScheduler(settings.database, settings.timezone, settings.push_lead_s)
     station = Station(
         settings=settings,
         db=db,
@@ -115,14 +137,16 @@ def start_station(settings: Settings) -> Station:
     try:
         mqtt.on_agent_message(lambda topic, payload: reports.ingest(db, topic, payload))
         mqtt.start(timeout=10.0)
-        context = station.air_context()
+        jobs.set_slot_handler(lambda slot_id, _start: station.refresh_slot(slot_id))
+        def refresh_all() -> None:
+            station.refresh_programme()
 
-        def push(slot_id: int, start: datetime) -> None:
-            programme.air_slot(context, slot_id, start)
-
-        jobs.set_slot_handler(push)
+        jobs.set_refresh_handler(refresh_all)
         scheduler.start()
-        programme.restore_slots(db, scheduler)
+        scheduler.ensure_refresh_job(settings.programme_refresh_s)
+        with db.session() as session:
+            programme.restore_slots(session, scheduler)
+        station.refresh_programme()
         station.watchdog = Watchdog(db, settings.device_offline_after_s)
         station.watchdog.start()
     except BaseException:
@@ -135,6 +159,7 @@ def start_station(settings: Settings) -> Station:
 def stop_station(station: Station) -> None:
     """Stop in reverse order; safe to call on a half-started station."""
     jobs.set_slot_handler(None)
+    jobs.set_refresh_handler(None)
     if station.watchdog is not None:
         station.watchdog.stop()
     station.scheduler.shutdown(wait=False)

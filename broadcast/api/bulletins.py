@@ -49,6 +49,7 @@ def approve_bulletin(
     """Approve a bulletin for air (approver or admin only)."""
     with station.db.session() as session:
         bulletin = bulletins.approve_bulletin(session, user, bulletin_id, address)
+    station.refresh_programme()  # slots holding it may air it again
     return _out(station, bulletin)
 
 
@@ -59,4 +60,5 @@ def render_again(bulletin_id: int, station: StationDep, user: UserDep, address: 
         bulletin = bulletins.rerender_bulletin(
             session, station.clips, station.settings, user, bulletin_id, address
         )
+    station.refresh_programme()  # new audio, or back to draft: the programme changes with it
     return _out(station, bulletin)

@@ -1,22 +1,180 @@
-"""Programme routes: place an approved bulletin in a slot."""
+"""Programme routes: slots of ordered items (bulletins, stream relays), and the planned week."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from datetime import UTC, datetime, timedelta
 
-from broadcast import programme
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from broadcast import programme, publishing
 from broadcast.api.deps import AddressDep, StationDep, UserDep
-from broadcast.api.schemas import SlotIn, SlotOut
+from broadcast.scheduler.planner import plan
+from broadcast.storage.models import Slot, SlotItem
 
-router = APIRouter(prefix="/api/slots", tags=["programme"])
+router = APIRouter(prefix="/api", tags=["programme"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bulletin_id: int | None = None
+    stream_url: str | None = Field(None, description="Luồng tiếp sóng http(s), ví dụ VOV1")
+    duration_s: float | None = Field(None, description="Thời lượng tiếp sóng (giây)")
+    title: str = ""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ItemIn:
+        if (self.bulletin_id is None) == (self.stream_url is None):
+            raise ValueError("mỗi mục là một bản tin (bulletin_id) hoặc một luồng tiếp sóng (stream_url)")
+        return self
+
+    def request(self) -> programme.ItemRequest:
+        return programme.ItemRequest(self.bulletin_id, self.stream_url, self.duration_s, self.title)
+
+
+class SlotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bulletin_id: int | None = Field(None, description="Lối tắt cho một mục: một bản tin")
+    items: list[ItemIn] = Field(default_factory=list, description="Các mục theo thứ tự phát")
+    start_at: str | None = Field(None, description="ISO-8601; không có múi giờ = giờ Việt Nam")
+    daily_at: str | None = Field(None, description='"HH:MM" hằng ngày')
+    days: list[str] | None = Field(None, description="mon..sun hoặc t2..t7, cn; mặc định mọi ngày")
+    zones: list[str] = Field(default_factory=list, description="Mặc định: các vùng của bản tin đầu tiên")
+    title: str = ""
+
+
+class ItemsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[ItemIn]
+
+
+class ItemOut(BaseModel):
+    id: int
+    position: int
+    kind: str
+    bulletin_id: int | None
+    stream_url: str | None
+    duration_s: float | None
+    title: str
+
+
+class SlotOut(BaseModel):
+    id: int
+    title: str
+    zones: list[str]
+    start_at: datetime | None
+    daily_at: str | None
+    days: list[str]
+    items: list[ItemOut]
+    next_push_at: datetime | None = None
+    published: bool | None = None
+
+
+class EntryOut(BaseModel):
+    slot_id: int
+    item_id: int
+    kind: str
+    title: str
+    start_at: datetime
+    end_at: datetime
+    zones: list[str]
+    priority: str
+
+
+def _slot_out(slot: Slot, items: list[SlotItem], **extra: object) -> SlotOut:
+    return SlotOut(
+        id=slot.id,
+        title=slot.title,
+        zones=list(slot.zones),
+        start_at=slot.start_at,
+        daily_at=slot.daily_at,
+        days=list(slot.days),
+        items=[
+            ItemOut(
+                id=i.id,
+                position=i.position,
+                kind=i.kind,
+                bulletin_id=i.bulletin_id,
+                stream_url=i.stream_url,
+                duration_s=i.duration_s,
+                title=i.title,
+            )
+            for i in items
+        ],
+        **extra,
+    )
+
+
+@router.post("/slots", status_code=status.HTTP_201_CREATED)
 def create_slot(body: SlotIn, station: StationDep, user: UserDep, address: AddressDep) -> SlotOut:
-    """Schedule a bulletin once (start_at) or daily (daily_at + days) for some zones."""
-    request = programme.SlotRequest(body.bulletin_id, body.zones, body.start_at, body.daily_at, body.days)
+    """Place bulletins / stream relays in the programme once (start_at) or daily (daily_at + days)."""
+    items = [i.request() for i in body.items]
+    if body.bulletin_id is not None:
+        items.insert(0, programme.ItemRequest(bulletin_id=body.bulletin_id))
+    request = programme.SlotRequest(body.zones, body.start_at, body.daily_at, body.days, items, body.title)
     with station.db.session() as session:
         slot, next_push = programme.create_slot(
-            session, station.scheduler, station.settings.timezone, user, request, address
+            session, station.scheduler, station.rules(), user, request, address
         )
-    return SlotOut.of(slot, next_push)
+        saved = programme.slot_items(session, slot.id)
+    published = station.refresh_programme(slot.zones)
+    return _slot_out(slot, saved, next_push_at=next_push, published=published)
+
+
+@router.get("/slots")
+def list_slots(station: StationDep, user: UserDep, zone: str | None = None) -> list[SlotOut]:
+    with station.db.session() as session:
+        slots = session.query(Slot).filter(Slot.active.is_(True)).order_by(Slot.id).all()
+        return [
+            _slot_out(s, programme.slot_items(session, s.id))
+            for s in slots
+            if zone is None or zone in s.zones
+        ]
+
+
+@router.put("/slots/{slot_id}/items")
+def replace_items(
+    slot_id: int, body: ItemsIn, station: StationDep, user: UserDep, address: AddressDep
+) -> SlotOut:
+    """Add, remove or reorder a slot's items (priority bulletins still play first)."""
+    with station.db.session() as session:
+        slot = programme.replace_items(
+            session, station.rules(), user, slot_id, [i.request() for i in body.items], address
+        )
+    with station.db.session() as session:
+        saved = programme.slot_items(session, slot_id)
+    return _slot_out(slot, saved, published=station.refresh_programme(slot.zones))
+
+
+@router.delete("/slots/{slot_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_slot(slot_id: int, station: StationDep, user: UserDep, address: AddressDep) -> None:
+    """Take a slot out of the programme; agents drop its plays with the next programme version."""
+    with station.db.session() as session:
+        slot = programme.delete_slot(session, station.scheduler, user, slot_id, address)
+    station.refresh_programme(slot.zones)
+
+
+@router.get("/programme")
+def planned(
+    station: StationDep, user: UserDep, zone: str | None = None, days: int = Query(7, ge=1, le=31)
+) -> list[EntryOut]:
+    """Return what will play, item by item, from now for `days` days."""
+    now = datetime.now(UTC)
+    with station.db.session() as session:
+        entries = plan(
+            publishing.load_plans(session), now, now + timedelta(days=days), station.settings.timezone
+        )
+    return [
+        EntryOut(
+            slot_id=e.slot_id,
+            item_id=e.item.item_id,
+            kind=e.item.kind,
+            title=e.item.title,
+            start_at=e.start,
+            end_at=e.end,
+            zones=list(e.zones),
+            priority=e.item.priority,
+        )
+        for e in entries
+        if zone is None or zone in e.zones
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcast.protocol import Priority
-from broadcast.storage.models import Bulletin, Device, Play, Slot
+from broadcast.storage.models import Bulletin, Device, Play
 
 
 class BulletinIn(BaseModel):
@@ -58,37 +58,6 @@ class BulletinOut(BaseModel):
             created_at=bulletin.created_at,
             approved_at=bulletin.approved_at,
             unknown_abbreviations=unknown,
-        )
-
-
-class SlotIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bulletin_id: int
-    start_at: str | None = Field(None, description="ISO-8601; không có múi giờ = giờ Việt Nam")
-    daily_at: str | None = Field(None, description='"HH:MM" hằng ngày')
-    days: list[str] | None = Field(None, description="mon..sun hoặc t2..t7, cn; mặc định mọi ngày")
-    zones: list[str] = Field(default_factory=list, description="Mặc định: các vùng của bản tin")
-
-
-class SlotOut(BaseModel):
-    id: int
-    bulletin_id: int
-    zones: list[str]
-    start_at: datetime | None
-    daily_at: str | None
-    days: list[str]
-    next_push_at: datetime | None
-
-    @classmethod
-    def of(cls, slot: Slot, next_push_at: datetime | None) -> SlotOut:
-        return cls(
-            id=slot.id,
-            bulletin_id=slot.bulletin_id,
-            zones=list(slot.zones),
-            start_at=slot.start_at,
-            daily_at=slot.daily_at,
-            days=list(slot.days),
-            next_push_at=next_push_at,
         )
 
 

@@ -18,8 +18,28 @@ log = logging.getLogger(__name__)
 
 SlotHandler = Callable[[int, datetime], None]
 
+RefreshHandler = Callable[[], None]
+
 _lock = threading.Lock()
 _handler: SlotHandler | None = None
+_refresh: RefreshHandler | None = None
+
+
+def set_refresh_handler(handler: RefreshHandler | None) -> None:
+    """Register the function that re-plans and republishes every zone's programme."""
+    global _refresh
+    with _lock:
+        _refresh = handler
+
+
+def refresh_programmes() -> None:
+    """Extend and republish the programme window (a periodic job: agents keep ~48 h ahead)."""
+    with _lock:
+        handler = _refresh
+    if handler is None:
+        log.error("no refresh handler registered; programmes not republished")
+        raise RuntimeError("no refresh handler registered")
+    handler()
 
 
 def set_slot_handler(handler: SlotHandler | None) -> None:

@@ -20,6 +20,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from broadcast.scheduler import jobs, slots
 from broadcast.scheduler.slots import SlotRule
@@ -31,6 +32,9 @@ _JOB_PREFIX = "slot-"
 _CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 MissedHandler = Callable[[int, datetime], None]
+
+
+REFRESH_JOB_ID = "programme-refresh"
 
 
 def job_id(slot_id: int) -> str:
@@ -136,6 +140,21 @@ class ProgrammeScheduler:
             replace_existing=True,
             misfire_grace_time=grace,
             coalesce=coalesce,
+            max_instances=1,
+        )
+        next_run: datetime | None = job.next_run_time
+        return next_run
+
+    def ensure_refresh_job(self, interval_s: float) -> datetime | None:
+        """Run the programme refresh every `interval_s` (one persistent job; a missed run is just skipped)."""
+        job = self._scheduler.add_job(
+            jobs.refresh_programmes,
+            trigger=IntervalTrigger(seconds=interval_s, timezone=self._zone),
+            id=REFRESH_JOB_ID,
+            name="refresh programmes",
+            replace_existing=True,
+            misfire_grace_time=max(1, int(interval_s)),
+            coalesce=True,
             max_instances=1,
         )
         next_run: datetime | None = job.next_run_time

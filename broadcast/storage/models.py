@@ -113,18 +113,46 @@ class Bulletin(Base):
 
 
 class Slot(Base):
-    """A place in the programme: a one-off start or a daily time on chosen weekdays, for some zones."""
+    """A place in the programme: a one-off start or a daily time on chosen weekdays, for some zones.
+
+    It plays its items in order (priority items first), one after another.
+    """
 
     __tablename__ = "slots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
     zones: Mapped[list[str]] = mapped_column(JSON)
     start_at: Mapped[datetime | None] = mapped_column(default=None)
     daily_at: Mapped[str | None] = mapped_column(String(5), default=None)
     days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    title: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlotItem(Base):
+    """One thing a slot plays: an approved bulletin (spoken or recorded) or a live stream relay."""
+
+    __tablename__ = "slot_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # "bulletin" | "stream"
+    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"), default=None, index=True)
+    stream_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    duration_s: Mapped[float | None] = mapped_column(Float, default=None)  # streams only
+    title: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ZoneProgramme(Base):
+    """The last programme published for a zone: its version only grows; digest avoids empty republishes."""
+
+    __tablename__ = "zone_programmes"
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    digest: Mapped[str] = mapped_column(String(64), default="")
+    window_end: Mapped[datetime | None] = mapped_column(default=None)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Command(Base):
@@ -133,13 +161,13 @@ class Command(Base):
     __tablename__ = "commands"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, unique=True)
-    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id"), default=None)
+    kind: Mapped[str] = mapped_column(String(16), default="play")
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id"), default=None, index=True)
     bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"), default=None)
     start_at: Mapped[datetime] = mapped_column()
     zones: Mapped[list[str]] = mapped_column(JSON)
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    __table_args__ = (UniqueConstraint("slot_id", "start_at", name="uq_command_slot_occurrence"),)
 
 
 class Play(Base):

@@ -12,7 +12,7 @@ from broadcast import bulletins, domain, programme
 from broadcast.accounts import Principal
 from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
 from broadcast.audio import AudioError
-from broadcast.storage.models import Clip, Play, Slot, Zone
+from broadcast.storage.models import Clip, Play, Slot, SlotItem, Zone
 from broadcast.tts import TtsError
 from broadcast.web.pages import WEEKDAYS, check_csrf, login_redirect, page
 
@@ -87,7 +87,15 @@ def _detail(
     with station.db.session() as session:
         bulletin = bulletins.get_bulletin(session, bulletin_id)
         clip = session.get(Clip, bulletin.clip_sha256)
-        slots = list(session.scalars(select(Slot).where(Slot.bulletin_id == bulletin_id).order_by(Slot.id)))
+        slots = list(
+            session.scalars(
+                select(Slot)
+                .join(SlotItem, SlotItem.slot_id == Slot.id)
+                .where(SlotItem.bulletin_id == bulletin_id, Slot.active.is_(True))
+                .order_by(Slot.id)
+                .distinct()
+            )
+        )
         plays = list(
             session.scalars(select(Play).where(Play.bulletin_id == bulletin_id).order_by(Play.id.desc()))
         )
@@ -135,6 +143,7 @@ def bulletin_approve(
             bulletins.approve_bulletin(session, user, bulletin_id, address)
     except domain.DomainError as exc:
         return _detail(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
+    station.refresh_programme()
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
 
 
@@ -155,6 +164,7 @@ def bulletin_render(
             bulletins.rerender_bulletin(session, station.clips, station.settings, user, bulletin_id, address)
     except (domain.DomainError, TtsError, AudioError) as exc:
         return _detail(request, station, user, bulletin_id, error=str(exc), code=422)
+    station.refresh_programme()
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
 
 
@@ -176,13 +186,18 @@ def bulletin_schedule(
     check_csrf(request, station, csrf_token)
     once = mode == "once"
     slot_request = programme.SlotRequest(
-        bulletin_id, [], start_at if once else None, None if once else daily_at, None if once else days
+        zones=[],
+        start_at=start_at if once else None,
+        daily_at=None if once else daily_at,
+        days=None if once else days,
+        items=[programme.ItemRequest(bulletin_id=bulletin_id)],
     )
     try:
         with station.db.session() as session:
-            programme.create_slot(
-                session, station.scheduler, station.settings.timezone, user, slot_request, address
+            slot, _ = programme.create_slot(
+                session, station.scheduler, station.rules(), user, slot_request, address
             )
     except domain.DomainError as exc:
         return _detail(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
+    station.refresh_programme(slot.zones)
     return RedirectResponse(f"/bulletins/{bulletin_id}?scheduled=1", status_code=303)

@@ -90,10 +90,10 @@ def device_control(
     check_csrf(request, station, csrf_token)
     try:
         if action == "volume":
-            control.set_volume(station.air_context(), user, device_id, level, address)
+            control.set_volume(station.push_context(), user, device_id, level, address)
             notice = f"Đã gửi lệnh đặt âm lượng {level}% tới {device_id}."
         elif action == "tone":
-            control.play_test_tone(station.air_context(), user, device_id, 5.0, 1000.0, address)
+            control.play_test_tone(station.push_context(), user, device_id, 5.0, 1000.0, address)
             notice = f"Cụm loa {device_id} sẽ phát âm thử 5 giây sau ít giây nữa."
         else:
             raise domain.Invalid("Thao tác không hợp lệ.")

@@ -1,4 +1,4 @@
-"""An in-process station (real SQLite, real managed Mosquitto, real scheduler) behind a TestClient."""
+"""An in-process station (real database, real managed Mosquitto, real scheduler) behind a TestClient."""
 
 from __future__ import annotations
 
@@ -25,9 +25,10 @@ class Api:
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
+def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
     settings = Settings(
         data_dir=tmp_path / "var",
+        database_url=database_url,  # SQLite or a fresh PostgreSQL database (tests/conftest.py)
         mqtt_port=free_port(),
         public_url="http://127.0.0.1:1",
         push_lead_s=1.0,

@@ -1,0 +1,134 @@
+"""Proof of play: filter the log, export it as CSV, and summarise a day per zone."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from broadcast.scheduler.slots import zone as tz_zone
+from broadcast.storage.models import Device, Play
+
+OUTCOME_LABELS = {"played": "Đã phát", "rejected": "Từ chối", "skipped": "Bỏ qua"}
+
+
+@dataclass(frozen=True)
+class PlayFilter:
+    device_id: str | None = None
+    zone: str | None = None
+    bulletin_id: int | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 200
+
+
+def query(f: PlayFilter) -> Select[Play]:
+    """Return the newest-first query for a filter."""
+    stmt = select(Play).order_by(Play.id.desc()).limit(f.limit)
+    if f.device_id:
+        stmt = stmt.where(Play.device_id == f.device_id)
+    if f.zone:
+        stmt = stmt.where(Play.device_id.in_(select(Device.id).where(Device.zone == f.zone)))
+    if f.bulletin_id is not None:
+        stmt = stmt.where(Play.bulletin_id == f.bulletin_id)
+    if f.outcome:
+        stmt = stmt.where(Play.outcome == f.outcome)
+    if f.since:
+        stmt = stmt.where(Play.reported_at >= f.since)
+    if f.until:
+        stmt = stmt.where(Play.reported_at < f.until)
+    return stmt
+
+
+def to_csv(plays: list[Play], zones: dict[str, str], tz: str) -> str:
+    """Return the plays as CSV (UTF-8 with BOM so a commune's spreadsheet shows Vietnamese correctly)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(
+        ["thiet_bi", "vung", "ban_tin", "lenh", "bat_dau", "thoi_luong_s", "muc", "ket_qua", "ly_do"]
+    )
+    local = tz_zone(tz)
+    for p in plays:
+        started = p.started_at.astimezone(local).strftime("%Y-%m-%d %H:%M:%S") if p.started_at else ""
+        writer.writerow(
+            [
+                p.device_id,
+                zones.get(p.device_id, ""),
+                p.bulletin_id or "",
+                p.command_id,
+                started,
+                f"{p.duration_s:.1f}",
+                p.priority,
+                OUTCOME_LABELS.get(p.outcome, p.outcome),
+                p.reason,
+            ]
+        )
+    return out.getvalue()
+
+
+@dataclass
+class ZoneDay:
+    """One zone's day: how many plays, by whom, what was skipped and why, who stayed silent."""
+
+    zone: str
+    devices: list[str]
+    played: int = 0
+    seconds_played: float = 0.0
+    commands: set[str] = field(default_factory=set)
+    devices_played: set[str] = field(default_factory=set)
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "zone": self.zone,
+            "devices": self.devices,
+            "plays": self.played,
+            "minutes_played": round(self.seconds_played / 60, 1),
+            "items": len(self.commands),
+            "silent_devices": sorted(set(self.devices) - self.devices_played),
+            "problems": self.problems,
+        }
+
+
+def daily_report(session: Session, day: date, tz: str, zone: str | None = None) -> list[dict[str, object]]:
+    """Summarise one local day per zone."""
+    local = tz_zone(tz)
+    start = datetime.combine(day, time(0), tzinfo=local)
+    devices = list(session.scalars(select(Device).where(Device.revoked.is_(False))))
+    by_zone: dict[str, ZoneDay] = {}
+    for d in sorted(devices, key=lambda d: d.id):
+        if zone is None or d.zone == zone:
+            by_zone.setdefault(d.zone, ZoneDay(d.zone, [])).devices.append(d.id)
+    zone_of = {d.id: d.zone for d in devices}
+    when = func.coalesce(Play.started_at, Play.reported_at)  # a rejection has no start, only a report time
+    plays = session.scalars(select(Play).where(when >= start, when < start + timedelta(days=1)))
+    problems: defaultdict[str, list[dict[str, str]]] = defaultdict(list)
+    for p in plays:
+        report = by_zone.get(zone_of.get(p.device_id, ""))
+        if report is None:
+            continue
+        if p.outcome == "played":
+            report.played += 1
+            report.seconds_played += p.duration_s
+            report.commands.add(p.command_id)
+            report.devices_played.add(p.device_id)
+        else:
+            at = (p.started_at or p.reported_at).astimezone(local).strftime("%H:%M")
+            problems[report.zone].append(
+                {
+                    "device": p.device_id,
+                    "at": at,
+                    "outcome": OUTCOME_LABELS.get(p.outcome, p.outcome),
+                    "reason": p.reason,
+                }
+            )
+    for name, report in by_zone.items():
+        report.problems = problems[name]
+    return [by_zone[z].as_dict() for z in sorted(by_zone)]

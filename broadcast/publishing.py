@@ -1,0 +1,198 @@
+"""Push the programme ahead: plan the next hours per zone, sign each entry once, publish retained.
+
+Schedule-making lives here; schedule-playing lives on the agents, which play from their stored programme
+even when this server and the broker are gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcast import commands, domain, protocol
+from broadcast.scheduler.planner import Entry, ItemSpec, SlotPlan, plan
+from broadcast.scheduler.slots import SlotRule
+from broadcast.storage.db import Database
+from broadcast.storage.models import Bulletin, Clip, Command, Slot, SlotItem, Zone, ZoneProgramme
+
+log = logging.getLogger(__name__)
+
+REPUBLISH_AFTER = timedelta(hours=6)
+"""Republish an unchanged programme this often, so the retained copy never nears its expiry."""
+
+
+class Publisher(Protocol):
+    """What publishing needs from the MQTT side."""
+
+    def publish(
+        self, topic: str, payload: bytes, *, expiry_s: float, retain: bool = False, wait: float = 5.0
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class PushContext:
+    """Collaborators and policy of programme publishing."""
+
+    db: Database
+    publisher: Publisher
+    signing_key: bytes
+    public_url: str
+    command_ttl_s: float
+    tz: str
+    window: timedelta = timedelta(hours=48)
+
+
+def rule_of(slot: Slot) -> SlotRule:
+    """Return the scheduling rule a stored slot describes."""
+    if slot.daily_at:
+        return SlotRule(daily_at=slot.daily_at, days=frozenset(int(d) for d in slot.days))
+    return SlotRule(start_at=slot.start_at)
+
+
+def _item_spec(session: Session, item: SlotItem) -> ItemSpec | None:
+    """Return the planner's view of an item, or None if it cannot air (unapproved, missing clip)."""
+    if item.kind == "stream" and item.stream_url and item.duration_s:
+        return ItemSpec(
+            item.id, "stream", item.duration_s, "normal", item.position, item.stream_url, item.title
+        )
+    bulletin = session.get(Bulletin, item.bulletin_id) if item.bulletin_id else None
+    if bulletin is None or not domain.can_air(bulletin.status):
+        return None
+    clip = session.get(Clip, bulletin.clip_sha256)
+    if clip is None:
+        return None
+    return ItemSpec(
+        item_id=item.id,
+        kind="bulletin",
+        duration_s=clip.duration_s,
+        priority=bulletin.priority,
+        position=item.position,
+        ref=clip.sha256,
+        title=bulletin.title,
+        size=clip.size,
+        bulletin_id=bulletin.id,
+    )
+
+
+def load_plans(session: Session, slots: Iterable[Slot] | None = None) -> list[SlotPlan]:
+    """Return the airable plan of the given (default: all active) slots."""
+    chosen = list(slots) if slots is not None else list(session.scalars(select(Slot).where(Slot.active)))
+    plans: list[SlotPlan] = []
+    for slot in chosen:
+        items = session.scalars(
+            select(SlotItem).where(SlotItem.slot_id == slot.id).order_by(SlotItem.position)
+        )
+        specs = tuple(spec for item in items if (spec := _item_spec(session, item)) is not None)
+        if specs:
+            plans.append(SlotPlan(slot.id, rule_of(slot), tuple(slot.zones), specs))
+    return plans
+
+
+def _command_body(ctx: PushContext, entry: Entry, seq: int) -> dict[str, object]:
+    """Return the body of the command that plays one entry."""
+    item, start = entry.item, entry.start.timestamp()
+    if item.kind == "stream":
+        return protocol.StreamCommand(
+            id=entry.command_id,
+            seq=seq,
+            issued_at=time.time(),
+            expires_at=start + ctx.command_ttl_s,
+            start_at=start,
+            priority="normal",
+            zones=entry.zones,
+            url=item.ref,
+            duration_s=item.duration_s,
+            title=item.title,
+        ).to_body()
+    return protocol.PlayCommand(
+        id=entry.command_id,
+        seq=seq,
+        issued_at=time.time(),
+        expires_at=start + ctx.command_ttl_s,
+        start_at=start,
+        priority=protocol.as_priority(item.priority),
+        zones=entry.zones,
+        clip=protocol.ClipRef(
+            url=f"{ctx.public_url.rstrip('/')}/clips/{item.ref}.mp3",
+            sha256=item.ref,
+            size=item.size,
+            duration_s=item.duration_s,
+        ),
+        title=item.title,
+        bulletin_id=item.bulletin_id,
+    ).to_body()
+
+
+def signed_entry(session: Session, ctx: PushContext, entry: Entry) -> Command:
+    """Return the outbox row of an entry, signing it the first time (same bytes on every re-plan)."""
+    existing = session.get(Command, entry.command_id)
+    if existing is not None:
+        return existing
+    body = _command_body(ctx, entry, commands.next_seq(session))
+    row = commands.store_signed(
+        session,
+        body,
+        ctx.signing_key,
+        start_at=entry.start,
+        slot_id=entry.slot_id,
+        bulletin_id=entry.item.bulletin_id,
+        kind=entry.item.kind,
+    )
+    session.flush()  # the next entry's sequence number counts this one
+    return row
+
+
+def _programme_payload(
+    ctx: PushContext, zone: str, version: int, rows: list[Command], now: datetime
+) -> bytes:
+    end = now + ctx.window
+    message = protocol.ProgrammeMessage(
+        id=str(uuid.uuid4()),
+        seq=version,
+        issued_at=now.timestamp(),
+        expires_at=end.timestamp(),
+        zone=zone,
+        version=version,
+        window_start=now.timestamp(),
+        window_end=end.timestamp(),
+        entries=tuple(row.payload for row in rows),
+    )
+    return protocol.sign_body(message.to_body(), ctx.signing_key)
+
+
+def refresh(ctx: PushContext, zones: Iterable[str] | None = None, *, force: bool = False) -> dict[str, int]:
+    """Re-plan and publish the programme of `zones` (default all); return the versions published."""
+    now = datetime.now(UTC)
+    published: dict[str, int] = {}
+    with ctx.db.session() as session:
+        wanted = set(zones) if zones is not None else set(session.scalars(select(Zone.id)))
+        entries = plan(load_plans(session), now, now + ctx.window, ctx.tz)
+        outgoing: list[tuple[str, bytes]] = []
+        for zone in sorted(wanted):
+            rows = [signed_entry(session, ctx, e) for e in entries if zone in e.zones]
+            digest = hashlib.sha256("\n".join(r.id for r in rows).encode()).hexdigest()
+            state = session.get(ZoneProgramme, zone) or ZoneProgramme(zone=zone, version=0, digest="")
+            fresh = state.published_at is not None and now - state.published_at < REPUBLISH_AFTER
+            if state.digest == digest and fresh and not force:
+                continue
+            state.version += 1
+            state.digest, state.published_at, state.window_end = digest, now, now + ctx.window
+            session.add(state)
+            outgoing.append((zone, _programme_payload(ctx, zone, state.version, rows, now)))
+            published[zone] = state.version
+    # Published after the commit: an agent must never hold a version the database does not know.
+    for zone, payload in outgoing:
+        ctx.publisher.publish(
+            protocol.zone_programme_topic(zone), payload, expiry_s=ctx.window.total_seconds(), retain=True
+        )
+        log.info("published programme v%s for zone %s (%d bytes)", published[zone], zone, len(payload))
+    return published
