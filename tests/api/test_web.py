@@ -123,3 +123,27 @@ def test_devices_page_controls_are_for_approvers(api: Api) -> None:
         "/devices/loa-1/control", data={"csrf_token": token, "action": "volume", "level": 500}
     )
     assert bad.status_code == 422
+
+
+def test_programme_page_shows_the_week_and_adds_streams(api: Api) -> None:
+    token = _login(api.client, "chutich", "mat-khau-duyet-tin")
+    page = api.client.get("/programme")
+    assert page.status_code == 200
+    assert "Chương trình phát 7 ngày tới" in page.text
+    added = api.client.post(
+        "/programme/streams",
+        data={"csrf_token": token, "zone": "thon-1", "title": "Thời sự VOV1", "url": "http://127.0.0.1:9/vov1",
+              "daily_at": "06:00", "minutes": 15, "days": ["0", "1", "2", "3", "4", "5", "6"]},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert added.status_code == 303
+    week = api.client.get("/programme?zone=thon-1").text
+    assert week.count("Thời sự VOV1") >= 7  # every day of the week plus the slot list
+    night = api.client.post(
+        "/programme/streams",
+        data={"csrf_token": token, "zone": "thon-1", "title": "Đêm", "url": "http://127.0.0.1:9/x",
+              "daily_at": "23:00", "minutes": 15, "days": ["0"]},
+    )  # fmt: skip
+    assert night.status_code == 422
+    assert "giờ yên tĩnh" in night.text
+    assert 'value="Đêm"' in night.text  # what the officer typed is kept
