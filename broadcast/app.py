@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from broadcast.api import bulletins, devices, dictionary, programme, system
 from broadcast.api.errors import install_error_handlers
+from broadcast.api.security import install_security_headers
 from broadcast.config import Settings
 from broadcast.station import start_station, stop_station
 from broadcast.web import routes as web_routes
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_security_headers(app)
     routers = (bulletins, programme, devices, dictionary, system, web_routes)
     for module in routers:
         app.include_router(module.router)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from broadcast import programme, publishing, reports
+from broadcast.api.security import LoginThrottle
 from broadcast.clips import ClipStore
 from broadcast.config import Settings
 from broadcast.devices import broker_config, public_url, sync_broker_credentials
@@ -64,6 +65,7 @@ class Station:
     scheduler: ProgrammeScheduler
     broker: ManagedBroker | None = None
     watchdog: Watchdog | None = None
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     started_at: datetime | None = field(default=None)
 
     def push_context(self) -> publishing.PushContext:
@@ -138,6 +140,7 @@ def start_station(settings: Settings) -> Station:
         mqtt.on_agent_message(lambda topic, payload: reports.ingest(db, topic, payload))
         mqtt.start(timeout=10.0)
         jobs.set_slot_handler(lambda slot_id, _start: station.refresh_slot(slot_id))
+
         def refresh_all() -> None:
             station.refresh_programme()
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from broadcast import accounts
+from broadcast import accounts, audit
 from broadcast.api.deps import SESSION_COOKIE, AddressDep, OptionalUserDep, StationDep
 from broadcast.web.pages import check_csrf, login_redirect, page
 
@@ -33,12 +33,20 @@ def login(
     name: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
+    wait = station.login_throttle.retry_after(address, name)
+    if wait > 0:
+        message = f"Đăng nhập sai quá nhiều lần. Hãy thử lại sau {wait / 60:.0f} phút."
+        return page(request, station, None, "login.html", error=message, code=429)
     with station.db.session() as session:
         principal = accounts.authenticate(session, name, password)
         if principal is None:
+            station.login_throttle.failed(address, name)
+            audit.record(session, name[:64], "login.failed", "", address)
             return page(
                 request, station, None, "login.html", error="Sai tên đăng nhập hoặc mật khẩu.", code=401
             )
+        station.login_throttle.succeeded(address, name)
+        audit.record(session, principal.name, "login", "", address)
         days = station.settings.session_days
         secret = accounts.issue_token(session, principal.name, "session", timedelta(days=days))
     response = RedirectResponse("/bulletins", status_code=303)

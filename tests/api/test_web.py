@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
+from broadcast.storage.models import AuditEntry
 from tests.api.conftest import Api
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -147,3 +148,25 @@ def test_programme_page_shows_the_week_and_adds_streams(api: Api) -> None:
     assert night.status_code == 422
     assert "giờ yên tĩnh" in night.text
     assert 'value="Đêm"' in night.text  # what the officer typed is kept
+
+
+def test_password_guessing_is_throttled_and_audited(api: Api) -> None:
+    for _ in range(5):
+        assert api.client.post("/login", data={"name": "canbo", "password": "doan-sai-1"}).status_code == 401
+    blocked = api.client.post("/login", data={"name": "canbo", "password": "mat-khau-bien-tap"})
+    assert blocked.status_code == 429
+    assert "quá nhiều lần" in blocked.text
+    other = api.client.post(
+        "/login", data={"name": "chutich", "password": "mat-khau-duyet-tin"}, follow_redirects=False
+    )
+    assert other.status_code == 303  # the throttle is per account and address, not global
+    with api.station.db.session() as session:
+        failed = session.query(AuditEntry).filter_by(action="login.failed", actor="canbo").count()
+    assert failed == 5
+
+
+def test_security_headers(api: Api) -> None:
+    response = api.client.get("/login")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
