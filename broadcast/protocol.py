@@ -11,12 +11,21 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
 
+from broadcast.protocol_alerts import (
+    MAX_ALERT_BYTES,
+    AlertCommand,
+    CancelCommand,
+    CommandReceived,
+    parse_alert_command,
+    parse_cancel_command,
+)
 from broadcast.protocol_base import (
     _SHA256,
     MAX_MESSAGE_BYTES,
     PRIORITIES,
     PROTOCOL_VERSION,
     TOPIC_ROOT,
+    ClipRef,
     Priority,
     ProtocolError,
     _check_envelope,
@@ -26,6 +35,7 @@ from broadcast.protocol_base import (
     canonical_json,
     is_identifier,
     json_object,
+    parse_clip,
 )
 from broadcast.protocol_commands import (
     TestToneCommand,
@@ -44,14 +54,16 @@ from broadcast.protocol_programme import (
 )
 
 __all__ = [
-    "EVENT_SUBSCRIPTION", "MAX_MESSAGE_BYTES", "MAX_PROGRAMME_BYTES", "PRIORITIES", "PROTOCOL_VERSION",
-    "STATUS_SUBSCRIPTION", "TOPIC_ROOT", "AgentMessage", "ClipRef", "ClockSource", "Command",
-    "CommandRejected", "DeviceStatus", "Heartbeat", "LinkInfo", "LinkType", "PlayCommand", "PlayReport",
-    "Priority", "ProgrammeMessage", "ProtocolError", "StreamCommand", "TestToneCommand", "VolumeCommand",
-    "as_priority", "canonical_json", "device_command_topic", "device_event_topic", "device_id_from_topic",
-    "device_status_topic", "encode_agent_message", "is_identifier", "parse_agent_message", "parse_command",
-    "parse_play_command", "parse_programme", "parse_stream_command", "parse_test_tone_command",
-    "parse_volume_command", "sign_body", "verify_message", "zone_command_topic", "zone_programme_topic",
+    "EVENT_SUBSCRIPTION", "MAX_ALERT_BYTES", "MAX_MESSAGE_BYTES", "MAX_PROGRAMME_BYTES", "PRIORITIES",
+    "PROTOCOL_VERSION", "STATUS_SUBSCRIPTION", "TOPIC_ROOT", "AgentMessage", "AlertCommand",
+    "CancelCommand", "ClipRef", "ClockSource", "Command", "CommandReceived", "CommandRejected",
+    "DeviceStatus", "Heartbeat", "LinkInfo", "LinkType", "PlayCommand", "PlayReport", "Priority",
+    "ProgrammeMessage", "ProtocolError", "StreamCommand", "TestToneCommand", "VolumeCommand", "as_priority",
+    "canonical_json", "device_command_topic", "device_event_topic", "device_id_from_topic",
+    "device_status_topic", "encode_agent_message", "is_identifier", "parse_agent_message",
+    "parse_alert_command", "parse_cancel_command", "parse_command", "parse_play_command", "parse_programme",
+    "parse_stream_command", "parse_test_tone_command", "parse_volume_command", "sign_body",
+    "verify_message", "zone_command_topic", "zone_programme_topic",
 ]  # fmt: skip
 
 
@@ -89,16 +101,6 @@ def device_id_from_topic(topic: str) -> str:
 
 
 # --- commands (station -> agent) ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClipRef:
-    """Where an agent fetches a clip and how it proves it got the right bytes."""
-
-    url: str
-    sha256: str
-    size: int
-    duration_s: float
 
 
 @dataclass(frozen=True)
@@ -156,19 +158,7 @@ def verify_message(raw: bytes, public_key_b64: str, max_bytes: int = MAX_MESSAGE
 def parse_play_command(body: dict[str, Any]) -> PlayCommand:
     """Validate a verified body and return the command it describes."""
     _check_envelope(body, "play")
-    clip_raw = _field(body, "clip", dict)
-    sha = _field(clip_raw, "sha256", str)
-    if not _SHA256.fullmatch(sha):
-        raise ProtocolError("clip sha256 is not 64 lowercase hex digits")
-    url = _field(clip_raw, "url", str)
-    if not url.startswith(("http://", "https://")):
-        raise ProtocolError("clip url must be http(s)")
-    size = _field(clip_raw, "size", int)
-    if size <= 0:
-        raise ProtocolError("clip size must be positive")
-    clip = ClipRef(
-        url=url, sha256=sha, size=size, duration_s=float(_field(clip_raw, "duration_s", (int, float)))
-    )
+    clip = parse_clip(_field(body, "clip", dict))
     priority = _field(body, "priority", str)
     if priority not in PRIORITIES:
         raise ProtocolError(f"unknown priority {priority!r}")
@@ -193,9 +183,11 @@ def parse_play_command(body: dict[str, Any]) -> PlayCommand:
     )
 
 
-Command = PlayCommand | VolumeCommand | TestToneCommand | StreamCommand
+Command = PlayCommand | VolumeCommand | TestToneCommand | StreamCommand | AlertCommand | CancelCommand
 _PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "play": parse_play_command,
+    "alert": parse_alert_command,
+    "cancel": parse_cancel_command,
     "stream": parse_stream_command,
     "volume": parse_volume_command,
     "test_tone": parse_test_tone_command,
@@ -251,7 +243,7 @@ class CommandRejected:
     type: Literal["rejected"] = "rejected"
 
 
-AgentMessage = DeviceStatus | PlayReport | CommandRejected | Heartbeat
+AgentMessage = DeviceStatus | PlayReport | CommandRejected | Heartbeat | CommandReceived
 
 
 def encode_agent_message(message: AgentMessage) -> bytes:
@@ -298,4 +290,10 @@ def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
         )
     if kind == "heartbeat":
         return parse_heartbeat(body, topic_device_id)
+    if kind == "received":
+        return CommandReceived(
+            device_id=topic_device_id,
+            command_id=str(_field(body, "command_id", str)),
+            ts=float(_field(body, "ts", (int, float))),
+        )
     raise ProtocolError(f"unknown message type {kind!r}")

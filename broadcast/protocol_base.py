@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 PROTOCOL_VERSION = 1
@@ -18,6 +19,16 @@ MAX_MESSAGE_BYTES = 16 * 1024
 
 _IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """Where an agent fetches a clip and how it proves it got the right bytes."""
+
+    url: str
+    sha256: str
+    size: int
+    duration_s: float
 
 
 class ProtocolError(ValueError):
@@ -85,3 +96,17 @@ def _check_envelope(body: dict[str, Any], kind: str) -> None:
         raise ProtocolError(f"unsupported protocol version {body.get('v')!r}")
     if body.get("kind") != kind:
         raise ProtocolError(f"unknown command kind {body.get('kind')!r}")
+
+
+def parse_clip(raw: dict[str, Any]) -> ClipRef:
+    """Validate a clip reference (sha256, http(s) URL, positive size)."""
+    sha = _field(raw, "sha256", str)
+    if not _SHA256.fullmatch(sha):
+        raise ProtocolError("clip sha256 is not 64 lowercase hex digits")
+    url = _field(raw, "url", str)
+    if not url.startswith(("http://", "https://")):
+        raise ProtocolError("clip url must be http(s)")
+    size = _field(raw, "size", int)
+    if size <= 0:
+        raise ProtocolError("clip size must be positive")
+    return ClipRef(url=url, sha256=sha, size=size, duration_s=_number(raw, "duration_s"))

@@ -71,6 +71,9 @@ def apply_message(session: Session, message: protocol.AgentMessage) -> None:
         for key in ("device_id", "type"):
             health.pop(key, None)
         device.health = health
+    elif isinstance(message, protocol.CommandReceived):
+        device.online = True
+        _store_play(session, message.device_id, message.command_id, "received", started_at=_ts(message.ts))
     else:
         device.online = True
         _store_play(session, message.device_id, message.command_id, "rejected", reason=message.reason)
