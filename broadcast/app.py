@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from broadcast.api import bulletins, devices, dictionary, programme, system
+from broadcast.api import alerts, bulletins, devices, dictionary, programme, system
 from broadcast.api.errors import install_error_handlers
 from broadcast.api.security import install_security_headers
 from broadcast.config import Settings
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_security_headers(app)
-    routers = (bulletins, programme, devices, dictionary, system, web_routes)
+    routers = (bulletins, programme, alerts, devices, dictionary, system, web_routes)
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

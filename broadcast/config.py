@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     quiet_hours: str = Field(
         "22:00-05:00", description="Nightly span when only emergencies may play (empty: none)."
     )
+    alert_two_person: bool = Field(
+        False, description="A second approver must confirm every emergency alert before it airs."
+    )
+    alert_retry_s: float = Field(
+        5.0, gt=0, description="How often silent devices are sent a live alert again."
+    )
     command_ttl_s: float = Field(
         300.0, ge=1.0, description="A play command expires this long after its start_at."
     )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.storage.models import Device, Play
 
-OUTCOME_LABELS = {"played": "Đã phát", "rejected": "Từ chối", "skipped": "Bỏ qua"}
+OUTCOME_LABELS = {"played": "Đã phát", "rejected": "Từ chối", "skipped": "Bỏ qua", "received": "Đã nhận"}
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,8 @@ def daily_report(session: Session, day: date, tz: str, zone: str | None = None) 
         report = by_zone.get(zone_of.get(p.device_id, ""))
         if report is None:
             continue
+        if p.outcome == "received":
+            continue  # an acknowledgement, neither a play nor a problem
         if p.outcome == "played":
             report.played += 1
             report.seconds_played += p.duration_s

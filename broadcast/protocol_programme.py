@@ -15,6 +15,7 @@ from typing import Any, Literal
 from broadcast.protocol_base import (
     PROTOCOL_VERSION,
     TOPIC_ROOT,
+    ClipRef,
     Priority,
     ProtocolError,
     _check_envelope,
@@ -23,6 +24,7 @@ from broadcast.protocol_base import (
     _zones,
     as_priority,
     is_identifier,
+    parse_clip,
 )
 
 MAX_PROGRAMME_BYTES = 512 * 1024
@@ -92,12 +94,17 @@ class ProgrammeMessage:
     window_start: float
     window_end: float
     entries: tuple[str, ...]  # each a signed command, exactly as the station's outbox holds it
+    # Clips to keep cached at all times (the alert siren and phrases): no fetch between a click and a siren.
+    prefetch: tuple[ClipRef, ...] = ()
     kind: Literal["programme"] = "programme"
     v: int = PROTOCOL_VERSION
 
     def to_body(self) -> dict[str, Any]:
         """Return the JSON-ready body (without signature)."""
-        return {**asdict(self), "entries": list(self.entries)}
+        body = {**asdict(self), "entries": list(self.entries), "prefetch": [asdict(c) for c in self.prefetch]}
+        if not self.prefetch:
+            del body["prefetch"]  # older agents and stored programmes stay byte-identical
+        return body
 
 
 def parse_programme(body: dict[str, Any]) -> ProgrammeMessage:
@@ -125,4 +132,12 @@ def parse_programme(body: dict[str, Any]) -> ProgrammeMessage:
         window_start=window_start,
         window_end=window_end,
         entries=tuple(entries),
+        prefetch=tuple(parse_clip(c) for c in _prefetch(body)),
     )
+
+
+def _prefetch(body: dict[str, Any]) -> list[dict[str, Any]]:
+    raw = body.get("prefetch", [])
+    if not isinstance(raw, list) or len(raw) > 50 or not all(isinstance(c, dict) for c in raw):
+        raise ProtocolError("programme prefetch must be a short list of clip references")
+    return raw

@@ -49,6 +49,7 @@ class PushContext:
     command_ttl_s: float
     tz: str
     window: timedelta = timedelta(hours=48)
+    prefetch: tuple[protocol.ClipRef, ...] = ()  # alert sounds every agent keeps cached
 
 
 def rule_of(slot: Slot) -> SlotRule:
@@ -165,6 +166,7 @@ def _programme_payload(
         window_start=now.timestamp(),
         window_end=end.timestamp(),
         entries=tuple(row.payload for row in rows),
+        prefetch=ctx.prefetch,
     )
     return protocol.sign_body(message.to_body(), ctx.signing_key)
 

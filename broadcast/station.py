@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from broadcast import programme, publishing, reports
+from broadcast import alerts, programme, publishing, reports
+from broadcast.alert_templates import Template, ensure_templates
 from broadcast.api.security import LoginThrottle
 from broadcast.clips import ClipStore
 from broadcast.config import Settings
@@ -26,15 +27,14 @@ from broadcast.storage.models import Slot
 log = logging.getLogger(__name__)
 
 
-class Watchdog:
-    """Background sweep that marks devices offline when their heartbeats stop."""
+class Periodic:
+    """A background loop calling `work` every `interval_s` (device watchdog, alert retries)."""
 
-    def __init__(self, db: Database, silent_for_s: float, interval_s: float = 5.0) -> None:
-        self._db = db
-        self._silent_for_s = silent_for_s
+    def __init__(self, name: str, interval_s: float, work: Callable[[], object]) -> None:
+        self._work = work
         self._interval_s = interval_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="device-watchdog", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -47,9 +47,9 @@ class Watchdog:
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                reports.mark_silent_devices_offline(self._db, self._silent_for_s)
-            except Exception:  # a database hiccup must not end the sweep
-                log.exception("device watchdog sweep failed")
+                self._work()
+            except Exception:  # a database or broker hiccup must not end the loop
+                log.exception("%s failed", self._thread.name)
 
 
 @dataclass
@@ -64,7 +64,8 @@ class Station:
     mqtt: StationMqtt
     scheduler: ProgrammeScheduler
     broker: ManagedBroker | None = None
-    watchdog: Watchdog | None = None
+    loops: list[Periodic] = field(default_factory=list)
+    templates: dict[str, Template] = field(default_factory=dict)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     started_at: datetime | None = field(default=None)
 
@@ -77,7 +78,11 @@ class Station:
             command_ttl_s=self.settings.command_ttl_s,
             tz=self.settings.timezone,
             window=timedelta(hours=self.settings.programme_window_h),
+            prefetch=tuple(t.clip for t in self.templates.values()),
         )
+
+    def alert_deps(self) -> alerts.AlertDeps:
+        return alerts.AlertDeps(self.push_context(), self.clips, self.settings, self.templates)
 
     def rules(self) -> programme.ProgrammeRules:
         return programme.ProgrammeRules(self.settings.timezone, parse_quiet_hours(self.settings.quiet_hours))
@@ -137,6 +142,8 @@ def start_station(settings: Settings) -> Station:
         broker=broker,
     )
     try:
+        with db.session() as session:  # rendered once, then served from the render cache
+            station.templates = ensure_templates(session, station.clips, settings, station.public_url)
         mqtt.on_agent_message(lambda topic, payload: reports.ingest(db, topic, payload))
         mqtt.start(timeout=10.0)
         jobs.set_slot_handler(lambda slot_id, _start: station.refresh_slot(slot_id))
@@ -150,8 +157,18 @@ def start_station(settings: Settings) -> Station:
         with db.session() as session:
             programme.restore_slots(session, scheduler)
         station.refresh_programme()
-        station.watchdog = Watchdog(db, settings.device_offline_after_s)
-        station.watchdog.start()
+        station.loops = [
+            Periodic(
+                "device-watchdog",
+                5.0,
+                lambda: reports.mark_silent_devices_offline(db, settings.device_offline_after_s),
+            ),
+            Periodic(
+                "alert-retry", settings.alert_retry_s, lambda: alerts.retry_silent(station.alert_deps())
+            ),
+        ]
+        for loop in station.loops:
+            loop.start()
     except BaseException:
         stop_station(station)
         raise
@@ -163,8 +180,8 @@ def stop_station(station: Station) -> None:
     """Stop in reverse order; safe to call on a half-started station."""
     jobs.set_slot_handler(None)
     jobs.set_refresh_handler(None)
-    if station.watchdog is not None:
-        station.watchdog.stop()
+    for loop in station.loops:
+        loop.stop()
     station.scheduler.shutdown(wait=False)
     station.mqtt.stop()
     if station.broker is not None:

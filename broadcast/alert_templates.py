@@ -1,0 +1,76 @@
+"""Pre-recorded alert sounds kept ready in the clip store (and prefetched by agents): a siren and phrases."""
+
+from __future__ import annotations
+
+import array
+import logging
+import math
+from dataclasses import dataclass, replace
+
+from sqlalchemy.orm import Session
+
+from broadcast.audio import render_clip
+from broadcast.clips import ClipStore
+from broadcast.config import Settings
+from broadcast.protocol import ClipRef
+from broadcast.rendering import render_bulletin, render_options
+from broadcast.storage.models import Clip
+from broadcast.tts import PcmAudio
+
+log = logging.getLogger(__name__)
+
+PHRASES = {
+    "bao": "Bão khẩn cấp! Đề nghị bà con chằng chống nhà cửa và vào nơi trú ẩn an toàn ngay.",
+    "lu": "Lũ quét khẩn cấp! Đề nghị bà con rời khỏi khu vực ven sông suối ngay lập tức.",
+    "chay": "Cháy khẩn cấp! Đề nghị bà con tránh xa khu vực cháy và gọi 114.",
+    "so-tan": "Sơ tán khẩn cấp! Đề nghị bà con di chuyển ngay đến nơi tập trung theo hướng dẫn của xã.",
+    "huy": "Thông báo huỷ cảnh báo. Cảnh báo vừa phát đã được huỷ bỏ. Bà con tiếp tục sinh hoạt bình thường.",
+}
+SIREN_RATE = 22050
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    clip: ClipRef
+
+
+def siren(seconds: float = 4.0, rate: int = SIREN_RATE) -> PcmAudio:
+    """Return a two-tone siren (650/950 Hz, half a second each): unmistakable and not a melody."""
+    samples = array.array("h")
+    for n in range(int(seconds * rate)):
+        t = n / rate
+        frequency = 650.0 if int(t * 2) % 2 == 0 else 950.0
+        samples.append(int(0.6 * 32767 * math.sin(2 * math.pi * frequency * t)))
+    return PcmAudio(samples=samples.tobytes(), sample_rate=rate)
+
+
+def _store(session: Session, clips: ClipStore, data: bytes, duration_s: float, lufs: float) -> Clip:
+    sha = clips.put(data)
+    clip = session.get(Clip, sha)
+    if clip is None:
+        clip = Clip(sha256=sha, size=len(data), duration_s=duration_s, loudness_lufs=lufs)
+        session.add(clip)
+        session.flush()
+    return clip
+
+
+def ensure_templates(
+    session: Session, clips: ClipStore, settings: Settings, public_url: str
+) -> dict[str, Template]:
+    """Render (or find, via the render cache) the siren and the alert phrases; return them by name."""
+    options = replace(render_options(settings), with_chime=False)
+    made: dict[str, Clip] = {}
+    encoded = render_clip(
+        siren(), ffmpeg=options.ffmpeg, target_lufs=options.target_lufs, bitrate=options.bitrate
+    )
+    made["siren"] = _store(session, clips, encoded.data, encoded.duration_s, encoded.loudness_lufs)
+    for name, text in PHRASES.items():
+        rendered = render_bulletin(text, options)
+        clip = rendered.clip
+        made[name] = _store(session, clips, clip.data, clip.duration_s, clip.loudness_lufs)
+    base = public_url.rstrip("/")
+    return {
+        name: Template(name, ClipRef(f"{base}/clips/{c.sha256}.mp3", c.sha256, c.size, c.duration_s))
+        for name, c in made.items()
+    }

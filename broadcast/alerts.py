@@ -1,0 +1,255 @@
+"""Emergency alerts: raise (with a confirmation rule), send at once, track acknowledgements, retry, cancel."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcast import audit, commands, domain, protocol
+from broadcast.accounts import Principal
+from broadcast.alert_templates import Template
+from broadcast.bulletins import get_bulletin, known_zones
+from broadcast.clips import ClipStore
+from broadcast.config import Settings
+from broadcast.protocol_alerts import MAX_INLINE_AUDIO, MAX_REPEAT
+from broadcast.publishing import PushContext
+from broadcast.rendering import render_bulletin, render_options
+from broadcast.storage.models import Alert, Clip, Command, Device, Play
+
+log = logging.getLogger(__name__)
+MAX_ALERT_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class AlertRequest:
+    text: str | None = None
+    bulletin_id: int | None = None
+    zones: list[str] | None = None  # None: every zone
+    repeat: int = 3
+    interval_s: float = 10.0
+    valid_minutes: float = 30.0
+    source: str = "web"
+    cap_identifier: str = ""
+
+
+@dataclass(frozen=True)
+class AlertDeps:
+    """Collaborators of the alert workflow."""
+
+    push: PushContext
+    clips: ClipStore
+    settings: Settings
+    templates: dict[str, Template]
+
+
+def _needs_confirmation(user: Principal, settings: Settings) -> bool:
+    return settings.alert_two_person or not domain.can_approve(user.role)
+
+
+def _clip_for(session: Session, deps: AlertDeps, request: AlertRequest) -> tuple[Clip, str, str]:
+    if request.bulletin_id is not None:
+        bulletin = get_bulletin(session, request.bulletin_id)
+        if not domain.can_air(bulletin.status):
+            raise domain.Conflict("Bản tin này chưa được duyệt nên không dùng làm cảnh báo được.")
+        clip = session.get(Clip, bulletin.clip_sha256)
+        assert clip is not None
+        return clip, bulletin.text, bulletin.spoken_text
+    text = domain.clean_text(request.text or "", field="Nội dung cảnh báo", max_chars=MAX_ALERT_CHARS)
+    rendered = render_bulletin(text, replace(render_options(deps.settings), with_chime=False))
+    sha = deps.clips.put(rendered.clip.data)
+    clip = session.get(Clip, sha)
+    if clip is None:
+        clip = Clip(
+            sha256=sha,
+            size=len(rendered.clip.data),
+            duration_s=rendered.clip.duration_s,
+            loudness_lufs=rendered.clip.loudness_lufs,
+        )
+        session.add(clip)
+        session.flush()
+    return clip, text, rendered.spoken_text
+
+
+def raise_alert(
+    session: Session, deps: AlertDeps, user: Principal, request: AlertRequest, address: str
+) -> Alert:
+    """Create an alert; it is sent at once unless a (second) approver must confirm it first."""
+    if not 1 <= request.repeat <= MAX_REPEAT:
+        raise domain.Invalid(f"Số lần lặp phải từ 1 đến {MAX_REPEAT}.")
+    if not 0 <= request.interval_s <= 600 or not 1 <= request.valid_minutes <= 24 * 60:
+        raise domain.Invalid("Khoảng cách lặp 0–600 giây; hiệu lực từ 1 phút đến 24 giờ.")
+    zones = (
+        sorted(known_zones(session))
+        if request.zones is None
+        else domain.check_zones(request.zones, known_zones(session))
+    )
+    if not zones:
+        raise domain.Invalid("Chưa có cụm loa nào để phát cảnh báo.")
+    clip, text, spoken = _clip_for(session, deps, request)
+    alert = Alert(
+        text=text,
+        spoken_text=spoken,
+        zones=zones,
+        clip_sha256=clip.sha256,
+        repeat=request.repeat,
+        interval_s=request.interval_s,
+        status="awaiting_confirmation",
+        source=request.source,
+        cap_identifier=request.cap_identifier[:200],
+        created_by=user.name,
+        expires_at=datetime.now(UTC) + timedelta(minutes=request.valid_minutes),
+    )
+    session.add(alert)
+    session.flush()
+    audit.record(
+        session, user.name, "alert.raise", f"alert:{alert.id}", address, zones=zones, source=request.source
+    )
+    if not _needs_confirmation(user, deps.settings):
+        _send(session, deps, alert)
+    return alert
+
+
+def confirm_alert(session: Session, deps: AlertDeps, user: Principal, alert_id: int, address: str) -> Alert:
+    """Send an alert waiting for confirmation; the confirmer must be an approver other than the author."""
+    alert = get_alert(session, alert_id)
+    if alert.status != "awaiting_confirmation":
+        raise domain.Conflict("Cảnh báo này không còn chờ xác nhận.")
+    if not domain.can_approve(user.role):
+        raise domain.Forbidden("Chỉ người duyệt hoặc quản trị viên mới được xác nhận cảnh báo.")
+    if user.name == alert.created_by and deps.settings.alert_two_person:
+        raise domain.Forbidden("Quy tắc hai người: người thứ hai phải xác nhận cảnh báo này.")
+    if alert.expires_at <= datetime.now(UTC):
+        alert.status = "expired"
+        raise domain.Conflict("Cảnh báo đã hết hiệu lực trước khi được xác nhận.")
+    alert.confirmed_by = user.name
+    audit.record(session, user.name, "alert.confirm", f"alert:{alert.id}", address)
+    _send(session, deps, alert)
+    return alert
+
+
+def _send(session: Session, deps: AlertDeps, alert: Alert) -> None:
+    clip = session.get(Clip, alert.clip_sha256)
+    assert clip is not None
+    inline = deps.clips.read(clip.sha256) if clip.size <= MAX_INLINE_AUDIO else None
+    base = deps.push.public_url.rstrip("/")
+    siren = deps.templates.get("siren")
+    command = protocol.AlertCommand(
+        id=str(uuid.uuid4()),
+        seq=commands.next_seq(session),
+        issued_at=time.time(),
+        expires_at=alert.expires_at.timestamp(),
+        zones=tuple(alert.zones),
+        alert_id=alert.id,
+        clip=protocol.ClipRef(f"{base}/clips/{clip.sha256}.mp3", clip.sha256, clip.size, clip.duration_s),
+        repeat=alert.repeat,
+        interval_s=alert.interval_s,
+        preamble=siren.clip if siren else None,
+        audio_b64=base64.b64encode(inline).decode() if inline else None,
+        title="Cảnh báo khẩn cấp",
+    )
+    row = commands.store_signed(
+        session, command.to_body(), deps.push.signing_key, start_at=datetime.now(UTC), kind="alert"
+    )
+    alert.command_id, alert.status, alert.sent_at = row.id, "sent", datetime.now(UTC)
+    session.flush()
+    session.commit()  # recorded before it leaves: a crash after publishing must not forget the alert
+    expiry = max(1.0, alert.expires_at.timestamp() - time.time())
+    for zone in alert.zones:
+        deps.push.publisher.publish(protocol.zone_command_topic(zone), row.payload.encode(), expiry_s=expiry)
+    log.warning("ALERT %s sent to %s (command %s)", alert.id, alert.zones, row.id)
+
+
+def cancel_alert(
+    session: Session, deps: AlertDeps, user: Principal, alert_id: int, correction: bool, address: str
+) -> Alert:
+    """Stop an alert everywhere now, optionally followed by the spoken correction."""
+    alert = get_alert(session, alert_id)
+    if alert.status in ("cancelled", "expired"):
+        raise domain.Conflict("Cảnh báo này đã kết thúc.")
+    audit.record(session, user.name, "alert.cancel", f"alert:{alert.id}", address, correction=correction)
+    alert.cancelled_by = user.name
+    if alert.status == "awaiting_confirmation" or alert.command_id is None:
+        alert.status = "cancelled"
+        return alert
+    fix = deps.templates.get("huy") if correction else None
+    command = protocol.CancelCommand(
+        id=str(uuid.uuid4()),
+        seq=commands.next_seq(session),
+        issued_at=time.time(),
+        expires_at=alert.expires_at.timestamp(),
+        zones=tuple(alert.zones),
+        target=alert.command_id,
+        correction=fix.clip if fix else None,
+    )
+    row = commands.store_signed(
+        session, command.to_body(), deps.push.signing_key, start_at=datetime.now(UTC), kind="cancel"
+    )
+    alert.status, alert.cancel_command_id = "cancelled", row.id
+    session.commit()
+    expiry = max(1.0, alert.expires_at.timestamp() - time.time())
+    for zone in alert.zones:
+        deps.push.publisher.publish(protocol.zone_command_topic(zone), row.payload.encode(), expiry_s=expiry)
+    return alert
+
+
+def get_alert(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise domain.NotFound(f"Không có cảnh báo số {alert_id}.")
+    if alert.status == "sent" and alert.expires_at <= datetime.now(UTC):
+        alert.status = "expired"
+    return alert
+
+
+@dataclass(frozen=True)
+class Delivery:
+    devices: list[str]
+    received: list[str]
+    played: list[str]
+
+    @property
+    def silent(self) -> list[str]:
+        return sorted(set(self.devices) - set(self.received) - set(self.played))
+
+
+def delivery(session: Session, alert: Alert) -> Delivery:
+    """Return which devices of the alert's zones acknowledged and which started playing it."""
+    devices = sorted(
+        session.scalars(select(Device.id).where(Device.zone.in_(alert.zones), Device.revoked.is_(False)))
+    )
+    acks = (
+        session.execute(select(Play.device_id, Play.outcome).where(Play.command_id == alert.command_id)).all()
+        if alert.command_id
+        else []
+    )
+    return Delivery(
+        devices=devices,
+        received=sorted({d for d, o in acks if o == "received"}),
+        played=sorted({d for d, o in acks if o == "played"}),
+    )
+
+
+def retry_silent(deps: AlertDeps) -> int:
+    """Re-send live alerts to devices that have not acknowledged them; return how many sends."""
+    now = datetime.now(UTC)
+    sends: list[tuple[str, bytes, float]] = []
+    with deps.push.db.session() as session:
+        for alert in session.scalars(select(Alert).where(Alert.status == "sent", Alert.expires_at > now)):
+            command = session.get(Command, alert.command_id) if alert.command_id else None
+            if command is None:
+                continue
+            expiry = (alert.expires_at - now).total_seconds()
+            sends += [
+                (protocol.device_command_topic(d), command.payload.encode(), expiry)
+                for d in delivery(session, alert).silent
+            ]
+    for topic, payload, expiry in sends:
+        deps.push.publisher.publish(topic, payload, expiry_s=max(1.0, expiry))
+    return len(sends)
