@@ -6,9 +6,14 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+# JSONB on PostgreSQL: plain `json` has no equality operator, so DISTINCT, GROUP BY or `==` on a row
+# with a JSON column would fail there while working on SQLite.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow() -> datetime:
@@ -37,8 +42,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime,
-        dict[str, Any]: JSON,
-        list[str]: JSON,
+        dict[str, Any]: JSONDocument,
+        list[str]: JSONDocument,
     }
 
 
@@ -81,7 +86,7 @@ class Device(Base):
     version: Mapped[str] = mapped_column(String(64), default="")
     last_seen: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    health: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the last heartbeat, as sent
+    health: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)  # the last heartbeat, as sent
 
 
 class Clip(Base):
@@ -101,7 +106,7 @@ class Bulletin(Base):
     text: Mapped[str] = mapped_column(Text)
     spoken_text: Mapped[str] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(16))
-    zones: Mapped[list[str]] = mapped_column(JSON)
+    zones: Mapped[list[str]] = mapped_column(JSONDocument)
     status: Mapped[str] = mapped_column(String(16), index=True)
     clip_sha256: Mapped[str] = mapped_column(ForeignKey("clips.sha256"))
     engine: Mapped[str] = mapped_column(String(32))
@@ -120,10 +125,10 @@ class Slot(Base):
 
     __tablename__ = "slots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    zones: Mapped[list[str]] = mapped_column(JSON)
+    zones: Mapped[list[str]] = mapped_column(JSONDocument)
     start_at: Mapped[datetime | None] = mapped_column(default=None)
     daily_at: Mapped[str | None] = mapped_column(String(5), default=None)
-    days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    days: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     title: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -165,7 +170,7 @@ class Command(Base):
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id"), default=None, index=True)
     bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id"), default=None)
     start_at: Mapped[datetime] = mapped_column()
-    zones: Mapped[list[str]] = mapped_column(JSON)
+    zones: Mapped[list[str]] = mapped_column(JSONDocument)
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -196,7 +201,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(128), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
 
 
 class Abbreviation(Base):
@@ -207,3 +212,27 @@ class Abbreviation(Base):
     reading: Mapped[str] = mapped_column(String(200))
     updated_by: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """An emergency alert: what was said, to whom, who asked and who confirmed, and its life."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    spoken_text: Mapped[str] = mapped_column(Text, default="")
+    zones: Mapped[list[str]] = mapped_column(JSONDocument)
+    clip_sha256: Mapped[str] = mapped_column(ForeignKey("clips.sha256"))
+    repeat: Mapped[int] = mapped_column(Integer, default=3)
+    interval_s: Mapped[float] = mapped_column(Float, default=10.0)
+    status: Mapped[str] = mapped_column(String(24), index=True)  # awaiting_confirmation|sent|cancelled|expired
+    command_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    cancel_command_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    cap_identifier: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(16), default="web")  # web | api | cap
+    created_by: Mapped[str] = mapped_column(String(64))
+    confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    cancelled_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime] = mapped_column()

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+# JSONB on PostgreSQL, as in the models (plain json has no equality operator).
+JSON_DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -26,7 +30,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("target", sa.String(length=128), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
-        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("detail", JSON_DOCUMENT, nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
@@ -102,7 +106,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("spoken_text", sa.Text(), nullable=False),
         sa.Column("priority", sa.String(length=16), nullable=False),
-        sa.Column("zones", sa.JSON(), nullable=False),
+        sa.Column("zones", JSON_DOCUMENT, nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("clip_sha256", sa.String(length=64), nullable=False),
         sa.Column("engine", sa.String(length=32), nullable=False),
@@ -148,10 +152,10 @@ def upgrade() -> None:
         "slots",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("bulletin_id", sa.Integer(), nullable=False),
-        sa.Column("zones", sa.JSON(), nullable=False),
+        sa.Column("zones", JSON_DOCUMENT, nullable=False),
         sa.Column("start_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("daily_at", sa.String(length=5), nullable=True),
-        sa.Column("days", sa.JSON(), nullable=False),
+        sa.Column("days", JSON_DOCUMENT, nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -175,7 +179,7 @@ def upgrade() -> None:
         sa.Column("slot_id", sa.Integer(), nullable=True),
         sa.Column("bulletin_id", sa.Integer(), nullable=True),
         sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("zones", sa.JSON(), nullable=False),
+        sa.Column("zones", JSON_DOCUMENT, nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
