@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
-from broadcast.storage.models import AuditEntry
+from broadcast.storage.models import Alert, AuditEntry
 from tests.api.conftest import Api
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -170,3 +170,25 @@ def test_security_headers(api: Api) -> None:
     assert response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_emergency_page_needs_a_deliberate_second_step(api: Api) -> None:
+    token = _login(api.client, "chutich", "mat-khau-duyet-tin")
+    assert "CẢNH BÁO KHẨN CẤP" in api.client.get("/bulletins").text  # reachable from every page
+    first = api.client.post("/emergency", data={"csrf_token": token, "text": "Cháy chợ xã!", "repeat": 2})
+    assert first.status_code == 200
+    assert "Xác nhận phát cảnh báo" in first.text
+    assert "TẤT CẢ các cụm loa" in first.text
+    with api.station.db.session() as session:
+        assert session.query(Alert).count() == 0  # nothing sent by the first click
+    sent = api.client.post(
+        "/emergency",
+        data={"csrf_token": token, "text": "Cháy chợ xã!", "repeat": 2, "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    status = api.client.get(sent.headers["location"])
+    assert "ĐANG PHÁT" in status.text
+    assert "0 / 1 loa đã phát" in status.text
+    cancel = api.client.post(sent.headers["location"] + "/cancel", data={"csrf_token": token})
+    assert "ĐÃ HUỶ" in cancel.text
