@@ -41,10 +41,27 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=20,
 )
-COMMAND_KEYS = (
-    "v kind id seq issued_at expires_at start_at zones clip priority url duration_s level repeat interval_s "
-    "target alert_id entries version"
-).split()
+COMMAND_KEYS = [
+    "v",
+    "kind",
+    "id",
+    "seq",
+    "issued_at",
+    "expires_at",
+    "start_at",
+    "zones",
+    "clip",
+    "priority",
+    "url",
+    "duration_s",
+    "level",
+    "repeat",
+    "interval_s",
+    "target",
+    "alert_id",
+    "entries",
+    "version",
+]
 
 
 @settings(max_examples=400, deadline=None)
