@@ -1,0 +1,430 @@
+"""API throughput of a real `broadcast serve` on SQLite and on PostgreSQL; print one JSON object.
+
+For each backend: a fresh database with `--devices` devices and `--bulletins` bulletins, one station
+process (uvicorn, one worker) and, on PostgreSQL, also two workers on one database. Listing endpoints
+are loaded with wrk (Debian package) when it is installed, otherwise with a Python keep-alive client;
+bulletin creation (which synthesises speech) with a Python client at `--create-concurrency`. The load
+generator runs on the same machine and takes CPU from the station: figures are a floor. The result is
+also written to bench/results/api_throughput.json.
+
+Usage: python -m bench.api_throughput [--backends sqlite,postgresql] [--duration S] [--connections N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, insert, make_url, select, text
+
+from broadcast import accounts, protocol, reports
+from broadcast.mqtt.credentials import hash_password
+from broadcast.storage.db import Database, migrate
+from broadcast.storage.models import Bulletin, Device, Zone
+
+RESULTS = Path(__file__).resolve().parent / "results" / "api_throughput.json"
+PG_SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
+ENDPOINTS = ("/healthz", "/api/devices", "/api/bulletins")
+TEXT = "Ủy ban nhân dân xã thông báo: sáng thứ hai, 8 giờ, họp dân tại nhà văn hoá thôn {n}."
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _pg_admin(statement: str) -> None:
+    engine = create_engine(make_url(PG_SERVER).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(statement))
+    engine.dispose()
+
+
+@contextmanager
+def database(backend: str, directory: Path) -> Iterator[str]:
+    """Yield the URL of a fresh database of `backend`, removed afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'bench.db'}"
+        return
+    name = f"bench_{secrets.token_hex(4)}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seed(url: str, devices: int) -> dict[str, str]:
+    """Create the schema, users and devices; return bearer tokens by role."""
+    migrate(url)
+    db = Database(url)
+    password_hash = hash_password("bench-device-password")  # one hash: enrolment is not measured
+    with db.session() as session:
+        zones = [f"thon-{z}" for z in range(1, 31)]
+        session.add_all(Zone(id=z, name=z) for z in zones)
+        session.flush()
+        session.add_all(
+            Device(id=f"loa-{n:05d}", zone=zones[n % len(zones)], mqtt_password_hash=password_hash)
+            for n in range(devices)
+        )
+        accounts.add_user(session, "canbo", "editor", "mat-khau-bien-tap")
+        accounts.add_user(session, "chutich", "approver", "mat-khau-duyet-tin")
+        tokens = {"editor": accounts.issue_token(session, "canbo")}
+    db.dispose()
+    return tokens
+
+
+def clone_bulletins(url: str, total: int) -> int:
+    """Copy the created bulletins until there are `total` (listing cost, not synthesis, is measured)."""
+    db = Database(url)
+    with db.session() as session:
+        rows = list(session.scalars(select(Bulletin)))
+        have = len(rows)
+        columns = [c.key for c in Bulletin.__table__.columns if c.key != "id"]
+        extra = [{c: getattr(rows[i % have], c) for c in columns} for i in range(max(0, total - have))]
+        if extra:
+            session.execute(insert(Bulletin), extra)
+        count = have + len(extra)
+    db.dispose()
+    return count
+
+
+class Station:
+    """A `broadcast serve` process on its own data dir and ports."""
+
+    def __init__(self, directory: Path, url: str) -> None:
+        self.directory = directory
+        self.port = _free_port()
+        directory.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
+        env.update(
+            BROADCAST_DATA_DIR=str(directory),
+            BROADCAST_DATABASE_URL=url,
+            BROADCAST_MQTT_PORT=str(_free_port()),
+            BROADCAST_QUIET_HOURS="",
+        )
+        self._log = (directory / "station.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "broadcast.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=self._log,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"station exited: {(directory / 'station.log').read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("station did not become healthy in 60 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+def _request(conn: http.client.HTTPConnection, method: str, path: str, token: str, body: Any = None) -> int:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    conn.request(method, path, body=data, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def python_load(ports: list[int], path: str, token: str, connections: int, duration: float) -> dict[str, Any]:
+    """Keep-alive GETs from `connections` threads for `duration` seconds."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop_at = time.monotonic() + duration
+
+    def client(port: int) -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        bad = 0
+        while (started := time.monotonic()) < stop_at:
+            if _request(conn, "GET", path, token) != 200:
+                bad += 1
+            mine.append(time.monotonic() - started)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    threads = [threading.Thread(target=client, args=(ports[i % len(ports)],)) for i in range(connections)]
+    begun = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - begun
+    return {
+        "tool": "python",
+        "requests": len(latencies),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "errors": errors,
+    }
+
+
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _grab(pattern: str, output: str) -> str:
+    found = re.search(pattern, output, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"wrk output without {pattern!r}: {output}")
+    return found.group(1)
+
+
+def _wrk_ms(value: str) -> float:
+    number, unit = _grab(r"^([\d.]+)(?:us|ms|s)$", value), _grab(r"(us|ms|s)$", value)
+    return round(float(number) * _WRK_UNITS[unit], 2)
+
+
+def wrk_load(ports: list[int], path: str, token: str, connections: int, duration: float) -> dict[str, Any]:
+    """Run one wrk per worker port at once; sum their rates (latency: the worst worker's)."""
+    per_port = max(1, connections // len(ports))
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{per_port}",
+        f"-d{duration:g}s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {token}",
+    ]
+    runs = [
+        subprocess.Popen([*command, f"http://127.0.0.1:{port}{path}"], stdout=subprocess.PIPE, text=True)
+        for port in ports
+    ]
+    outputs = [run.communicate()[0] for run in runs]
+    non_2xx = [re.search(r"Non-2xx or 3xx responses: (\d+)", out) for out in outputs]
+    sockets = [re.search(r"Socket errors: (.*)", out) for out in outputs]
+    return {
+        "tool": "wrk",
+        "requests": sum(int(_grab(r"(\d+) requests in", out)) for out in outputs),
+        "requests_per_s": round(sum(float(_grab(r"Requests/sec:\s+([\d.]+)", out)) for out in outputs), 1),
+        "p50_ms": max(_wrk_ms(_grab(r"^\s+50%\s+(\S+)\s*$", out)) for out in outputs),
+        "p99_ms": max(_wrk_ms(_grab(r"^\s+99%\s+(\S+)\s*$", out)) for out in outputs),
+        "errors": sum(int(m.group(1)) for m in non_2xx if m is not None),
+        "socket_errors": [m.group(1) for m in sockets if m is not None],
+    }
+
+
+def _heartbeat(device_id: str) -> bytes:
+    beat = protocol.Heartbeat(
+        device_id=device_id,
+        ts=time.time(),
+        uptime_s=86400.0,
+        agent_uptime_s=3600.0,
+        cpu_temp_c=51.5,
+        disk_free_bytes=8_000_000_000,
+        cache_bytes=120_000_000,
+        clock_offset_ms=0.4,
+        clock_source="ntp",
+        ntp_synced=True,
+        version="0.1.0",
+        volume=80,
+    )
+    return json.dumps(dataclasses.asdict(beat)).encode()
+
+
+def _ingest_worker(url: str, first: int, count: int, devices: int) -> float:
+    """Store `count` heartbeats the way the station's MQTT consumer does; return the seconds taken."""
+    db = Database(url)
+    messages = [
+        (protocol.device_event_topic(f"loa-{n % devices:05d}"), _heartbeat(f"loa-{n % devices:05d}"))
+        for n in range(first, first + count)
+    ]
+    started = time.perf_counter()
+    for topic, payload in messages:
+        reports.ingest(db, topic, payload)
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    return elapsed
+
+
+def ingest_rate(url: str, devices: int, messages: int, processes: int) -> dict[str, Any]:
+    """Heartbeats stored per second by `processes` consumers at once (shared-subscription workers)."""
+    share = messages // processes
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        begun = time.perf_counter()
+        times = pool.starmap(_ingest_worker, [(url, n * share, share, devices) for n in range(processes)])
+        wall = time.perf_counter() - begun
+    return {
+        "processes": processes,
+        "messages": share * processes,
+        "messages_per_s": round(share * processes / max(times), 1),
+        "ms_per_message": round(1000 * max(times) / share, 2),
+        "wall_s": round(wall, 2),
+    }
+
+
+def create_bulletins(port: int, token: str, count: int, concurrency: int) -> dict[str, Any]:
+    """POST `count` bulletins from `concurrency` clients (each is read aloud by espeak-ng at once)."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    numbers = iter(range(count))
+
+    def client() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while True:
+            with lock:
+                n = next(numbers, None)
+            if n is None:
+                break
+            body = {"title": f"Thông báo {n}", "text": TEXT.format(n=n), "zones": ["thon-1"]}
+            started = time.monotonic()
+            status = _request(conn, "POST", "/api/bulletins", token, body)
+            with lock:
+                latencies.append(time.monotonic() - started)
+                errors += status != 201
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    begun = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - begun
+    return {
+        "tool": "python",
+        "requests": count,
+        "concurrency": concurrency,
+        "requests_per_s": round(count / elapsed, 2),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "errors": errors,
+    }
+
+
+def measure(backend: str, args: argparse.Namespace, use_wrk: bool) -> dict[str, Any]:
+    """Seed one database, start the station(s), load each endpoint; return the figures."""
+    load = wrk_load if use_wrk else python_load
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp, database(backend, Path(tmp)) as url:
+        tokens = seed(url, args.devices)
+        result: dict[str, Any] = {"devices": args.devices}
+        # Agent heartbeats into the database, without MQTT: the station's ingest cost per message.
+        result["heartbeat_ingest"] = [ingest_rate(url, args.devices, args.ingest_messages, n) for n in (1, 2)]
+        station = Station(Path(tmp) / "w1", url)
+        try:
+            result["create_bulletin"] = create_bulletins(
+                station.port, tokens["editor"], args.creates, args.create_concurrency
+            )
+            result["bulletins"] = clone_bulletins(url, args.bulletins)
+            # One connection: the service time of a request, with no queueing in front of it.
+            result["one_worker_one_connection"] = {
+                path: load([station.port], path, tokens["editor"], 1, args.duration / 2) for path in ENDPOINTS
+            }
+            result["one_worker"] = {
+                path: load([station.port], path, tokens["editor"], args.connections, args.duration)
+                for path in ENDPOINTS
+            }
+            if backend == "postgresql" and args.workers > 1:
+                others = [Station(Path(tmp) / f"w{n}", url) for n in range(2, args.workers + 1)]
+                try:
+                    ports = [station.port, *(s.port for s in others)]
+                    result[f"{args.workers}_workers"] = {
+                        path: load(ports, path, tokens["editor"], args.connections, args.duration)
+                        for path in ENDPOINTS
+                    }
+                finally:
+                    for other in others:
+                        other.stop()
+        finally:
+            station.stop()
+        return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--devices", type=int, default=1000, help="a province's clusters: 1,000-2,000")
+    parser.add_argument("--bulletins", type=int, default=50, help="bulletins in the listing")
+    parser.add_argument("--creates", type=int, default=20)
+    parser.add_argument("--create-concurrency", type=int, default=2)
+    parser.add_argument("--ingest-messages", type=int, default=4000, help="heartbeats stored per run")
+    parser.add_argument("--workers", type=int, default=2, help="API workers on PostgreSQL (one port each)")
+    parser.add_argument("--no-write", action="store_true", help="do not update bench/results")
+    args = parser.parse_args(argv)
+    use_wrk = shutil.which("wrk") is not None
+    report: dict[str, Any] = {
+        "benchmark": "api_throughput",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_before": [round(x, 2) for x in os.getloadavg()],  # other work shares the cores
+        },
+        "load": {
+            "duration_s": args.duration,
+            "connections": args.connections,
+            "generator": "wrk" if use_wrk else "python",
+        },
+        "backends": {},
+    }
+    for backend in args.backends.split(","):
+        report["backends"][backend] = measure(backend.strip(), args, use_wrk)
+    report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    text_out = json.dumps(report, indent=2, ensure_ascii=False)
+    print(text_out)
+    if not args.no_write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(text_out + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
