@@ -104,7 +104,9 @@ class ClockMonitor:
         with self._lock:
             self._http = estimate
         offset, uncertainty = estimate
-        if self._changed("http", abs(offset) - uncertainty > HTTP_WARN_MS):
+        certainly_off = abs(offset) - uncertainty > HTTP_WARN_MS
+        self._cleared("http", certainly_off)
+        if self._changed("http", certainly_off):
             log.warning(
                 "clock is %+.1f s (±%.1f s) off the station's (HTTP Date); speakers will not start together",
                 offset / 1000,
@@ -131,17 +133,26 @@ class ClockMonitor:
         off = reading.offset_ms is not None and abs(reading.offset_ms) > NTP_WARN_MS
         if self._changed("ntp", off):
             log.warning("clock is %+.1f ms off NTP time; speakers may echo", reading.offset_ms)
+        elif self._cleared("ntp", off):
+            log.info("clock is back within %.0f ms of NTP time: %+.1f ms", NTP_WARN_MS, reading.offset_ms)
         if self._changed("unsynced", reading.ntp_synced is False):
             log.warning("NTP reports the clock as not synchronised")
+        elif self._cleared("unsynced", reading.ntp_synced is False):
+            log.info("NTP reports the clock as synchronised again")
         return reading
 
     def _changed(self, problem: str, present: bool) -> bool:
-        """Return True if problem has just appeared; forget it once it is gone."""
+        """Return True if problem has just appeared (logged once per appearance, not every heartbeat)."""
         with self._lock:
-            if not present:
-                self._warned.discard(problem)
-                return False
-            if problem in self._warned:
+            if not present or problem in self._warned:
                 return False
             self._warned.add(problem)
+            return True
+
+    def _cleared(self, problem: str, present: bool) -> bool:
+        """Return True if a problem that was warned about has just gone (and forget it)."""
+        with self._lock:
+            if present or problem not in self._warned:
+                return False
+            self._warned.discard(problem)
             return True

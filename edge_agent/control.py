@@ -1,7 +1,8 @@
-"""Control commands: keep the volume across power cuts; turn a test tone into an ordinary play."""
+"""Control commands: keep the volume across power cuts; turn a test tone or a stream into a playout item."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -78,3 +79,26 @@ def tone_play(command: protocol.TestToneCommand, directory: Path) -> tuple[proto
         title=f"test tone {command.frequency:g} Hz",
     )
     return play, path
+
+
+def stream_play(command: protocol.StreamCommand) -> protocol.PlayCommand:
+    """Return the playout's stand-in for a stream relay: same id, timing and priority, no clip file.
+
+    Its clip sha256 is the sha256 of the stream URL, so a play report names what was relayed.
+    """
+    return protocol.PlayCommand(
+        id=command.id,
+        seq=command.seq,
+        issued_at=command.issued_at,
+        expires_at=command.expires_at,
+        start_at=command.start_at,
+        priority=command.priority,
+        zones=command.zones,
+        clip=protocol.ClipRef(
+            url=command.url,
+            sha256=hashlib.sha256(command.url.encode()).hexdigest(),
+            size=1,
+            duration_s=command.duration_s,
+        ),
+        title=command.title,
+    )

@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 from broadcast import protocol
 from edge_agent.config import AgentConfig
 
-RejectKind = Literal["unverified", "malformed", "duplicate", "expired", "not-for-me", "bad-url"]
+RejectKind = Literal[
+    "unverified", "malformed", "duplicate", "expired", "not-for-me", "bad-url", "unsupported"
+]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,13 @@ class AcceptedControl:
 
 
 @dataclass(frozen=True)
+class AcceptedStream:
+    """A stream relay that is authentic, valid, new and meant for this device."""
+
+    command: protocol.StreamCommand
+
+
+@dataclass(frozen=True)
 class Rejected:
     """The command must not be carried out; reason is what gets logged and reported."""
 
@@ -42,7 +51,7 @@ class Rejected:
         return self.kind != "duplicate"
 
 
-Decision = Accepted | AcceptedControl | Rejected
+Decision = Accepted | AcceptedControl | AcceptedStream | Rejected
 
 
 def decide(payload: bytes, now: float, config: AgentConfig, seen: Container[str]) -> Decision:
@@ -58,12 +67,18 @@ def decide(payload: bytes, now: float, config: AgentConfig, seen: Container[str]
         return Rejected("malformed", str(exc), claimed if isinstance(claimed, str) else "")
     if command.id in seen:
         return Rejected("duplicate", "already received", command.id)
+    if isinstance(command, protocol.AlertCommand | protocol.CancelCommand):
+        # Alerts need their own path (interrupt at once, preamble, repeats): not in this agent yet.
+        return Rejected("unsupported", f"{command.kind} commands are not supported yet", command.id)
     if not isinstance(command, protocol.VolumeCommand) and command.start_at > command.expires_at:
         return Rejected("malformed", "start_at is after expires_at", command.id)
     if now > command.expires_at:
         return Rejected("expired", f"expired {now - command.expires_at:.1f} s ago", command.id)
     if not set(command.zones) & set(config.zones):
         return Rejected("not-for-me", f"zones {list(command.zones)} are not this device's", command.id)
+    if isinstance(command, protocol.StreamCommand):
+        # The stream's URL is the radio station's, not ours: the signature is what vouches for it.
+        return AcceptedStream(command)
     if not isinstance(command, protocol.PlayCommand):
         return AcceptedControl(command)
     if not is_under(command.clip.url, config.station_url):

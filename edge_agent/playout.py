@@ -1,4 +1,4 @@
-"""Play scheduled clips at their absolute start time; higher priority interrupts lower."""
+"""Play scheduled clips and stream relays at their absolute start time; higher priority interrupts lower."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Literal
 
 from broadcast import protocol
 from edge_agent.outputs import Output, PlayRequest
+from edge_agent.outputs.stream import PartialPlay
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,11 @@ RANK = {"normal": 0, "priority": 1, "emergency": 2}
 LATE_TOLERANCE_S = 2.0
 _FINE_S = 0.05  # the player wakes this early, then waits precisely
 _SPIN_S = 0.002  # below this, Event.wait overshoots more than a busy wait costs
+# A live relay joined late still ends on time (a radio programme is heard from where it is); one that
+# would play less than this is skipped instead.
+_MIN_JOIN_S = 5.0
+# A relay is picked this early when the output is idle, so its stream is open by start_at (prepare()).
+_WARM_S = 1.5
 
 
 @dataclass(order=True)
@@ -34,6 +40,12 @@ class _Item:
     @property
     def command(self) -> protocol.PlayCommand:
         return self.request.command
+
+    def late_limit(self, tolerance_s: float) -> float:
+        """Return the latest time this item may still start."""
+        if self.request.stream is not None:
+            tolerance_s = max(tolerance_s, self.request.stream.duration_s - _MIN_JOIN_S)
+        return self.start_at + tolerance_s
 
 
 @dataclass
@@ -78,6 +90,17 @@ class Playout:
         with self._cond:
             heapq.heappush(self._heap, _Item(request.command.start_at, next(self._seq), request))
             self._cond.notify_all()
+
+    def cancel(self, command_id: str) -> PlayRequest | None:
+        """Remove a scheduled play that has not started; return it, or None if it is not waiting."""
+        with self._cond:
+            for item in self._heap:
+                if item.command.id == command_id:
+                    self._heap.remove(item)
+                    heapq.heapify(self._heap)
+                    self._cond.notify_all()
+                    return item.request
+        return None
 
     def pending_shas(self) -> set[str]:
         """Return the clips still needed by scheduled or playing commands (not to be evicted)."""
@@ -140,7 +163,7 @@ class Playout:
         missed = [
             (item, now - item.start_at)
             for item in self._heap
-            if now - item.start_at > self.late_tolerance_s or now > item.command.expires_at
+            if now > item.late_limit(self.late_tolerance_s) or now > item.command.expires_at
         ]
         if missed:
             gone = {id(item) for item, _ in missed}
@@ -148,9 +171,18 @@ class Playout:
             heapq.heapify(self._heap)
         return missed
 
+    def _early(self) -> _Item | None:
+        """Return the next item if it is a relay that may be picked _WARM_S ahead (idle output, no tie)."""
+        if self._current is not None or not self._heap or self._heap[0].request.stream is None:
+            return None
+        first = self._heap[0]
+        # heap[1:3] holds the next earliest: nothing else may be due while the stream is being opened.
+        return None if any(item.start_at <= first.start_at for item in self._heap[1:3]) else first
+
     def _pick(self, now: float) -> _Item | None:
         """Remove and return the due item to start now, if the output may take it."""
-        due = [item for item in self._heap if item.start_at - now <= _FINE_S]
+        early = self._early()
+        due = [item for item in self._heap if item.start_at - now <= (_WARM_S if item is early else _FINE_S)]
         if not due:
             return None
         best = max(due, key=lambda item: (RANK[item.command.priority], -item.start_at, -item.seq))
@@ -165,11 +197,11 @@ class Playout:
         """Return how long the player may sleep before something needs a decision."""
         if not self._heap:
             return None
+        early = self._early()
+        picks = [(item, item.start_at - (_WARM_S if item is early else _FINE_S)) for item in self._heap]
         waits = [
-            item.start_at - _FINE_S - now
-            if item.start_at - _FINE_S > now
-            else item.start_at + self.late_tolerance_s - now
-            for item in self._heap
+            pick_at - now if pick_at > now else item.late_limit(self.late_tolerance_s) - now
+            for item, pick_at in picks
         ]
         return min(1.0, max(0.001, min(waits)))  # at most 1 s: a wall-clock step must not strand plays
 
@@ -208,18 +240,29 @@ class Playout:
             elif playing.interrupt.is_set():
                 outcome = "interrupted"
                 self._reject(command, "interrupted before start")
-            elif late > self.late_tolerance_s:
+            elif time.time() > item.late_limit(self.late_tolerance_s):
                 outcome = "skipped"
                 self._reject(command, f"missed start by {late:.1f} s (output busy)")
             else:
-                self.output.play(item.request, on_started, playing.interrupt)
+                if item.request.stream is not None:
+                    self.output.relay(item.request, on_started, playing.interrupt)
+                else:
+                    self.output.play(item.request, on_started, playing.interrupt)
                 outcome = "interrupted" if playing.interrupt.is_set() else "played"
                 log.info("command %s %s", command.id, outcome)
+        except PartialPlay as exc:
+            # Heard in part: the play report stands, and the station also learns what was missing.
+            outcome = "played"
+            self._reject(command, str(exc))
         except Exception as exc:
             log.exception("output failed for command %s", command.id)
             if not started:
                 self._reject(command, f"output failed: {exc}")
         finally:
+            try:
+                self.output.finish(item.request)  # undo a prepare() that went unused (interrupted, ...)
+            except Exception:
+                log.exception("output cleanup failed for command %s", command.id)
             with self._cond:
                 if self._current is playing:
                     self._current = None

@@ -63,7 +63,9 @@ class MqttTransport:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_publish = self._on_publish
         self._client = client
+        self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
 
     def start(self) -> None:
         """Connect in the background; paho's loop thread reconnects with backoff for ever."""
@@ -78,15 +80,24 @@ class MqttTransport:
         )
         self._client.loop_start()
 
-    def publish_event(self, message: protocol.AgentMessage) -> None:
-        """Publish a play report or rejection (QoS1; paho holds it while the link is down)."""
-        info = self._client.publish(
-            protocol.device_event_topic(self.config.device_id),
-            protocol.encode_agent_message(message),
-            qos=1,
-        )
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-            log.warning("could not queue event %s: %s", message.type, mqtt.error_string(info.rc))
+    def publish_report(self, payload: bytes) -> int | None:
+        """Publish a report QoS1 on the event topic; return its message id (see take_acks), or None."""
+        info = self._client.publish(protocol.device_event_topic(self.config.device_id), payload, qos=1)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
+            return info.mid
+        if info.rc != mqtt.MQTT_ERR_NO_CONN:
+            log.warning("could not queue a report: %s", mqtt.error_string(info.rc))
+        # Not connected: paho would hold it, but the outbox already does, and resends it on reconnect.
+        return None
+
+    def take_acks(self) -> list[int]:
+        """Return the ids of the messages the broker acknowledged since the last call."""
+        acks = []
+        while True:
+            try:
+                acks.append(self._acks.get_nowait())
+            except queue.Empty:
+                return acks
 
     def publish_heartbeat(self, message: protocol.Heartbeat) -> bool:
         """Publish a heartbeat at QoS 0 if connected; return False if it was dropped (link down)."""
@@ -149,6 +160,8 @@ class MqttTransport:
         # Subscriptions live in the persistent session, but zones may have changed since: renew them.
         topics = [protocol.device_command_topic(self.config.device_id)]
         topics += [protocol.zone_command_topic(zone) for zone in self.config.zones]
+        # Retained: each (re)subscription brings the zone's current programme.
+        topics += [protocol.zone_programme_topic(zone) for zone in self.config.zones]
         client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
 
     def _on_subscribe(
@@ -184,6 +197,19 @@ class MqttTransport:
             log.info("disconnected from broker")
         else:
             log.warning("disconnected from broker (reconnecting): %s", reason_code)
+
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        # Runs on paho's network thread holding paho's own lock: hand the id over, never wait here.
+        if reason_code.is_failure:
+            log.warning("broker refused message %d: %s", mid, reason_code)
+        self._acks.put(mid)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Runs on paho's network thread: queue only. Verifying, fetching or playing here would stall

@@ -14,7 +14,7 @@ def parse_output(spec: str, *, ffmpeg: str = "", device: str = "") -> Output:
     if spec.startswith("file:") and spec != "file:":
         from edge_agent.outputs.file import FileSink
 
-        return FileSink(Path(spec.removeprefix("file:")))
+        return FileSink(Path(spec.removeprefix("file:")), ffmpeg=ffmpeg)
     if spec == "alsa":
         from edge_agent.outputs.alsa import AlsaOutput
 

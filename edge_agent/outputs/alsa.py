@@ -1,8 +1,11 @@
-"""The ALSA output: ffmpeg decodes the clip to raw PCM and pipes it into aplay."""
+"""The ALSA output: ffmpeg decodes the clip (or a live stream) to raw PCM that aplay plays."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import select
 import shutil
 import subprocess
 import threading
@@ -11,10 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge_agent.outputs.base import Output, OutputError, PlayRequest
+from edge_agent.outputs.ffmpeg import SAMPLE_RATE, find_ffmpeg
+from edge_agent.outputs.stream import Warm, relay
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 22050  # speech bulletins; halves the Pi's work compared with 44.1 kHz
 _POLL_S = 0.05
 
 
@@ -56,26 +60,6 @@ def find_aplay(aplay: str = "aplay") -> str:
     return found
 
 
-def find_ffmpeg(configured: str = "") -> str:
-    """Return the configured ffmpeg, the one on PATH, or imageio-ffmpeg's; else raise OutputError."""
-    if configured:
-        found = shutil.which(configured)
-        if found is None:
-            raise OutputError(f"configured ffmpeg {configured!r} not found")
-        return found
-    found = shutil.which("ffmpeg")
-    if found is not None:
-        return found
-    try:
-        import imageio_ffmpeg  # optional; only for machines without a system ffmpeg
-
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except (ImportError, RuntimeError) as exc:
-        raise OutputError(
-            "ffmpeg not found: install it (apt install ffmpeg) or set ffmpeg in agent.toml"
-        ) from exc
-
-
 class AlsaOutput(Output):
     """Play through the default ALSA device (or `device`), one ffmpeg | aplay pipeline per clip."""
 
@@ -85,6 +69,16 @@ class AlsaOutput(Output):
         self.aplay = find_aplay(aplay)
         self.ffmpeg = find_ffmpeg(ffmpeg)
         self.device = device
+        self._warm = Warm()
+
+    def prepare(self, request: PlayRequest) -> None:
+        """Open a relay's stream ahead of its start, so that audio is waiting at start_at."""
+        if request.stream is not None:
+            self._warm.open(self.ffmpeg, request.stream)
+
+    def finish(self, request: PlayRequest) -> None:
+        """Close a stream opened by prepare() that was not relayed."""
+        self._warm.close(request.command.id)
 
     def play(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
         """Run the pipeline until aplay exits or stop is set."""
@@ -116,8 +110,53 @@ class AlsaOutput(Output):
         _check(player, "aplay", raise_error=not interrupted)
         _check(decoder, "ffmpeg", raise_error=not interrupted)
 
+    def relay(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
+        """Feed the live stream's PCM into one aplay until the relay's end time, then cut it off."""
+        stream = request.stream
+        if stream is None:
+            raise OutputError(f"command {request.command.id} is not a stream")
+        # aplay outlives ffmpeg reconnects: a dropped stream is a gap, not a new audio device open.
+        player = subprocess.Popen(
+            aplay_command(self.aplay, self.device), stdin=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert player.stdin is not None
+        end = stream.start_at + stream.duration_s
+        try:
+            feed = _feeder(player.stdin.fileno(), end, stop)
+            relay(self.ffmpeg, stream, feed, started, stop, self._warm.take(stream.id))
+        except BrokenPipeError:
+            player.wait(timeout=2)
+            _check(player, "aplay", raise_error=True)
+            raise OutputError("aplay stopped reading") from None
+        finally:
+            with contextlib.suppress(BrokenPipeError):  # aplay already gone: its exit status tells why
+                player.stdin.close()
+            # What aplay still buffers may play out, but never past the slot's end.
+            while player.poll() is None and not stop.is_set() and time.time() < end:
+                stop.wait(min(_POLL_S, max(0.0, end - time.time())))
+            _end(player)
+        _check(player, "aplay", raise_error=False)
+
     def __repr__(self) -> str:
         return f"AlsaOutput(aplay={self.aplay!r}, ffmpeg={self.ffmpeg!r}, device={self.device!r})"
+
+
+def _feeder(fd: int, end: float, stop: threading.Event) -> Callable[[bytes], None]:
+    """Return write(data) into aplay's stdin that never blocks past the slot's end (a stuck device)."""
+    os.set_blocking(fd, False)
+
+    def write(data: bytes) -> None:
+        view = memoryview(data)
+        while view and not stop.is_set():
+            remaining = end - time.time()
+            if remaining <= 0:
+                return  # the rest would play after the slot: drop it
+            _, ready, _ = select.select([], [fd], [], min(_POLL_S, remaining))
+            if ready:
+                with contextlib.suppress(BlockingIOError):
+                    view = view[os.write(fd, view) :]
+
+    return write
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:

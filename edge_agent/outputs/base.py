@@ -1,4 +1,4 @@
-"""What every speaker output implements: play one clip, say when sound started, stop on request."""
+"""What every speaker output implements: play one clip or relay one stream, say when sound started, stop."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadcast.protocol import PlayCommand
+from broadcast.protocol import PlayCommand, StreamCommand
 
 
 class OutputError(RuntimeError):
@@ -17,11 +17,16 @@ class OutputError(RuntimeError):
 
 @dataclass(frozen=True)
 class PlayRequest:
-    """One play: the verified command, the cached clip file, and the device playing it."""
+    """One play: the verified command, the cached clip file, and the device playing it.
+
+    For a stream relay, `stream` is the stream command and `command` its stand-in for the playout (same
+    id, times and priority; see control.stream_play); there is no clip file.
+    """
 
     command: PlayCommand
     clip_path: Path
     device_id: str
+    stream: StreamCommand | None = None
 
 
 class Output(ABC):
@@ -33,6 +38,14 @@ class Output(ABC):
         """Do slow set-up for a play just before its start time, so the start itself is quick."""
         return  # optional: most outputs have nothing to prepare
 
+    def finish(self, request: PlayRequest) -> None:
+        """Release what prepare() set up, if the play did not use it (always called after a play)."""
+        return
+
     @abstractmethod
     def play(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
         """Play the clip; call started(unix time) as sound starts; return when it ends or stop is set."""
+
+    def relay(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
+        """Relay request.stream from its start_at until start_at + duration_s (or until stop is set)."""
+        raise OutputError(f"the {self.name} output cannot relay streams")

@@ -1,11 +1,13 @@
-"""The file sink: a stand-in speaker that records each play in plays.jsonl and keeps the audio."""
+"""The file sink: a stand-in speaker that records each play in plays.jsonl and keeps the audio (or stream)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -13,9 +15,12 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from edge_agent.outputs.base import Output, PlayRequest
+from edge_agent.outputs.base import Output, OutputError, PlayRequest
+from edge_agent.outputs.ffmpeg import encoder_command, find_ffmpeg
+from edge_agent.outputs.stream import Warm, relay
 
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class FileSink(Output):
@@ -23,15 +28,24 @@ class FileSink(Output):
 
     name = "file"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, ffmpeg: str = "") -> None:
         self.directory = directory
         self.log_path = directory / "plays.jsonl"
+        self.ffmpeg = ffmpeg  # for stream relays only, found when the first one starts
         self._lock = threading.Lock()
+        self._warm = Warm()
         directory.mkdir(parents=True, exist_ok=True)
 
     def prepare(self, request: PlayRequest) -> None:
-        """Copy the clip into DIR ahead of the start, so the copy does not delay it."""
+        """Copy the clip into DIR (or open the stream) ahead of the start, so the start itself is quick."""
+        if request.stream is not None:
+            self._warm.open(find_ffmpeg(self.ffmpeg), request.stream)
+            return
         self._keep_audio(request.clip_path, self.directory / _audio_name(request))
+
+    def finish(self, request: PlayRequest) -> None:
+        """Close a stream opened by prepare() that was not relayed."""
+        self._warm.close(request.command.id)
 
     def play(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
         """Record the play at its start, with the audio already kept, then stay busy for its duration."""
@@ -50,11 +64,61 @@ class FileSink(Output):
             "title": command.title,
             "file": audio_name,
         }
-        with self._lock, self.log_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._append(record)
         started(started_at)
         # A real speaker is busy for the clip's length; an interrupt (stop) ends it early.
         stop.wait(max(0.0, started_at + command.clip.duration_s - time.time()))
+
+    def relay(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
+        """Record the live stream into DIR/<start>-stream-<id>.mp3 and stay busy until the relay's end."""
+        stream = request.stream
+        if stream is None:
+            raise OutputError(f"command {request.command.id} is not a stream")
+        ffmpeg = find_ffmpeg(self.ffmpeg)
+        name = f"{int(stream.start_at)}-stream-{_file_id(stream.id)}.mp3"
+        encoder = subprocess.Popen(
+            encoder_command(ffmpeg, self.directory / name),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert encoder.stdin is not None
+        heard: list[float] = []
+
+        def on_started(started_at: float) -> None:
+            heard.append(started_at)
+            record = {
+                "kind": "stream",
+                "command_id": stream.id,
+                "device_id": request.device_id,
+                "url": stream.url,
+                "started_at": started_at,
+                "start_at": stream.start_at,
+                "duration_s": stream.duration_s,
+                "priority": stream.priority,
+                "title": stream.title,
+                "file": name,
+            }
+            self._append(record)
+            started(started_at)
+
+        try:
+            relay(ffmpeg, stream, encoder.stdin.write, on_started, stop, self._warm.take(stream.id))
+        finally:
+            encoder.stdin.close()
+            try:
+                encoder.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                encoder.kill()
+                encoder.wait()
+            if not heard:  # nothing was recorded: keep no empty file
+                (self.directory / name).unlink(missing_ok=True)
+        # Like a speaker, the sink is busy until the slot ends even if the stream gave its audio early.
+        stop.wait(max(0.0, stream.start_at + stream.duration_s - time.time()))
+
+    def _append(self, record: dict[str, object]) -> None:
+        with self._lock, self.log_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def _keep_audio(self, source: Path, target: Path) -> None:
         if target.exists():
@@ -71,6 +135,13 @@ class FileSink(Output):
 def _audio_name(request: PlayRequest) -> str:
     """Return the kept audio's name: the clip hash plus the URL's extension (".mp3")."""
     return request.command.clip.sha256 + _suffix(request.command.clip.url)
+
+
+def _file_id(command_id: str) -> str:
+    """Return the command id if it is safe in a file name, else a short hash of it."""
+    if _SAFE_ID.fullmatch(command_id):
+        return command_id
+    return hashlib.sha256(command_id.encode()).hexdigest()[:16]
 
 
 def _suffix(url: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from broadcast import protocol
 from edge_agent.config import AgentConfig
-from edge_agent.handlers import Accepted, AcceptedControl, Rejected, decide, is_under
+from edge_agent.handlers import Accepted, AcceptedControl, AcceptedStream, Rejected, decide, is_under
 
 NOW = time.time()
 
@@ -195,3 +195,19 @@ def test_decide_control_commands(
     else:
         assert isinstance(decision, Rejected), decision
         assert decision.kind == expected and reason in decision.reason
+
+
+def test_decide_streams_and_not_yet_supported_alerts(
+    agent_config: AgentConfig, station_key: tuple[bytes, str]
+) -> None:
+    stream = protocol.StreamCommand(
+        "vov1", 1, NOW, NOW + 60, NOW + 5, "normal", ("thon-1",), "https://radio.example/vov1", 60.0
+    )
+    decision = decide(protocol.sign_body(stream.to_body(), station_key[0]), NOW, agent_config, set())
+    assert isinstance(decision, AcceptedStream) and decision.command == stream  # not under station_url
+    clip = protocol.ClipRef("http://127.0.0.1:8080/clips/a.mp3", "ab" * 32, 10, 1.0)
+    cancel = protocol.CancelCommand("cancel-1", 1, NOW, NOW + 60, ("thon-1",), target="alert-1")
+    alert = protocol.AlertCommand("alert-1", 1, NOW, NOW + 60, ("thon-1",), alert_id=7, clip=clip)
+    for command in (alert, cancel):
+        decision = decide(protocol.sign_body(command.to_body(), station_key[0]), NOW, agent_config, set())
+        assert isinstance(decision, Rejected) and decision.kind == "unsupported" and decision.report

@@ -165,6 +165,21 @@ def test_clock_monitor_prefers_ntp_and_warns_once(caplog: pytest.LogCaptureFixtu
     assert [r.message for r in caplog.records] == ["clock is +80.0 ms off NTP time; speakers may echo"]
 
 
+def test_clock_monitor_logs_each_change_of_state_once(caplog: pytest.LogCaptureFixture) -> None:
+    offsets = iter(["-0.080000000", "-0.090000000", "-0.000012000", "-0.000010000", "0.060000000"])
+    monitor = ClockMonitor(
+        run=lambda command: CHRONY.replace("-0.000012000", next(offsets)) if command[0] == "chronyc" else None
+    )
+    with caplog.at_level(logging.INFO, "edge_agent.clock"):
+        for _ in range(5):
+            monitor.reading()
+    assert [(r.levelname, r.message) for r in caplog.records] == [
+        ("WARNING", "clock is +80.0 ms off NTP time; speakers may echo"),
+        ("INFO", "clock is back within 50 ms of NTP time: +0.0 ms"),
+        ("WARNING", "clock is -60.0 ms off NTP time; speakers may echo"),
+    ]
+
+
 def test_clock_monitor_falls_back_to_timesyncd_then_http(caplog: pytest.LogCaptureFixture) -> None:
     answers = {"show": "yes\n", "timesync-status": "Offset: +3.5ms\n"}
     monitor = ClockMonitor(

@@ -1,0 +1,217 @@
+"""Turn lone commands and zone programmes into scheduled plays, each exactly once, across restarts.
+
+A lone command is written to the pending and seen stores as soon as it is accepted (the broker has
+already been acknowledged). A programme entry is not: the stored programme holds it until its clip is
+fetched, and only then is it written to both stores and scheduled. So "seen" always means "scheduled
+(or played)", and an entry that arrives alone and in a programme is scheduled once, whichever comes
+first. A newer programme cancels the entries of the older one it leaves out, unless they have started.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from broadcast import protocol
+from edge_agent.config import AgentConfig
+from edge_agent.handlers import Accepted, AcceptedControl, AcceptedStream, Rejected, decide
+from edge_agent.pending import PendingStore
+from edge_agent.pipeline import Pipeline, Playable, Work
+from edge_agent.programme import ProgrammeAccepted, check_programme, entry_ids, entry_index
+from edge_agent.programme_store import ProgrammeStore, StoredProgramme
+from edge_agent.seen import SeenStore
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 60.0  # a programme entry whose clip could not be fetched is tried again this much later
+_MAX_REPORTED = 10_000
+
+
+class Planner:
+    """Decide what to schedule from lone commands and zone programmes; the pipeline carries it out."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        seen: SeenStore,
+        pending: PendingStore,
+        programmes: ProgrammeStore,
+        pipeline: Pipeline,
+        report: Callable[[protocol.AgentMessage], None],
+        on_volume: Callable[[protocol.VolumeCommand], None],
+    ) -> None:
+        self.config = config
+        self.seen, self.pending, self.programmes, self.pipeline = seen, pending, programmes, pipeline
+        self._report, self._on_volume = report, on_volume
+        self._lock = threading.Lock()
+        self._current: dict[str, protocol.ProgrammeMessage] = {}
+        self._reported: set[tuple[str, str]] = set()
+        self._retry_at: float | None = None
+
+    # --- what arrives ---------------------------------------------------------------------------------
+
+    def command(self, payload: bytes, topic: str = "") -> None:
+        """Decide on one command that arrived alone and carry it out (persisted before anything else)."""
+        decision = decide(payload, time.time(), self.config, self.pipeline.known())
+        if isinstance(decision, Rejected):
+            if decision.report:
+                log.warning(
+                    "rejected command %s from %s: %s", decision.command_id or "?", topic, decision.reason
+                )
+                self.reject(decision.command_id, decision.reason)
+            else:
+                log.debug("ignored command %s: %s", decision.command_id, decision.reason)
+            return
+        command = decision.command
+        if isinstance(command, protocol.VolumeCommand):
+            self.seen.add(command.id, command.expires_at)
+            self._on_volume(command)
+            return
+        log.info(
+            "received %s %s (starts in %.1f s)", command.kind, command.id, command.start_at - time.time()
+        )
+        # Pending first: a power cut between the two leaves it restorable, never seen-but-lost.
+        self.pending.save(command.id, payload)
+        self.seen.add(command.id, command.expires_at)
+        self.pipeline.submit(Work(command, payload, durable=True))
+
+    def programme(self, raw: bytes, topic: str) -> None:
+        """Accept a newer zone programme: store it, cancel what it left out, schedule what is new."""
+        now = time.time()
+        held = {zone: (p.version, p.raw) for zone, p in self.programmes.zones().items()}
+        verdict = check_programme(raw, topic, now, self.config, held)
+        if not isinstance(verdict, ProgrammeAccepted):
+            if verdict.report:
+                what = f"refused programme {verdict.programme_id or '?'} on {topic}"
+                self._report_once(("programme", verdict.key), verdict.programme_id, verdict.reason, what)
+            else:
+                log.debug("programme on %s unchanged", topic)
+            return
+        programme = verdict.programme
+        entries = entry_index(programme)
+        # Stored before any effect: after a crash from here on, the restart redoes what follows.
+        dropped = self.programmes.accept(
+            programme.zone, StoredProgramme(programme.version, raw, entries), now
+        )
+        self._current[programme.zone] = programme
+        log.info(
+            "accepted programme %s v%d for zone %s: %d entries, %d left out",
+            programme.id,
+            programme.version,
+            programme.zone,
+            len(entries),
+            len(dropped),
+        )
+        self.pipeline.cancel(dropped)
+        self._reconcile(programme.zone)
+
+    def restore(self) -> None:
+        """After a restart: reschedule the pending commands, then reconcile the stored programmes."""
+        now = time.time()
+        for zone, stored in self.programmes.zones().items():
+            verdict = check_programme(
+                stored.raw, protocol.zone_programme_topic(zone), now, self.config, {}, check_expiry=False
+            )
+            if isinstance(verdict, ProgrammeAccepted):
+                self._current[zone] = verdict.programme
+            else:
+                log.warning("ignoring the stored programme of zone %s: %s", zone, verdict.reason)
+        for key, payload in self.pending.load():
+            decision = decide(payload, now, self.config, frozenset())
+            command = None if isinstance(decision, Rejected) else decision.command
+            if command is None or isinstance(command, protocol.VolumeCommand):
+                command_id = command.id if command else getattr(decision, "command_id", "")
+                reason = getattr(decision, "reason", "not a persisted kind")
+                log.warning("dropping persisted command %s: %s", command_id or key, reason)
+                self.pending.discard(key)
+                if command_id:
+                    self.reject(command_id, reason)
+                continue
+            self._restore_one(key, command, payload)
+        for zone in list(self._current):
+            self._reconcile(zone)
+
+    def tick(self, now: float) -> None:
+        """Retry programme entries whose clip could not be fetched, once RETRY_S has passed."""
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at = None
+            for zone in list(self._current):
+                self._reconcile(zone)
+
+    def failed(self, work: Work, reason: str) -> None:
+        """Report a command the pipeline could not prepare; a programme entry is tried again later."""
+        command_id = work.command.id
+        if work.durable:
+            log.warning("rejected command %s: %s", command_id, reason)
+            self.reject(command_id, reason)
+        else:
+            # Not seen yet: the next reconcile tries again, and the station hears about it once.
+            what = f"programme entry {command_id} (tried again later)"
+            self._report_once((command_id, "prepare"), command_id, reason, what)
+            self._retry_at = time.time() + RETRY_S
+
+    def reject(self, command_id: str, reason: str) -> None:
+        """Report a command that will not play."""
+        self._report(
+            protocol.CommandRejected(
+                device_id=self.config.device_id, command_id=command_id, reason=reason[:500]
+            )
+        )
+
+    # --- internals ------------------------------------------------------------------------------------
+
+    def _restore_one(self, key: str, command: Playable, payload: bytes) -> None:
+        if self.programmes.is_dropped(command.id):
+            # A newer programme left it out and the agent stopped before cancelling it: cancel it now.
+            log.info("not restoring %s: its programme dropped it", command.id)
+            self.programmes.mark_cancelled({command.id: command.expires_at})
+            self.pending.discard(key)
+            return
+        self.programmes.uncancel(command.id)  # brought back and scheduled just before the restart
+        if command.id not in self.seen:
+            self.seen.add(command.id, command.expires_at)
+        log.info("restored command %s (%s) from the persisted programme", command.id, command.kind)
+        self.pipeline.submit(Work(command, payload, durable=True))
+
+    def _reconcile(self, zone: str) -> None:
+        """Schedule every entry of the zone's programme that is valid and neither seen nor on its way."""
+        programme = self._current.get(zone)
+        if programme is None:
+            return
+        ids = entry_ids(programme)
+        self.pipeline.rescue({cid for cid in ids if cid})  # listed again before it got scheduled
+        known = self.pipeline.known(again=self.programmes.cancelled())
+        now = time.time()
+        accepted: dict[str, tuple[Playable, bytes]] = {}
+        for entry, claimed in zip(programme.entries, ids, strict=True):
+            if claimed in known:
+                continue  # scheduled or played: no need to check its signature again every hour
+            payload = entry.encode()
+            decision = decide(payload, now, self.config, known)
+            if isinstance(decision, Accepted | AcceptedStream):
+                accepted.setdefault(decision.command.id, (decision.command, payload))  # listed twice: once
+            elif isinstance(decision, AcceptedControl):
+                cid = decision.command.id
+                self._report_once((cid, "kind"), cid, "not a programme entry kind", f"programme entry {cid}")
+            elif decision.kind != "duplicate":
+                cid = decision.command_id
+                self._report_once((cid, decision.kind), cid, decision.reason, f"programme entry {cid or '?'}")
+        for command, payload in sorted(accepted.values(), key=lambda item: item[0].start_at):
+            log.info(
+                "programme entry %s (%s) starts in %.1f s", command.id, command.kind, command.start_at - now
+            )
+            self.pipeline.submit(Work(command, payload, durable=False))
+
+    def _report_once(self, key: tuple[str, str], command_id: str, reason: str, what: str) -> None:
+        """Log and report a refusal the first time only: a programme comes back on every reconnect."""
+        with self._lock:
+            if key in self._reported:
+                return
+            if len(self._reported) >= _MAX_REPORTED:
+                self._reported.clear()
+            self._reported.add(key)
+        log.warning("%s: %s", what, reason)
+        self.reject(command_id, reason)
