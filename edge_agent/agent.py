@@ -9,6 +9,7 @@ import time
 from importlib import metadata
 
 from broadcast import protocol
+from edge_agent.alerts import AlertPlayer
 from edge_agent.cache import ClipCache
 from edge_agent.clock import ClockMonitor
 from edge_agent.config import AgentConfig
@@ -97,6 +98,14 @@ class Agent:
             stopping=self._stopping,
             on_failed=lambda work, reason: self.planner.failed(work, reason),
         )
+        self.alerts = AlertPlayer(
+            output,
+            config.device_id,
+            cache=self.cache,
+            playout=self.playout,
+            amp=self.amp,
+            report=self.reporter.report,
+        )
         self.planner = Planner(
             config,
             seen=self.seen,
@@ -105,6 +114,8 @@ class Agent:
             pipeline=self.pipeline,
             report=self.reporter.report,
             on_volume=self._set_volume,
+            on_alert=self._alert,
+            on_prefetch=self.pipeline.keep,
         )
         self.heartbeat = HeartbeatLoop(
             config.heartbeat_interval_s, self._heartbeat, self.transport.publish_heartbeat
@@ -130,6 +141,7 @@ class Agent:
         if self._worker.is_alive():
             self._worker.join(timeout=2)
         self.pipeline.stop()
+        self.alerts.stop()
         self.heartbeat.stop()
         self.playout.stop()
         self.amp.stop()
@@ -170,6 +182,12 @@ class Agent:
                 # One bad message (or a full disk) must not end the loop that receives every later one.
                 log.exception("failed to handle a message on %s", inbound.topic if inbound else "-")
 
+    def _alert(self, command: protocol.AlertCommand | protocol.CancelCommand) -> None:
+        if isinstance(command, protocol.AlertCommand):
+            self.alerts.alert(command)
+        else:
+            self.alerts.cancel(command)
+
     def _set_volume(self, command: protocol.VolumeCommand) -> None:
         try:
             self.volume.apply(command.level)
@@ -180,7 +198,9 @@ class Agent:
         self.heartbeat.poke()  # the station sees the new level in the next heartbeat: send it now
 
     def _heartbeat(self) -> protocol.Heartbeat:
-        state = AgentState(volume=self.volume.current(), now_playing=self.playout.now_playing())
+        state = AgentState(
+            volume=self.volume.current(), now_playing=self.alerts.now_playing() or self.playout.now_playing()
+        )
         return collect(
             self.config.device_id,
             self.version,

@@ -62,6 +62,7 @@ class ClipCache:
         self._opener = urllib.request.build_opener(_NoRedirect)
         self._evict_lock = threading.Lock()
         self._incoming: dict[int, int] = {}  # downloads in progress (by thread) -> bytes they will add
+        self._pinned: frozenset[str] = frozenset()  # alert sounds the programme asks to keep: never evicted
         directory.mkdir(parents=True, exist_ok=True)
         for part in directory.glob(_PART_PREFIX + "*"):
             part.unlink(missing_ok=True)  # left by a power cut mid-download
@@ -69,6 +70,47 @@ class ClipCache:
     def path_for(self, sha256: str) -> Path:
         """Return where the clip with this hash lives (whether or not it is cached)."""
         return self.directory / sha256
+
+    def pin(self, shas: Collection[str]) -> None:
+        """Keep these clips (the programmes' prefetch list) whatever the cache bound says."""
+        with self._evict_lock:
+            self._pinned = frozenset(shas)
+
+    def pinned(self) -> frozenset[str]:
+        """Return the clips that are never evicted."""
+        with self._evict_lock:
+            return self._pinned
+
+    def has(self, clip: ClipRef) -> bool:
+        """Return True if the clip is cached (by name and size; ensure() verifies the content)."""
+        path = self.path_for(clip.sha256)
+        return path.exists() and path.stat().st_size == clip.size
+
+    def put(self, clip: ClipRef, data: bytes) -> Path:
+        """Store inline bytes (an alert's audio) as the clip, verified and atomically; return its path."""
+        path = self.path_for(clip.sha256)
+        if path.exists() and _file_matches(path, clip):
+            os.utime(path)
+            return path
+        if len(data) != clip.size or hashlib.sha256(data).hexdigest() != clip.sha256:
+            raise ClipIntegrityError("inline audio does not match its clip reference")
+        try:
+            self._make_room(clip.size)
+            fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=_PART_PREFIX)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp_name, path)
+            except BaseException:
+                Path(tmp_name).unlink(missing_ok=True)
+                raise
+        finally:
+            with self._evict_lock:
+                self._incoming.pop(threading.get_ident(), None)
+        fsync_dir(self.directory)
+        return path
 
     def ensure(
         self, clip: ClipRef, deadline: float | None = None, stop: threading.Event | None = None
@@ -154,7 +196,7 @@ class ClipCache:
             # Parallel downloads count too, or two of them could each find room for itself only.
             total = sum(s.st_size for s in stats.values()) + sum(self._incoming.values())
             self._incoming[threading.get_ident()] = incoming
-            keep = set(self._in_use())
+            keep = set(self._in_use()) | self._pinned
             for candidate in sorted(files, key=lambda p: stats[p].st_mtime):
                 if total + incoming <= self.max_bytes:
                     return

@@ -51,25 +51,38 @@ class Rejected:
         return self.kind != "duplicate"
 
 
-Decision = Accepted | AcceptedControl | AcceptedStream | Rejected
+@dataclass(frozen=True)
+class AcceptedAlert:
+    """An emergency alert or its cancellation that is authentic, valid, new and meant for this device."""
+
+    command: protocol.AlertCommand | protocol.CancelCommand
+
+
+Decision = Accepted | AcceptedControl | AcceptedStream | AcceptedAlert | Rejected
 
 
 def decide(payload: bytes, now: float, config: AgentConfig, seen: Container[str]) -> Decision:
     """Return whether to accept a raw command payload received at `now` (unix seconds)."""
+    # Alerts may carry their audio inline: a larger bound for them (the station signs canonical JSON, so
+    # an alert says so in these bytes), the usual one for every other kind (checked again below).
+    alert = b'"kind":"alert"' in payload
+    limit = protocol.MAX_ALERT_BYTES if alert else protocol.MAX_MESSAGE_BYTES
     try:
-        body = protocol.verify_message(payload, config.station_public_key)
+        body = protocol.verify_message(payload, config.station_public_key, max_bytes=limit)
     except protocol.ProtocolError as exc:
         return Rejected("unverified", str(exc), _claimed_id(payload))
     claimed = body.get("id")
+    claimed_id = claimed[:64] if isinstance(claimed, str) else ""
+    if body.get("kind") != "alert" and len(payload) > protocol.MAX_MESSAGE_BYTES:
+        return Rejected("unverified", f"message too large ({len(payload)} bytes)", claimed_id)
     try:
         command = protocol.parse_command(body)
     except protocol.ProtocolError as exc:
-        return Rejected("malformed", str(exc), claimed if isinstance(claimed, str) else "")
+        return Rejected("malformed", str(exc), claimed_id)
     if command.id in seen:
         return Rejected("duplicate", "already received", command.id)
     if isinstance(command, protocol.AlertCommand | protocol.CancelCommand):
-        # Alerts need their own path (interrupt at once, preamble, repeats): not in this agent yet.
-        return Rejected("unsupported", f"{command.kind} commands are not supported yet", command.id)
+        return _decide_alert(command, now, config)
     if not isinstance(command, protocol.VolumeCommand) and command.start_at > command.expires_at:
         return Rejected("malformed", "start_at is after expires_at", command.id)
     if now > command.expires_at:
@@ -86,6 +99,26 @@ def decide(payload: bytes, now: float, config: AgentConfig, seen: Container[str]
             "bad-url", f"clip url {command.clip.url[:200]!r} is not under the station url", command.id
         )
     return Accepted(command)
+
+
+def _decide_alert(
+    command: protocol.AlertCommand | protocol.CancelCommand, now: float, config: AgentConfig
+) -> Decision:
+    """Check an alert or cancel: no start time (it plays on arrival), only expiry, zones and clip urls."""
+    if now > command.expires_at:
+        return Rejected("expired", f"expired {now - command.expires_at:.1f} s ago", command.id)
+    if not set(command.zones) & set(config.zones):
+        return Rejected("not-for-me", f"zones {list(command.zones)} are not this device's", command.id)
+    if isinstance(command, protocol.AlertCommand):
+        clips = [command.clip, command.preamble]
+    else:
+        clips = [command.correction]
+    for clip in clips:
+        if clip is not None and not is_under(clip.url, config.station_url):
+            return Rejected(
+                "bad-url", f"clip url {clip.url[:200]!r} is not under the station url", command.id
+            )
+    return AcceptedAlert(command)
 
 
 def is_under(url: str, base: str) -> bool:

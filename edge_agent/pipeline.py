@@ -117,6 +117,21 @@ class Pipeline:
         for cid in sorted({*cancelled, *durable}):
             log.info("cancelled command %s: left out of its zone's programme", cid)
 
+    def keep(self, clips: list[protocol.ClipRef]) -> None:
+        """Pin clips in the cache (never evicted) and fetch those not there yet, ahead of any need."""
+        self.cache.pin({clip.sha256 for clip in clips})
+        for clip in clips:
+            if not self.cache.has(clip):
+                self._prefetch.submit(self._keep_one, clip)
+
+    def _keep_one(self, clip: protocol.ClipRef) -> None:
+        try:
+            self.cache.ensure(clip, stop=self._stopping)
+            log.info("prefetched clip %s", clip.sha256[:12])
+        except (ClipError, OSError) as exc:
+            # Tried again with the next programme (or restart); an alert fetches it itself if needed.
+            log.warning("prefetch of clip %s failed: %s", clip.sha256[:12], exc)
+
     def clips_in_use(self) -> set[str]:
         """Return the clips of scheduled, playing or on-their-way commands (not to be evicted)."""
         with self._lock:

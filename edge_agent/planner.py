@@ -16,7 +16,14 @@ from collections.abc import Callable
 
 from broadcast import protocol
 from edge_agent.config import AgentConfig
-from edge_agent.handlers import Accepted, AcceptedControl, AcceptedStream, Rejected, decide
+from edge_agent.handlers import (
+    Accepted,
+    AcceptedAlert,
+    AcceptedControl,
+    AcceptedStream,
+    Rejected,
+    decide,
+)
 from edge_agent.pending import PendingStore
 from edge_agent.pipeline import Pipeline, Playable, Work
 from edge_agent.programme import ProgrammeAccepted, check_programme, entry_ids, entry_index
@@ -42,10 +49,13 @@ class Planner:
         pipeline: Pipeline,
         report: Callable[[protocol.AgentMessage], None],
         on_volume: Callable[[protocol.VolumeCommand], None],
+        on_alert: Callable[[protocol.AlertCommand | protocol.CancelCommand], None] | None = None,
+        on_prefetch: Callable[[list[protocol.ClipRef]], None] | None = None,
     ) -> None:
         self.config = config
         self.seen, self.pending, self.programmes, self.pipeline = seen, pending, programmes, pipeline
         self._report, self._on_volume = report, on_volume
+        self._on_alert, self._on_prefetch = on_alert, on_prefetch
         self._lock = threading.Lock()
         self._current: dict[str, protocol.ProgrammeMessage] = {}
         self._reported: set[tuple[str, str]] = set()
@@ -64,6 +74,9 @@ class Planner:
                 self.reject(decision.command_id, decision.reason)
             else:
                 log.debug("ignored command %s: %s", decision.command_id, decision.reason)
+            return
+        if isinstance(decision, AcceptedAlert):
+            self._alert(decision.command)
             return
         command = decision.command
         if isinstance(command, protocol.VolumeCommand):
@@ -97,6 +110,7 @@ class Planner:
             programme.zone, StoredProgramme(programme.version, raw, entries), now
         )
         self._current[programme.zone] = programme
+        self._prefetch()
         log.info(
             "accepted programme %s v%d for zone %s: %d entries, %d left out",
             programme.id,
@@ -121,7 +135,7 @@ class Planner:
                 log.warning("ignoring the stored programme of zone %s: %s", zone, verdict.reason)
         for key, payload in self.pending.load():
             decision = decide(payload, now, self.config, frozenset())
-            command = None if isinstance(decision, Rejected) else decision.command
+            command = None if isinstance(decision, Rejected | AcceptedAlert) else decision.command
             if command is None or isinstance(command, protocol.VolumeCommand):
                 command_id = command.id if command else getattr(decision, "command_id", "")
                 reason = getattr(decision, "reason", "not a persisted kind")
@@ -131,6 +145,7 @@ class Planner:
                     self.reject(command_id, reason)
                 continue
             self._restore_one(key, command, payload)
+        self._prefetch()
         for zone in list(self._current):
             self._reconcile(zone)
 
@@ -163,6 +178,27 @@ class Planner:
 
     # --- internals ------------------------------------------------------------------------------------
 
+    def _alert(self, command: protocol.AlertCommand | protocol.CancelCommand) -> None:
+        """Acknowledge an alert or cancel at once (the station retries silent devices), then carry it out."""
+        self._report(
+            protocol.CommandReceived(device_id=self.config.device_id, command_id=command.id, ts=time.time())
+        )
+        log.info("received %s %s", command.kind, command.id)
+        if self._on_alert is None:
+            self.reject(command.id, f"{command.kind} commands are not supported by this agent")
+            return
+        self._on_alert(command)
+        # Seen only now: a re-send (device topic, retries) is a duplicate. Alerts are not persisted: one
+        # interrupted by a restart is not played again (the station re-sends to devices that did not ack).
+        self.seen.add(command.id, command.expires_at)
+
+    def _prefetch(self) -> None:
+        """Fetch and pin the clips the programmes ask every agent to keep (alert sirens and templates)."""
+        if self._on_prefetch is None:
+            return
+        clips = {clip.sha256: clip for p in self._current.values() for clip in p.prefetch}
+        self._on_prefetch(list(clips.values()))
+
     def _restore_one(self, key: str, command: Playable, payload: bytes) -> None:
         if self.programmes.is_dropped(command.id):
             # A newer programme left it out and the agent stopped before cancelling it: cancel it now.
@@ -193,7 +229,7 @@ class Planner:
             decision = decide(payload, now, self.config, known)
             if isinstance(decision, Accepted | AcceptedStream):
                 accepted.setdefault(decision.command.id, (decision.command, payload))  # listed twice: once
-            elif isinstance(decision, AcceptedControl):
+            elif isinstance(decision, AcceptedControl | AcceptedAlert):
                 cid = decision.command.id
                 self._report_once((cid, "kind"), cid, "not a programme entry kind", f"programme entry {cid}")
             elif decision.kind != "duplicate":

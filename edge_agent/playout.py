@@ -54,6 +54,7 @@ class _Playing:
     previous: _Playing | None
     interrupt: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    reason: str = ""  # why it was interrupted, when the station must hear it (an alert took the output)
 
 
 class Playout:
@@ -78,6 +79,7 @@ class Playout:
         self._heap: list[_Item] = []
         self._seq = itertools.count()
         self._current: _Playing | None = None
+        self._holds = 0  # alerts holding the output: nothing scheduled starts meanwhile
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="player", daemon=True)
 
@@ -101,6 +103,25 @@ class Playout:
                     self._cond.notify_all()
                     return item.request
         return None
+
+    def hold(self, reason: str, timeout: float = 1.0) -> None:
+        """Interrupt what plays, start nothing scheduled until release(); return once the output is free."""
+        with self._cond:
+            self._holds += 1
+            current = self._current
+            if current is not None:
+                log.info("%s interrupts command %s", reason, current.item.command.id)
+                current.reason = current.reason or reason
+                current.interrupt.set()
+            self._cond.notify_all()
+        if current is not None and current.thread is not None:
+            current.thread.join(timeout)
+
+    def release(self) -> None:
+        """End one hold(); scheduled plays start again (those whose time passed are skipped as usual)."""
+        with self._cond:
+            self._holds = max(0, self._holds - 1)
+            self._cond.notify_all()
 
     def pending_shas(self) -> set[str]:
         """Return the clips still needed by scheduled or playing commands (not to be evicted)."""
@@ -138,7 +159,7 @@ class Playout:
                     return
                 now = time.time()
                 missed = self._pop_missed(now)
-                picked = None if missed else self._pick(now)
+                picked = None if missed or self._holds else self._pick(now)
                 if picked is not None:
                     launch = _Playing(picked, previous=self._current)
                     if self._current is not None:
@@ -239,7 +260,7 @@ class Playout:
                 outcome = "stopped"
             elif playing.interrupt.is_set():
                 outcome = "interrupted"
-                self._reject(command, "interrupted before start")
+                self._reject(command, playing.reason or "interrupted before start")
             elif time.time() > item.late_limit(self.late_tolerance_s):
                 outcome = "skipped"
                 self._reject(command, f"missed start by {late:.1f} s (output busy)")
@@ -250,10 +271,12 @@ class Playout:
                     self.output.play(item.request, on_started, playing.interrupt)
                 outcome = "interrupted" if playing.interrupt.is_set() else "played"
                 log.info("command %s %s", command.id, outcome)
+                if outcome == "interrupted" and playing.reason:
+                    self._reject(command, playing.reason)  # cut short and not resumed: skipped
         except PartialPlay as exc:
             # Heard in part: the play report stands, and the station also learns what was missing.
-            outcome = "played"
-            self._reject(command, str(exc))
+            outcome = "interrupted" if playing.reason else "played"
+            self._reject(command, playing.reason or str(exc))
         except Exception as exc:
             log.exception("output failed for command %s", command.id)
             if not started:

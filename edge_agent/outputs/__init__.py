@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_agent.outputs.base import Output, OutputError, PlayRequest
+from edge_agent.outputs.base import AlertPart, Output, OutputError, PlayRequest
 
-__all__ = ["Output", "OutputError", "PlayRequest", "parse_output"]
+__all__ = ["AlertPart", "Output", "OutputError", "PlayRequest", "parse_output"]
 
 
 def parse_output(spec: str, *, ffmpeg: str = "", device: str = "") -> Output:

@@ -7,12 +7,21 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from broadcast.protocol import PlayCommand, StreamCommand
 
 
 class OutputError(RuntimeError):
     """The output cannot be set up or cannot play (missing tool, device busy, ...)."""
+
+
+@dataclass(frozen=True)
+class AlertPart:
+    """Which part of an emergency alert a play is: the siren, the message (repeat n) or a correction."""
+
+    part: Literal["preamble", "audio", "correction"]
+    repeat_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,7 @@ class PlayRequest:
     clip_path: Path
     device_id: str
     stream: StreamCommand | None = None
+    alert: AlertPart | None = None
 
 
 class Output(ABC):

@@ -64,6 +64,8 @@ class FileSink(Output):
             "title": command.title,
             "file": audio_name,
         }
+        if request.alert is not None:
+            record.update(kind="alert", part=request.alert.part, repeat_index=request.alert.repeat_index)
         self._append(record)
         started(started_at)
         # A real speaker is busy for the clip's length; an interrupt (stop) ends it early.

@@ -12,7 +12,15 @@ import pytest
 
 from broadcast import protocol
 from edge_agent.config import AgentConfig
-from edge_agent.handlers import Accepted, AcceptedControl, AcceptedStream, Rejected, decide, is_under
+from edge_agent.handlers import (
+    Accepted,
+    AcceptedAlert,
+    AcceptedControl,
+    AcceptedStream,
+    Rejected,
+    decide,
+    is_under,
+)
 
 NOW = time.time()
 
@@ -197,9 +205,7 @@ def test_decide_control_commands(
         assert decision.kind == expected and reason in decision.reason
 
 
-def test_decide_streams_and_not_yet_supported_alerts(
-    agent_config: AgentConfig, station_key: tuple[bytes, str]
-) -> None:
+def test_decide_streams_and_alerts(agent_config: AgentConfig, station_key: tuple[bytes, str]) -> None:
     stream = protocol.StreamCommand(
         "vov1", 1, NOW, NOW + 60, NOW + 5, "normal", ("thon-1",), "https://radio.example/vov1", 60.0
     )
@@ -210,4 +216,4 @@ def test_decide_streams_and_not_yet_supported_alerts(
     alert = protocol.AlertCommand("alert-1", 1, NOW, NOW + 60, ("thon-1",), alert_id=7, clip=clip)
     for command in (alert, cancel):
         decision = decide(protocol.sign_body(command.to_body(), station_key[0]), NOW, agent_config, set())
-        assert isinstance(decision, Rejected) and decision.kind == "unsupported" and decision.report
+        assert isinstance(decision, AcceptedAlert) and decision.command == command
