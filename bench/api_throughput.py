@@ -114,10 +114,12 @@ def clone_bulletins(url: str, total: int) -> int:
 class Station:
     """A `broadcast serve` process on its own data dir and ports."""
 
-    def __init__(self, directory: Path, url: str) -> None:
+    def __init__(self, directory: Path, url: str, clips: Path | None = None) -> None:
         self.directory = directory
         self.port = _free_port()
         directory.mkdir(parents=True, exist_ok=True)
+        if clips is not None:
+            (directory / "clips").symlink_to(clips, target_is_directory=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
         env.update(
             BROADCAST_DATA_DIR=str(directory),
@@ -237,6 +239,7 @@ def wrk_load(ports: list[int], path: str, token: str, connections: int, duration
         "-t1",
         f"-c{per_port}",
         f"-d{duration:g}s",
+        *("--timeout", "60s"),  # a saturated listing queues for seconds: count it, do not drop it
         "--latency",
         "-H",
         f"Authorization: Bearer {token}",
@@ -308,6 +311,29 @@ def ingest_rate(url: str, devices: int, messages: int, processes: int) -> dict[s
     }
 
 
+def _key(path: str) -> str:
+    return re.sub(r"/clips/[0-9a-f]{64}", "/clips/{sha256}", path)
+
+
+def long_clip(port: int, token: str, sentences: int) -> dict[str, Any]:
+    """Create one long bulletin; return its clip's path, size and length (what agents download)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    text_body = " ".join(TEXT.format(n=n) for n in range(sentences))
+    body = json.dumps({"title": "Bản tin dài", "text": text_body, "zones": ["thon-1"]}).encode()
+    conn.request(
+        "POST",
+        "/api/bulletins",
+        body,
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    created = json.loads(conn.getresponse().read())
+    path = f"/clips/{created['clip_sha256']}.mp3"
+    conn.request("GET", path)
+    size = len(conn.getresponse().read())
+    conn.close()
+    return {"path": path, "bytes": size, "duration_s": created["duration_s"], "text_chars": len(text_body)}
+
+
 def create_bulletins(port: int, token: str, count: int, concurrency: int) -> dict[str, Any]:
     """POST `count` bulletins from `concurrency` clients (each is read aloud by espeak-ng at once)."""
     latencies: list[float] = []
@@ -356,27 +382,41 @@ def measure(backend: str, args: argparse.Namespace, use_wrk: bool) -> dict[str, 
         result: dict[str, Any] = {"devices": args.devices}
         # Agent heartbeats into the database, without MQTT: the station's ingest cost per message.
         result["heartbeat_ingest"] = [ingest_rate(url, args.devices, args.ingest_messages, n) for n in (1, 2)]
+        if backend == "postgresql":
+            # The same with commits not waiting for the WAL flush (what a heartbeat-only session could use).
+            relaxed = make_url(url).update_query_dict({"options": "-c synchronous_commit=off"})
+            result["heartbeat_ingest_synchronous_commit_off"] = ingest_rate(
+                relaxed.render_as_string(hide_password=False), args.devices, args.ingest_messages, 1
+            )
         station = Station(Path(tmp) / "w1", url)
         try:
             result["create_bulletin"] = create_bulletins(
                 station.port, tokens["editor"], args.creates, args.create_concurrency
             )
+            clip = long_clip(station.port, tokens["editor"], args.clip_sentences)
+            result["clip"] = {k: v for k, v in clip.items() if k != "path"}
+            endpoints = (*ENDPOINTS, clip["path"])
             result["bulletins"] = clone_bulletins(url, args.bulletins)
             # One connection: the service time of a request, with no queueing in front of it.
             result["one_worker_one_connection"] = {
-                path: load([station.port], path, tokens["editor"], 1, args.duration / 2) for path in ENDPOINTS
+                _key(path): load([station.port], path, tokens["editor"], 1, args.duration / 2)
+                for path in endpoints
             }
             result["one_worker"] = {
-                path: load([station.port], path, tokens["editor"], args.connections, args.duration)
-                for path in ENDPOINTS
+                _key(path): load([station.port], path, tokens["editor"], args.connections, args.duration)
+                for path in endpoints
             }
             if backend == "postgresql" and args.workers > 1:
-                others = [Station(Path(tmp) / f"w{n}", url) for n in range(2, args.workers + 1)]
+                # Clips are files in the first worker's data dir; the others share them (as object storage).
+                others = [
+                    Station(Path(tmp) / f"w{n}", url, clips=station.directory / "clips")
+                    for n in range(2, args.workers + 1)
+                ]
                 try:
                     ports = [station.port, *(s.port for s in others)]
                     result[f"{args.workers}_workers"] = {
-                        path: load(ports, path, tokens["editor"], args.connections, args.duration)
-                        for path in ENDPOINTS
+                        _key(path): load(ports, path, tokens["editor"], args.connections, args.duration)
+                        for path in endpoints
                     }
                 finally:
                     for other in others:
@@ -395,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bulletins", type=int, default=50, help="bulletins in the listing")
     parser.add_argument("--creates", type=int, default=20)
     parser.add_argument("--create-concurrency", type=int, default=2)
+    parser.add_argument("--clip-sentences", type=int, default=24, help="length of the served clip")
     parser.add_argument("--ingest-messages", type=int, default=4000, help="heartbeats stored per run")
     parser.add_argument("--workers", type=int, default=2, help="API workers on PostgreSQL (one port each)")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/results")

@@ -19,8 +19,8 @@ from broadcast.mqtt.broker import ManagedBroker
 from broadcast.mqtt.client import MqttTarget, StationMqtt, parse_mqtt_url
 from broadcast.mqtt.credentials import STATION_USER
 from broadcast.scheduler import jobs
+from broadcast.scheduler.leader import ElectedScheduler, elected_scheduler
 from broadcast.scheduler.planner import parse_quiet_hours
-from broadcast.scheduler.service import ProgrammeScheduler
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Slot
 
@@ -62,7 +62,7 @@ class Station:
     keys: StationKeys
     public_url: str
     mqtt: StationMqtt
-    scheduler: ProgrammeScheduler
+    scheduler: ElectedScheduler
     broker: ManagedBroker | None = None
     loops: list[Periodic] = field(default_factory=list)
     templates: dict[str, Template] = field(default_factory=dict)
@@ -130,7 +130,7 @@ def start_station(settings: Settings) -> Station:
         broker = ManagedBroker(broker_config(settings))
         broker.start()
     mqtt = StationMqtt(_mqtt_target(settings, keys))
-    scheduler = ProgrammeScheduler(settings.database, settings.timezone, settings.push_lead_s)
+    scheduler = elected_scheduler(settings, db)
     station = Station(
         settings=settings,
         db=db,
@@ -152,10 +152,7 @@ def start_station(settings: Settings) -> Station:
             station.refresh_programme()
 
         jobs.set_refresh_handler(refresh_all)
-        scheduler.start()
-        scheduler.ensure_refresh_job(settings.programme_refresh_s)
-        with db.session() as session:
-            programme.restore_slots(session, scheduler)
+        scheduler.start()  # the elected worker also adds the refresh job and restores slot jobs
         station.refresh_programme()
         station.loops = [
             Periodic(

@@ -92,12 +92,14 @@ def _atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
     os.replace(tmp, path)
 
 
-def write_credentials(config: BrokerConfig, station_hash: str, devices: Iterable[DeviceCredential]) -> None:
-    """Write passwd + acl and, if the managed broker runs, make it reload them (SIGHUP)."""
+def write_credentials(
+    config: BrokerConfig, station_hash: str, devices: Iterable[DeviceCredential], station_workers: int = 0
+) -> None:
+    """Write passwd + acl (with `station_workers` worker accounts) and make a running broker reload them."""
     device_list = list(devices)
     config.directory.mkdir(parents=True, exist_ok=True)
-    _atomic_write(config.passwd_path, render_passwd(station_hash, device_list))
-    _atomic_write(config.acl_path, render_acl(device_list))
+    _atomic_write(config.passwd_path, render_passwd(station_hash, device_list, station_workers))
+    _atomic_write(config.acl_path, render_acl(device_list, station_workers))
     pid = running_pid(config)
     if pid is not None:
         os.kill(pid, signal.SIGHUP)

@@ -27,6 +27,21 @@ AgentCallback = Callable[[str, bytes], None]
 
 # Agent reports sent while the station is down wait this long at the broker for it to come back.
 DEFAULT_SESSION_EXPIRY_S = 7 * 24 * 3600
+# A member of a shared group keeps its session only this long: Mosquitto goes on queueing a share of the
+# group's messages for an offline member, so a worker that never comes back would hold its share for
+# the whole expiry. Five minutes covers a restart; past it the other members get everything.
+SHARED_SESSION_EXPIRY_S = 300
+
+
+def agent_subscriptions(shared_group: str | None = None) -> list[str]:
+    """Return the topic filters of agent status and events, as an MQTT 5 shared subscription if grouped."""
+    topics = [protocol.STATUS_SUBSCRIPTION, protocol.EVENT_SUBSCRIPTION]
+    if shared_group is None:
+        return topics
+    # The share name may not hold "/", "+" or "#" (MQTT 5, 4.8.2).
+    if not protocol.is_identifier(shared_group):
+        raise ValueError(f"invalid shared subscription group {shared_group!r}")
+    return [f"$share/{shared_group}/{topic}" for topic in topics]
 
 
 def _properties(packet_type: int, **values: int) -> Properties:
@@ -76,16 +91,24 @@ def parse_mqtt_url(url: str) -> MqttTarget:
 
 
 class StationMqtt:
-    """One persistent MQTT v5 session of the station: QoS1 publishes and a queue of agent messages."""
+    """One persistent MQTT v5 session of the station: QoS1 publishes and a queue of agent messages.
+
+    With `shared_group`, several station workers (each under its own broker account, station-<n>)
+    subscribe as one MQTT 5 shared subscription: each agent message goes to exactly one of them.
+    """
 
     def __init__(
         self,
         target: MqttTarget,
         *,
-        session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S,
+        session_expiry_s: int | None = None,
         keepalive_s: int = 30,
+        shared_group: str | None = None,
     ) -> None:
         self.target = target
+        self.subscriptions = agent_subscriptions(shared_group)
+        if session_expiry_s is None:
+            session_expiry_s = DEFAULT_SESSION_EXPIRY_S if shared_group is None else SHARED_SESSION_EXPIRY_S
         self._session_expiry_s = session_expiry_s
         self._keepalive_s = keepalive_s
         # The broker runs with use_username_as_clientid; the same id keeps the same session.
@@ -193,7 +216,7 @@ class StationMqtt:
         self._connected.set()
         # Subscribing on every connect also covers a session the broker expired or lost.
         options = SubscribeOptions(qos=1)
-        client.subscribe([(protocol.STATUS_SUBSCRIPTION, options), (protocol.EVENT_SUBSCRIPTION, options)])
+        client.subscribe([(topic, options) for topic in self.subscriptions])
 
     def _on_subscribe(
         self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], props: Any

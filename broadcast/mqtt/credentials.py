@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from broadcast import protocol
 
 STATION_USER = "station"
+# Station workers that share agent ingest each log in as station-<n>: the broker takes the username as
+# the client id, so two workers under one name would keep disconnecting each other.
+STATION_WORKER_PREFIX = f"{STATION_USER}-"
 _ITERATIONS = 101  # what mosquitto_passwd 2.0 writes; the broker reads the count from the hash
 
 
@@ -49,17 +52,37 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
 
 
-def render_passwd(station_hash: str, devices: Iterable[DeviceCredential]) -> str:
-    """Return the password file: the station account plus every active device."""
-    lines = [f"{STATION_USER}:{station_hash}"]
+def station_worker_user(worker: int) -> str:
+    """Return the broker account of station worker `worker` (1, 2, ...)."""
+    if worker < 1:
+        raise ValueError(f"station workers are numbered from 1, got {worker}")
+    return f"{STATION_WORKER_PREFIX}{worker}"
+
+
+def station_users(workers: int = 0) -> list[str]:
+    """Return the station's broker accounts: `station`, then `station-1` ... `station-<workers>`."""
+    return [STATION_USER, *(station_worker_user(n) for n in range(1, workers + 1))]
+
+
+def is_reserved_user(name: str) -> bool:
+    """Return True for names kept for station accounts (no device may be called so)."""
+    return name == STATION_USER or name.startswith(STATION_WORKER_PREFIX)
+
+
+def render_passwd(station_hash: str, devices: Iterable[DeviceCredential], station_workers: int = 0) -> str:
+    """Return the password file: the station account(s) plus every active device.
+
+    Worker accounts share the station's password (one secret in the data dir), not its client id.
+    """
+    lines = [f"{user}:{station_hash}" for user in station_users(station_workers)]
     for device in sorted(devices, key=lambda d: d.device_id):
-        if not protocol.is_identifier(device.device_id) or device.device_id == STATION_USER:
+        if not protocol.is_identifier(device.device_id) or is_reserved_user(device.device_id):
             raise ValueError(f"invalid device id {device.device_id!r}")
         lines.append(f"{device.device_id}:{device.password_hash}")
     return "\n".join(lines) + "\n"
 
 
-def render_acl(devices: Iterable[DeviceCredential]) -> str:
+def render_acl(devices: Iterable[DeviceCredential], station_workers: int = 0) -> str:
     """Return the ACL file: `%u` patterns for a device's own topics, zone reads per device.
 
     `%u` (not `%c`) so a device cannot gain another's rights by choosing its client id; the broker
@@ -71,10 +94,9 @@ def render_acl(devices: Iterable[DeviceCredential]) -> str:
         f"pattern read {root}/dev/%u/cmd",
         f"pattern write {root}/dev/%u/status",
         f"pattern write {root}/dev/%u/event",
-        "",
-        f"user {STATION_USER}",
-        f"topic readwrite {root}/#",
     ]
+    for user in station_users(station_workers):
+        lines += ["", f"user {user}", f"topic readwrite {root}/#"]
     for device in sorted(devices, key=lambda d: d.device_id):
         lines.append("")
         lines.append(f"user {device.device_id}")

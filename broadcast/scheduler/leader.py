@@ -27,9 +27,12 @@ from typing import Any, Protocol
 
 from sqlalchemy import make_url
 
+from broadcast import programme
+from broadcast.config import Settings
 from broadcast.scheduler import slots
 from broadcast.scheduler.service import ProgrammeScheduler
 from broadcast.scheduler.slots import SlotRule
+from broadcast.storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +105,17 @@ class _PostgresLock:
     def wait(self, timeout: float, stop: threading.Event) -> list[str]:
         import psycopg
 
+        deadline = time.monotonic() + timeout
         try:
             self._conn.execute("SELECT 1")  # the session, and so the lock, is still there
-            return [n.payload for n in self._conn.notifies(timeout=timeout, stop_after=1)]
+            # Short slices, so that stopping a worker does not wait a whole check interval.
+            while not stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
+                payloads = [n.payload for n in self._conn.notifies(timeout=min(0.1, remaining), stop_after=1)]
+                if payloads:
+                    return payloads
         except psycopg.Error as exc:
             raise LeadershipLost(str(exc)) from exc
+        return []
 
     def release(self) -> None:
         if self._conn is not None:
@@ -271,7 +280,9 @@ class LeaderElection:
             log.exception("stopping the scheduler after losing the lead failed")
         finally:
             self._lock.release()
-        log.warning("no longer scheduler leader (%s)", why)
+        log.log(
+            logging.INFO if self._stop.is_set() else logging.WARNING, "no longer scheduler leader (%s)", why
+        )
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -432,3 +443,18 @@ class ElectedScheduler:
                 self._scheduler.remove_slot(int(body["slot"]))
             else:
                 self._scheduler.add_slot(int(body["slot"]), _rule_of(body))
+
+
+def elected_scheduler(settings: Settings, db: Database) -> ElectedScheduler:
+    """Return the station's scheduler: only the elected worker runs jobs, restoring slots when elected."""
+
+    def lead(scheduler: ProgrammeScheduler) -> None:
+        scheduler.ensure_refresh_job(settings.programme_refresh_s)
+        with db.session() as session:
+            programme.restore_slots(session, scheduler)
+
+    return ElectedScheduler(
+        lambda: ProgrammeScheduler(settings.database, settings.timezone, settings.push_lead_s),
+        settings.database,
+        on_elected=lead,
+    )

@@ -225,7 +225,8 @@ class Alert(Base):
     clip_sha256: Mapped[str] = mapped_column(ForeignKey("clips.sha256"))
     repeat: Mapped[int] = mapped_column(Integer, default=3)
     interval_s: Mapped[float] = mapped_column(Float, default=10.0)
-    status: Mapped[str] = mapped_column(String(24), index=True)  # awaiting_confirmation|sent|cancelled|expired
+    # awaiting_confirmation | sent | cancelled | expired
+    status: Mapped[str] = mapped_column(String(24), index=True)
     command_id: Mapped[str | None] = mapped_column(String(36), default=None)
     cancel_command_id: Mapped[str | None] = mapped_column(String(36), default=None)
     cap_identifier: Mapped[str] = mapped_column(String(200), default="")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.database import station_database_url
 from tests.support.free_port import free_port
 
 
@@ -26,6 +27,9 @@ class StationProcess:
     http_port: int = field(default_factory=free_port)
     mqtt_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # None: the station's own SQLite file; under TEST_DATABASE=postgresql a fresh database per station.
+    # Pass one URL to several stations to make them workers of one installation.
+    database_url: str | None = field(default_factory=station_database_url)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -41,6 +45,8 @@ class StationProcess:
             BROADCAST_PUBLIC_URL=self.url,
             BROADCAST_PUSH_LEAD_S="2",
         )
+        if self.database_url is not None:
+            env["BROADCAST_DATABASE_URL"] = self.database_url
         env.update(self.extra_env)
         return env
 

@@ -1,0 +1,48 @@
+"""Suite-wide fixtures: the database backend under test (SQLite, or PostgreSQL with TEST_DATABASE)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse a PostgreSQL run with no server, rather than silently testing SQLite."""
+    if database.backend() == "postgresql" and not database.server_answers():
+        raise pytest.UsageError(
+            f"{database.BACKEND_ENV}=postgresql but no PostgreSQL answers at "
+            f"{database.server_url().render_as_string(hide_password=True)}"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which database backend this run tests."""
+    if database.backend() == "postgresql":
+        where = database.server_url().render_as_string(hide_password=True)
+        return f"database backend: postgresql ({where}, one fresh database per test)"
+    return "database backend: sqlite"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_leftover_databases() -> Iterator[None]:
+    """Drop test databases that outlived their test (made by module- or session-scoped fixtures)."""
+    yield
+    database.drop_created_since(0)
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Drop the PostgreSQL databases a test created (for itself or for its station processes)."""
+    mark = database.created_count()
+    yield
+    database.drop_created_since(mark)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """Return the URL of a fresh, empty database of the backend under test."""
+    return database.fresh_database_url(tmp_path / "db")
