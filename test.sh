@@ -19,4 +19,8 @@ python -c 'import psycopg' 2>/dev/null || {
   echo "PostgreSQL answers but the psycopg driver is not installed in .venv" >&2
   exit 1
 }
-echo ">> pytest (PostgreSQL)" && TEST_DATABASE=postgresql pytest -q "$@"
+# The PostgreSQL pass runs the suites that touch the station's database (storage, API, scheduler,
+# end-to-end); the agent, TTS and MQTT suites never open it and already ran above.
+pg_suites=(tests/storage tests/api tests/scheduler tests/integration)
+[ "$#" -gt 0 ] && pg_suites=("$@")
+echo ">> pytest (PostgreSQL)" && TEST_DATABASE=postgresql pytest -q "${pg_suites[@]}"
