@@ -20,7 +20,7 @@ python -c 'import psycopg' 2>/dev/null || {
   exit 1
 }
 # The PostgreSQL pass runs the suites that touch the station's database (storage, API, scheduler,
-# end-to-end); the agent, TTS and MQTT suites never open it and already ran above.
-pg_suites=(tests/storage tests/api tests/scheduler tests/integration)
+# the spine end to end); the agent, TTS and MQTT suites never open it and already ran above.
+pg_suites=(tests/storage tests/api tests/scheduler tests/integration/test_spine.py)
 [ "$#" -gt 0 ] && pg_suites=("$@")
 echo ">> pytest (PostgreSQL)" && TEST_DATABASE=postgresql pytest -q "${pg_suites[@]}"
