@@ -36,15 +36,24 @@ CLIP_SECONDS = 2.0
 class AgentProcess:
     """One `edge-agent` process with a file sink; its log goes to a file shown when a wait fails."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, log_level: str = "INFO") -> None:
         self.directory = directory
+        self.log_level = log_level
         self.log_path = directory / "agent.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "edge_agent.cli", "--config", "agent.toml"],
+                [
+                    sys.executable,
+                    "-m",
+                    "edge_agent.cli",
+                    "--config",
+                    "agent.toml",
+                    "--log-level",
+                    self.log_level,
+                ],
                 cwd=self.directory,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -53,9 +62,19 @@ class AgentProcess:
 
     def kill(self) -> None:
         """SIGKILL, like a power cut as far as the agent's own process goes."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+        self.stop(signal.SIGKILL)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
+        """Signal the agent and wait for it; return its exit code (None if it never ran)."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return process.returncode if process else None
+        process.send_signal(sig)
+        try:
+            return process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait(timeout=5)
 
     def plays(self, command_id: str | None = None) -> list[dict[str, Any]]:
         path = self.directory / "plays" / "plays.jsonl"

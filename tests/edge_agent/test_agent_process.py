@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +21,7 @@ from broadcast import protocol
 from broadcast.mqtt.broker import BrokerConfig, ManagedBroker, write_credentials
 from broadcast.mqtt.credentials import STATION_USER, DeviceCredential, hash_password, new_password
 from edge_agent.config import AgentConfig, dump_config
+from tests.edge_agent.programme_station import AgentProcess
 from tests.support.free_port import free_port
 
 pytestmark = pytest.mark.integration
@@ -31,49 +29,6 @@ pytestmark = pytest.mark.integration
 ZONE = "thon-1"
 DEVICES = ("loa-01", "loa-02")
 CLIP_SECONDS = 2.0
-
-
-class AgentProcess:
-    """One `edge-agent` process with a file sink; its log goes to a file shown when a wait fails."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.log_path = directory / "agent.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "edge_agent.cli", "--config", "agent.toml", "--log-level", "DEBUG"],
-                cwd=self.directory,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return process.returncode if process else None
-        process.send_signal(sig)
-        try:
-            return process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait(timeout=5)
-
-    def plays(self) -> list[dict[str, Any]]:
-        path = self.directory / "plays" / "plays.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines()]
-
-    def tail(self) -> str:
-        try:
-            lines = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(lines[-25:])
 
 
 class Station:
@@ -129,7 +84,7 @@ class Station:
             output="file:plays",
         )
         (directory / "agent.toml").write_text(dump_config(config))
-        self.agents[device_id] = agent = AgentProcess(directory)
+        self.agents[device_id] = agent = AgentProcess(directory, log_level="DEBUG")
         agent.start()
         return agent
 
