@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -47,6 +47,18 @@ class Base(DeclarativeBase):
     }
 
 
+DEFAULT_COMMUNE = "default"  # the commune of a single-commune station (migration 0006 creates it)
+
+
+class Commune(Base):
+    """A commune (xã/phường): the unit that owns zones, devices, bulletins, slots and alerts."""
+
+    __tablename__ = "communes"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,6 +67,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None: a province account that sees every commune; otherwise the one commune it works for.
+    commune_id: Mapped[str | None] = mapped_column(ForeignKey("communes.id"), default=None, index=True)
 
 
 class AuthToken(Base):
@@ -74,6 +88,9 @@ class Zone(Base):
     __tablename__ = "zones"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), default=DEFAULT_COMMUNE, index=True)
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class Device(Base):
@@ -87,6 +104,9 @@ class Device(Base):
     last_seen: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     health: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)  # the last heartbeat, as sent
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class Clip(Base):
@@ -115,6 +135,22 @@ class Bulletin(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     approved_at: Mapped[datetime | None] = mapped_column(default=None)
+    commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), default=DEFAULT_COMMUNE, index=True)
+    source: Mapped[str] = mapped_column(String(16), default="tts")  # tts | upload (a recorded file)
+    reject_reason: Mapped[str] = mapped_column(String(500), default="")
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class BulletinEvent(Base):
+    """One step in a bulletin's history: created, edited, submitted, approved, rejected, re-read..."""
+
+    __tablename__ = "bulletin_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
 
 
 class Slot(Base):
@@ -133,6 +169,7 @@ class Slot(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), default=DEFAULT_COMMUNE, index=True)
 
 
 class SlotItem(Base):
@@ -235,5 +272,30 @@ class Alert(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     cancelled_by: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), default=DEFAULT_COMMUNE, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class Job(Base):
+    """A long operation (reading a long bulletin, importing many) whose progress the web page shows."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(500), default="")
+    result: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Counter(Base):
+    """A named counter bumped with UPDATE ... RETURNING: several workers never get the same number."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
