@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcast import domain
-from broadcast.storage.models import AuthToken, User
+from broadcast.storage.models import AuthToken, Commune, User
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the response time the same for unknown user names.
@@ -27,21 +27,35 @@ class Principal:
     user_id: int
     name: str
     role: str
+    commune: str | None = None  # None: a province account that sees every commune
+
+    @property
+    def is_province(self) -> bool:
+        return self.commune is None
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.id, user.name, user.role, user.commune_id)
 
 
 def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def add_user(session: Session, name: str, role: str, password: str) -> User:
-    """Create an account; refuses duplicate names, unknown roles and weak passwords."""
+def add_user(session: Session, name: str, role: str, password: str, commune: str | None = None) -> User:
+    """Create an account for one commune (or, with commune None, for the whole province).
+
+    Refuses duplicate names, unknown roles, unknown communes and weak passwords.
+    """
     domain.check_user_name(name)
     if role not in {r.value for r in domain.Role}:
         raise domain.Invalid(f"Vai trò không hợp lệ: {role!r} (editor / approver / admin).")
-    domain.check_password_strength(password)
+    if commune is not None and session.get(Commune, commune) is None:
+        raise domain.Invalid(f"Không có xã {commune!r} (thêm bằng «broadcast commune add»).")
+    domain.check_password_strength(password, name)
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise domain.Conflict(f"Tài khoản {name!r} đã tồn tại.")
-    user = User(name=name, role=role, password_hash=_hasher.hash(password))
+    user = User(name=name, role=role, password_hash=_hasher.hash(password), commune_id=commune)
     session.add(user)
     session.flush()
     return user
@@ -61,7 +75,7 @@ def authenticate(session: Session, name: str, password: str) -> Principal | None
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    return Principal(user.id, user.name, user.role)
+    return _principal(user)
 
 
 def issue_token(
@@ -91,7 +105,7 @@ def principal_for_token(session: Session, secret: str, kind: str) -> Principal |
     now = datetime.now(UTC)
     if token.revoked_at is not None or user.disabled or (token.expires_at and token.expires_at < now):
         return None
-    return Principal(user.id, user.name, user.role)
+    return _principal(user)
 
 
 def revoke_token(session: Session, secret: str) -> None:
@@ -99,3 +113,14 @@ def revoke_token(session: Session, secret: str) -> None:
     token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(secret)))
     if token is not None and token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
+
+
+def find_token(session: Session, secret: str) -> AuthToken | None:
+    """Return the stored row of a token or session secret, live or not."""
+    return session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(secret)))
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Store a new password (policy-checked); the caller decides which sessions survive."""
+    domain.check_password_strength(password, user.name)
+    user.password_hash = _hasher.hash(password)

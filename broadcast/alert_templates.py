@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session
 
 from broadcast.audio import render_clip
-from broadcast.clips import ClipStore
+from broadcast.clips import ClipStorage
 from broadcast.config import Settings
 from broadcast.protocol import ClipRef
 from broadcast.rendering import render_bulletin, render_options
@@ -45,7 +45,7 @@ def siren(seconds: float = 4.0, rate: int = SIREN_RATE) -> PcmAudio:
     return PcmAudio(samples=samples.tobytes(), sample_rate=rate)
 
 
-def _store(session: Session, clips: ClipStore, data: bytes, duration_s: float, lufs: float) -> Clip:
+def _store(session: Session, clips: ClipStorage, data: bytes, duration_s: float, lufs: float) -> Clip:
     sha = clips.put(data)
     clip = session.get(Clip, sha)
     if clip is None:
@@ -56,7 +56,7 @@ def _store(session: Session, clips: ClipStore, data: bytes, duration_s: float, l
 
 
 def ensure_templates(
-    session: Session, clips: ClipStore, settings: Settings, public_url: str
+    session: Session, clips: ClipStorage, settings: Settings, public_url: str
 ) -> dict[str, Template]:
     """Render (or find, via the render cache) the siren and the alert phrases; return them by name."""
     options = replace(render_options(settings), with_chime=False)

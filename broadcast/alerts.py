@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import audit, commands, domain, protocol
+from broadcast import audit, commands, domain, protocol, tenancy
 from broadcast.accounts import Principal
 from broadcast.alert_templates import Template
-from broadcast.bulletins import get_bulletin, known_zones
-from broadcast.clips import ClipStore
+from broadcast.bulletins import get_bulletin
+from broadcast.clips import ClipStorage
 from broadcast.config import Settings
 from broadcast.protocol_alerts import MAX_INLINE_AUDIO, MAX_REPEAT
 from broadcast.publishing import PushContext
@@ -44,7 +44,7 @@ class AlertDeps:
     """Collaborators of the alert workflow."""
 
     push: PushContext
-    clips: ClipStore
+    clips: ClipStorage
     settings: Settings
     templates: dict[str, Template]
 
@@ -53,9 +53,11 @@ def _needs_confirmation(user: Principal, settings: Settings) -> bool:
     return settings.alert_two_person or not domain.can_approve(user.role)
 
 
-def _clip_for(session: Session, deps: AlertDeps, request: AlertRequest) -> tuple[Clip, str, str]:
+def _clip_for(
+    session: Session, deps: AlertDeps, user: Principal, request: AlertRequest
+) -> tuple[Clip, str, str]:
     if request.bulletin_id is not None:
-        bulletin = get_bulletin(session, request.bulletin_id)
+        bulletin = get_bulletin(session, request.bulletin_id, user)
         if not domain.can_air(bulletin.status):
             raise domain.Conflict("Bản tin này chưa được duyệt nên không dùng làm cảnh báo được.")
         clip = session.get(Clip, bulletin.clip_sha256)
@@ -85,14 +87,14 @@ def raise_alert(
         raise domain.Invalid(f"Số lần lặp phải từ 1 đến {MAX_REPEAT}.")
     if not 0 <= request.interval_s <= 600 or not 1 <= request.valid_minutes <= 24 * 60:
         raise domain.Invalid("Khoảng cách lặp 0–600 giây; hiệu lực từ 1 phút đến 24 giờ.")
-    zones = (
-        sorted(known_zones(session))
-        if request.zones is None
-        else domain.check_zones(request.zones, known_zones(session))
-    )
+    # An officer alerts only their commune's zones ("every zone" = every zone of theirs); a province
+    # account may alert any zone, of several communes at once.
+    mine = tenancy.visible_zone_ids(session, user)
+    zones = sorted(mine) if request.zones is None else domain.check_zones(request.zones, mine)
     if not zones:
         raise domain.Invalid("Chưa có cụm loa nào để phát cảnh báo.")
-    clip, text, spoken = _clip_for(session, deps, request)
+    commune = tenancy.commune_of_zones(session, user, zones)
+    clip, text, spoken = _clip_for(session, deps, user, request)
     alert = Alert(
         text=text,
         spoken_text=spoken,
@@ -104,6 +106,7 @@ def raise_alert(
         source=request.source,
         cap_identifier=request.cap_identifier[:200],
         created_by=user.name,
+        commune_id=commune,
         expires_at=datetime.now(UTC) + timedelta(minutes=request.valid_minutes),
     )
     session.add(alert)
@@ -118,7 +121,8 @@ def raise_alert(
 
 def confirm_alert(session: Session, deps: AlertDeps, user: Principal, alert_id: int, address: str) -> Alert:
     """Send an alert waiting for confirmation; the confirmer must be an approver other than the author."""
-    alert = get_alert(session, alert_id)
+    alert = get_alert(session, alert_id, user)
+    tenancy.check_may_change(session, user, alert.zones)
     if alert.status != "awaiting_confirmation":
         raise domain.Conflict("Cảnh báo này không còn chờ xác nhận.")
     if not domain.can_approve(user.role):
@@ -170,7 +174,8 @@ def cancel_alert(
     session: Session, deps: AlertDeps, user: Principal, alert_id: int, correction: bool, address: str
 ) -> Alert:
     """Stop an alert everywhere now, optionally followed by the spoken correction."""
-    alert = get_alert(session, alert_id)
+    alert = get_alert(session, alert_id, user)
+    tenancy.check_may_change(session, user, alert.zones)
     if alert.status in ("cancelled", "expired"):
         raise domain.Conflict("Cảnh báo này đã kết thúc.")
     audit.record(session, user.name, "alert.cancel", f"alert:{alert.id}", address, correction=correction)
@@ -199,10 +204,13 @@ def cancel_alert(
     return alert
 
 
-def get_alert(session: Session, alert_id: int) -> Alert:
+def get_alert(session: Session, alert_id: int, viewer: Principal | None = None) -> Alert:
+    """Return the alert (marking it expired if due); another commune's is answered as missing."""
     alert = session.get(Alert, alert_id)
+    missing = f"Không có cảnh báo số {alert_id}."
     if alert is None:
-        raise domain.NotFound(f"Không có cảnh báo số {alert_id}.")
+        raise domain.NotFound(missing)
+    tenancy.check_visible(viewer, alert.commune_id, missing)
     if alert.status == "sent" and alert.expires_at <= datetime.now(UTC):
         alert.status = "expired"
     return alert
@@ -219,16 +227,28 @@ class Delivery:
         return sorted(set(self.devices) - set(self.received) - set(self.played))
 
 
-def delivery(session: Session, alert: Alert) -> Delivery:
-    """Return which devices of the alert's zones acknowledged and which started playing it."""
-    devices = sorted(
-        session.scalars(select(Device.id).where(Device.zone.in_(alert.zones), Device.revoked.is_(False)))
-    )
+def list_alerts(session: Session, viewer: Principal, limit: int = 50) -> list[Alert]:
+    """Return the newest alerts of the viewer's commune (every commune for a province account)."""
+    query = select(Alert).where(tenancy.commune_filter(Alert.commune_id, viewer))
+    return list(session.scalars(query.order_by(Alert.id.desc()).limit(limit)))
+
+
+def delivery(session: Session, alert: Alert, viewer: Principal | None = None) -> Delivery:
+    """Return which devices of the alert's zones acknowledged and which started playing it.
+
+    With a viewer, only the devices that account covers are listed (a province alert reaches others).
+    """
+    query = select(Device.id).where(Device.zone.in_(alert.zones), Device.revoked.is_(False))
+    if viewer is not None:
+        query = query.where(tenancy.device_filter(viewer))
+    devices = sorted(session.scalars(query))
     acks = (
         session.execute(select(Play.device_id, Play.outcome).where(Play.command_id == alert.command_id)).all()
         if alert.command_id
         else []
     )
+    if viewer is not None:
+        acks = [a for a in acks if a.device_id in devices]
     return Delivery(
         devices=devices,
         received=sorted({d for d, o in acks if o == "received"}),

@@ -10,9 +10,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from broadcast.api import alerts, bulletins, devices, dictionary, programme, system
+from broadcast.api import alerts, bulletin_files, bulletins, devices, dictionary, jobs, programme, system
+from broadcast.api import audit as audit_api
+from broadcast.api import tokens as tokens_api
 from broadcast.api.errors import install_error_handlers
-from broadcast.api.security import install_security_headers
+from broadcast.api.security import MB, install_body_guard, install_security_headers
 from broadcast.config import Settings
 from broadcast.station import start_station, stop_station
 from broadcast.web import routes as web_routes
@@ -40,8 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_body_guard(app, upload_limit=settings.upload_max_bytes + MB)  # + room for the form fields
     install_security_headers(app)
-    routers = (bulletins, programme, alerts, devices, dictionary, system, web_routes)
+    routers = (
+        *(bulletins, bulletin_files, jobs, programme, alerts, devices, dictionary),
+        *(tokens_api, audit_api, system, web_routes),
+    )
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

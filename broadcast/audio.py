@@ -10,6 +10,7 @@ import warnings
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import ffmpeg as ffmpeg_lib
@@ -127,6 +128,40 @@ def assemble(speech: PcmAudio, signal: PcmAudio | None = None) -> bytes:
         clip += _segment(signal) + AudioSegment.silent(duration=GAP_MS, frame_rate=rate)
     clip += _segment(speech) + AudioSegment.silent(duration=TAIL_MS, frame_rate=rate)
     return bytes(clip.raw_data)
+
+
+@dataclass(frozen=True)
+class DecodedRecording:
+    """A recorded file decoded to mono PCM, with the duration its header declared and decoder errors."""
+
+    pcm: PcmAudio
+    declared_s: float | None
+    errors: tuple[str, ...]
+
+
+def decode_recording(
+    path: Path, ffmpeg: str, *, input_format: str, sample_rate: int, max_s: float
+) -> DecodedRecording:
+    """Decode at most ``max_s`` seconds of an uploaded ``input_format`` file to mono PCM.
+
+    The demuxer is forced and only the file protocol allowed: an upload is never probed as a playlist
+    (the HLS or concat demuxers would read other files or URLs).
+    """
+    args = [
+        *("-nostdin", "-protocol_whitelist", "file", "-f", input_format, "-i", str(path)),
+        *("-t", f"{max_s:.3f}", "-vn", "-f", "s16le", "-acodec", "pcm_s16le", "-ac", "1"),
+        *("-ar", str(sample_rate), "pipe:"),
+    ]
+    result = _run(ffmpeg, args, b"", _timeout(max_s), loglevel="level+info")
+    log_lines = result.stderr.decode(errors="replace").splitlines()
+    declared = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", "\n".join(log_lines))
+    declared_s = None
+    if declared:
+        hours, minutes, seconds = declared.groups()
+        declared_s = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    errors = tuple(line for line in log_lines if "[error]" in line or "[fatal]" in line)
+    samples = result.stdout[: len(result.stdout) // SAMPLE_WIDTH * SAMPLE_WIDTH]
+    return DecodedRecording(PcmAudio(samples, sample_rate), declared_s, errors)
 
 
 def measure_loudness(data: bytes, ffmpeg: str) -> float:
@@ -260,9 +295,11 @@ def _integrated(stderr: bytes) -> float:
     return value if math.isfinite(value) else -70.0
 
 
-def _run(ffmpeg: str, args: list[str], data: bytes, timeout: float) -> subprocess.CompletedProcess[bytes]:
+def _run(
+    ffmpeg: str, args: list[str], data: bytes, timeout: float, loglevel: str = "info"
+) -> subprocess.CompletedProcess[bytes]:
     """Run ffmpeg with ``data`` on stdin; raise AudioError on a missing binary, a failure or a timeout."""
-    command = [ffmpeg, "-hide_banner", "-nostats", "-loglevel", "info", *args]
+    command = [ffmpeg, "-hide_banner", "-nostats", "-loglevel", loglevel, *args]
     try:
         result = subprocess.run(command, input=data, capture_output=True, timeout=timeout, check=False)
     except OSError as exc:  # missing or not executable

@@ -1,16 +1,116 @@
-"""Audit log: who did what, to what, from where."""
+"""Audit log: who did what, to what, from where — recorded with each change, read back by admins."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from broadcast.storage.models import AuditEntry
+from broadcast.storage.models import AuditEntry, User
+
+MAX_PAGE = 500
 
 
 def record(
     session: Session, actor: str, action: str, target: str = "", address: str = "", **detail: Any
 ) -> None:
     """Add an audit entry in the caller's transaction (so it commits or rolls back with the change)."""
-    session.add(AuditEntry(actor=actor, action=action, target=target, address=address[:64], detail=detail))
+    session.add(
+        AuditEntry(
+            actor=actor[:64], action=action[:64], target=target[:128], address=address[:64], detail=detail
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an admin looks for; empty fields match everything."""
+
+    actor: str = ""
+    action: str = ""  # exact ("bulletin.approve") or a family ("bulletin" matches "bulletin.*")
+    target: str = ""  # exact ("bulletin:5") or a prefix ending in ":" ("bulletin:")
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    # A commune admin sees what the accounts of their commune did (entries carry no commune of their own).
+    commune: str | None = None
+
+
+def _where(query: Select[Any], f: AuditFilter) -> Select[Any]:
+    if f.actor:
+        query = query.where(AuditEntry.actor == f.actor)
+    if f.action:
+        query = query.where(or_(AuditEntry.action == f.action, AuditEntry.action.startswith(f"{f.action}.")))
+    if f.target:
+        target = (
+            AuditEntry.target.startswith(f.target)
+            if f.target.endswith(":")
+            else AuditEntry.target == f.target
+        )
+        query = query.where(target)
+    if f.commune is not None:
+        query = query.where(AuditEntry.actor.in_(select(User.name).where(User.commune_id == f.commune)))
+    if f.since is not None:
+        query = query.where(AuditEntry.at >= f.since)
+    if f.until is not None:
+        query = query.where(AuditEntry.at < f.until)
+    return query
+
+
+def search(
+    session: Session, f: AuditFilter, offset: int = 0, limit: int = 100
+) -> tuple[list[AuditEntry], int]:
+    """Return one page of matching entries, newest first, and how many match in all."""
+    total = session.scalar(_where(select(func.count()).select_from(AuditEntry), f)) or 0
+    page = (
+        _where(select(AuditEntry), f)
+        .order_by(AuditEntry.id.desc())
+        .offset(offset)
+        .limit(min(limit, MAX_PAGE))
+    )
+    return list(session.scalars(page)), total
+
+
+def all_matching(session: Session, f: AuditFilter, limit: int = 100_000) -> list[AuditEntry]:
+    """Return every matching entry (for export), newest first."""
+    return list(session.scalars(_where(select(AuditEntry), f).order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def actions(session: Session) -> list[str]:
+    """Return the actions recorded so far (for the viewer's filter list)."""
+    return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet runs a cell starting with = + - @ as a formula; actor names of failed logins are typed
+    # by strangers, so neutralise them.
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def to_csv(entries: Iterable[AuditEntry], tz: str) -> str:
+    """Return entries as CSV (UTF-8 with BOM so a spreadsheet shows Vietnamese correctly)."""
+    zone = ZoneInfo(tz)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(["Thời điểm", "Người thực hiện", "Thao tác", "Đối tượng", "Địa chỉ", "Chi tiết"])
+    for e in entries:
+        detail = json.dumps(e.detail or {}, ensure_ascii=False, sort_keys=True)
+        writer.writerow(
+            [
+                e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                _cell(e.actor),
+                _cell(e.action),
+                _cell(e.target),
+                _cell(e.address),
+                _cell(detail),
+            ]
+        )
+    return out.getvalue()

@@ -8,13 +8,16 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import audit, dictionary, domain
+from broadcast import audit, dictionary, domain, tenancy
 from broadcast.accounts import Principal
-from broadcast.clips import ClipStore
+from broadcast.audio import EncodedClip
+from broadcast.bulletin_history import Action, record
+from broadcast.clips import ClipStorage
 from broadcast.config import Settings
 from broadcast.rendering import RenderedBulletin, render_bulletin, render_options
 from broadcast.storage.models import Bulletin, Clip, Zone
 from broadcast.tts import unknown_abbreviations
+from broadcast.tts.synthesis import Progress
 
 
 @dataclass(frozen=True)
@@ -45,44 +48,57 @@ def validate_draft(session: Session, draft: BulletinDraft, settings: Settings) -
     )
 
 
-def _render_and_store(
-    session: Session, clips: ClipStore, settings: Settings, text: str, engine: str, voice: str | None
-) -> tuple[RenderedBulletin, str]:
-    """Read `text` with the commune's dictionary, store the clip (file + row), return it and its sha256."""
-    options = replace(render_options(settings, engine, voice), extra=dictionary.commune_dictionary(session))
-    rendered = render_bulletin(text, options)
-    sha = clips.put(rendered.clip.data)
+def store_clip(session: Session, clips: ClipStorage, clip: EncodedClip) -> str:
+    """Store a clip (file + row) and return its sha256; the same bytes are stored once."""
+    sha = clips.put(clip.data)
     if session.get(Clip, sha) is None:
         session.add(
             Clip(
-                sha256=sha,
-                size=len(rendered.clip.data),
-                duration_s=rendered.clip.duration_s,
-                loudness_lufs=rendered.clip.loudness_lufs,
+                sha256=sha, size=len(clip.data), duration_s=clip.duration_s, loudness_lufs=clip.loudness_lufs
             )
         )
         session.flush()  # the bulletin row references it
-    return rendered, sha
+    return sha
+
+
+def _render_and_store(
+    session: Session,
+    clips: ClipStorage,
+    settings: Settings,
+    text: str,
+    engine: str,
+    voice: str | None,
+    progress: Progress | None = None,
+) -> tuple[RenderedBulletin, str]:
+    """Read `text` with the commune's dictionary, store the clip (file + row), return it and its sha256."""
+    options = replace(render_options(settings, engine, voice), extra=dictionary.commune_dictionary(session))
+    rendered = render_bulletin(text, options, progress)
+    return rendered, store_clip(session, clips, rendered.clip)
 
 
 def create_bulletin(
     session: Session,
-    clips: ClipStore,
+    clips: ClipStorage,
     settings: Settings,
     author: Principal,
     draft: BulletinDraft,
     address: str,
+    progress: Progress | None = None,
 ) -> Bulletin:
     """Validate, synthesise and store a new draft bulletin; nothing is stored if any step fails."""
     clean = validate_draft(session, draft, settings)
+    zones, commune = tenancy.scope_zones(session, author, clean.zones)  # another commune's zone: unknown
     assert clean.engine is not None
-    rendered, sha = _render_and_store(session, clips, settings, clean.text, clean.engine, clean.voice)
+    rendered, sha = _render_and_store(
+        session, clips, settings, clean.text, clean.engine, clean.voice, progress
+    )
     bulletin = Bulletin(
         title=clean.title,
         text=clean.text,
         spoken_text=rendered.spoken_text,
         priority=clean.priority,
-        zones=clean.zones,
+        zones=zones,
+        commune_id=commune,
         status=domain.BulletinStatus.DRAFT,
         clip_sha256=sha,
         engine=rendered.engine,
@@ -94,13 +110,17 @@ def create_bulletin(
     audit.record(
         session, author.name, "bulletin.create", f"bulletin:{bulletin.id}", address, title=clean.title
     )
+    record(session, bulletin.id, author.name, Action.CREATED, engine=rendered.engine, voice=rendered.voice)
     return bulletin
 
 
-def get_bulletin(session: Session, bulletin_id: int) -> Bulletin:
+def get_bulletin(session: Session, bulletin_id: int, viewer: Principal | None = None) -> Bulletin:
+    """Return the bulletin; another commune's is answered as missing (viewer None: no scoping)."""
     bulletin = session.get(Bulletin, bulletin_id)
+    missing = f"Không tìm thấy bản tin số {bulletin_id}."
     if bulletin is None:
-        raise domain.NotFound(f"Không tìm thấy bản tin số {bulletin_id}.")
+        raise domain.NotFound(missing)
+    tenancy.check_visible(viewer, bulletin.commune_id, missing)
     return bulletin
 
 
@@ -108,28 +128,43 @@ def approve_bulletin(session: Session, approver: Principal, bulletin_id: int, ad
     """Mark a bulletin ready to air; only an approver or admin may (enforced here, not in the UI)."""
     if not domain.can_approve(approver.role):
         raise domain.Forbidden("Chỉ người duyệt hoặc quản trị viên mới được duyệt bản tin.")
-    bulletin = get_bulletin(session, bulletin_id)
+    bulletin = get_bulletin(session, bulletin_id, approver)
+    tenancy.check_may_change(session, approver, bulletin.zones)
     if bulletin.status == domain.BulletinStatus.READY:
         return bulletin
+    if bulletin.status == domain.BulletinStatus.REJECTED:
+        raise domain.Conflict("Bản tin đã bị trả lại: người soạn cần sửa và gửi duyệt lại trước khi duyệt.")
     bulletin.status = domain.BulletinStatus.READY
     bulletin.approved_by = approver.user_id
-    bulletin.approved_at = datetime.now(UTC)
+    bulletin.approved_at = bulletin.updated_at = datetime.now(UTC)
     audit.record(session, approver.name, "bulletin.approve", f"bulletin:{bulletin.id}", address)
+    record(session, bulletin.id, approver.name, Action.APPROVED, clip=bulletin.clip_sha256)
     return bulletin
 
 
 def rerender_bulletin(
-    session: Session, clips: ClipStore, settings: Settings, user: Principal, bulletin_id: int, address: str
+    session: Session,
+    clips: ClipStorage,
+    settings: Settings,
+    user: Principal,
+    bulletin_id: int,
+    address: str,
+    progress: Progress | None = None,
 ) -> Bulletin:
     """Read a bulletin again (e.g. after the commune dictionary changed).
 
     If what will be heard changes, the bulletin goes back to draft: an approval covers the audio approved.
     """
-    bulletin = get_bulletin(session, bulletin_id)
+    bulletin = get_bulletin(session, bulletin_id, user)
+    tenancy.check_may_change(session, user, bulletin.zones)
+    if bulletin.source == "upload":
+        raise domain.Conflict("Bản tin này là bản ghi âm tải lên, máy không đọc lại được.")
     rendered, sha = _render_and_store(
-        session, clips, settings, bulletin.text, bulletin.engine, bulletin.voice
+        session, clips, settings, bulletin.text, bulletin.engine, bulletin.voice, progress
     )
-    if sha != bulletin.clip_sha256:
+    changed = sha != bulletin.clip_sha256
+    if changed:
+        bulletin.updated_at = datetime.now(UTC)
         bulletin.clip_sha256 = sha
         bulletin.spoken_text = rendered.spoken_text
         bulletin.engine, bulletin.voice = rendered.engine, rendered.voice
@@ -138,16 +173,24 @@ def rerender_bulletin(
             bulletin.approved_by = None
             bulletin.approved_at = None
     audit.record(session, user.name, "bulletin.render", f"bulletin:{bulletin.id}", address, clip=sha)
+    record(session, bulletin.id, user.name, Action.RERENDERED, changed=changed, clip=sha)
     return bulletin
 
 
 def unknown_terms(session: Session, bulletin: Bulletin) -> list[str]:
     """Return the abbreviations the machine will spell letter by letter in this bulletin."""
+    if bulletin.source == "upload":
+        return []  # a recording is heard as recorded: its text is only a note
     return unknown_abbreviations(bulletin.text, dictionary.commune_dictionary(session))
 
 
-def list_bulletins(session: Session, status: str | None = None, limit: int = 100) -> list[Bulletin]:
+def list_bulletins(
+    session: Session, status: str | None = None, limit: int = 100, viewer: Principal | None = None
+) -> list[Bulletin]:
+    """Return the newest bulletins first, only the viewer's commune's (viewer None: every commune)."""
     query = select(Bulletin).order_by(Bulletin.id.desc()).limit(limit)
+    if viewer is not None:
+        query = query.where(tenancy.commune_filter(Bulletin.commune_id, viewer))
     if status:
         query = query.where(Bulletin.status == status)
     return list(session.scalars(query))

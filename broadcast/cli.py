@@ -68,14 +68,17 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
     from broadcast import accounts, audit
+    from broadcast.storage.models import DEFAULT_COMMUNE
 
+    # A province-wide account must be asked for: by default an account works for one commune.
+    commune = None if args.province else (args.commune or DEFAULT_COMMUNE)
     db = _database(settings)
     with db.session() as session:
-        accounts.add_user(session, args.name, args.role, _read_password(args))
-        audit.record(
-            session, os.environ.get("USER", "cli"), "user.add", f"user:{args.name}", "cli", role=args.role
-        )
-    print(f"Đã tạo tài khoản {args.name} ({args.role}).")
+        accounts.add_user(session, args.name, args.role, _read_password(args), commune)
+        actor = os.environ.get("USER", "cli")
+        audit.record(session, actor, "user.add", f"user:{args.name}", "cli", role=args.role, commune=commune)
+    scope = "cấp tỉnh" if commune is None else f"xã {commune}"
+    print(f"Đã tạo tài khoản {args.name} ({args.role}, {scope}).")
     return 0
 
 
@@ -98,13 +101,41 @@ def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
     state_dir = Path(args.state_dir) if args.state_dir else Path(f"state-{args.device_id}")
     output = args.output or f"file:plays-{args.device_id}"
     with db.session() as session:
+        actor = os.environ.get("USER", "cli")
         enrolment = devices.add_device(
-            session, settings, args.device_id, args.zone, state_dir, output, os.environ.get("USER", "cli")
+            session,
+            settings,
+            args.device_id,
+            args.zone,
+            state_dir,
+            output,
+            actor,
+            commune=args.commune,
+            address="cli",
+            replace=args.replace,
         )
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(enrolment.agent_toml)
-    print(f"Đã thêm thiết bị {args.device_id} vào vùng {args.zone}; cấu hình: {out}")
+    done = "Đã cấp lại (mật khẩu mới)" if args.replace else "Đã thêm"
+    print(f"{done} thiết bị {args.device_id} vào vùng {args.zone}; cấu hình: {out}")
+    return 0
+
+
+def cmd_device_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from broadcast import devices
+
+    db = _database(settings)
+    with db.session() as session:
+        actor = os.environ.get("USER", "cli")
+        revocation = devices.revoke_device(session, settings, args.device_id, actor, "cli")
+    if revocation.disconnected:
+        ended = "broker đã nạp lại tài khoản và ngắt kết nối đang mở"
+    elif settings.mqtt_url:
+        ended = f"broker ngoài: hãy xoá tài khoản {args.device_id} ở broker đó"
+    else:
+        ended = "broker chưa chạy; tài khoản đã bị xoá khỏi tệp của broker"
+    print(f"Đã thu hồi thiết bị {args.device_id}: không đăng nhập được nữa ({ended}).")
     return 0
 
 
@@ -161,17 +192,23 @@ def build_parser() -> argparse.ArgumentParser:
     quick.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     quick.set_defaults(func=cmd_quickstart)
 
+    from broadcast import account_cli
+
     user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="create an account")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["editor", "approver", "admin"])
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    scope = add.add_mutually_exclusive_group()
+    scope.add_argument("--commune", help="the commune this account works for (default: 'default')")
+    scope.add_argument("--province", action="store_true", help="a province account: sees every commune")
     add.set_defaults(func=cmd_user_add)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     create = token.add_parser("create", help="print a new API bearer token for an account")
     create.add_argument("name")
     create.set_defaults(func=cmd_token_create)
+    account_cli.register(user, token, _read_password)
 
     device = sub.add_parser("device", help="edge devices").add_subparsers(
         dest="device_command", required=True
@@ -182,7 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     dev_add.add_argument("--out", required=True)
     dev_add.add_argument("--state-dir", help="agent state dir (relative to the config file)")
     dev_add.add_argument("--output", help="agent output, file:DIR or alsa")
+    dev_add.add_argument("--commune", help="commune of a new zone (default: 'default')")
+    dev_add.add_argument(
+        "--replace", action="store_true", help="re-enrol an existing or revoked device with a new password"
+    )
     dev_add.set_defaults(func=cmd_device_add)
+    dev_revoke = device.add_parser("revoke", help="lock a device out of the broker (ends its connection)")
+    dev_revoke.add_argument("device_id")
+    dev_revoke.set_defaults(func=cmd_device_revoke)
 
     norm = sub.add_parser("normalize", help="print how the station will read TEXT (or each stdin line)")
     norm.add_argument("text", nargs="?")
@@ -195,9 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--voice")
     synth.set_defaults(func=cmd_synth)
 
-    from broadcast import voices_cli
+    from broadcast import commune_cli, voices_cli
 
     voices_cli.register(sub)
+    commune_cli.register(sub)
+    from broadcast import key_cli
+
+    key_cli.register(sub)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,9 +20,51 @@ class Settings(BaseSettings):
         None,
         description="mqtt://user:pass@host:port of an external broker; unset = start a managed Mosquitto.",
     )
-    mqtt_bind: str = Field("127.0.0.1", description="Address the managed Mosquitto listens on.")
-    mqtt_port: int = Field(18830, description="Port of the managed Mosquitto.")
+    mqtt_bind: str = Field("127.0.0.1", description="Address the managed Mosquitto listens on for devices.")
+    mqtt_port: int = Field(
+        18830, description="Plain port of the managed Mosquitto (loopback, station accounts only, with TLS on)."
+    )
+    mqtt_tls: bool = Field(
+        True,
+        description="Devices reach the managed Mosquitto over TLS only (a generated CA + certificate); "
+        "false: one plain listener on mqtt_bind for everybody, allowed on loopback only.",
+    )
+    mqtt_tls_port: int | None = Field(
+        None, description="TLS port of the managed Mosquitto, where devices connect; default mqtt_port + 1."
+    )
+    mqtt_public_host: str | None = Field(
+        None,
+        description="Host name or address agents reach the broker at (agent.toml, TLS certificate); "
+        "default mqtt_bind, or the host of public_url when bound to every address.",
+    )
+    mqtt_tls_names: list[str] = Field(
+        default_factory=list, description="More names/addresses the managed broker's certificate covers."
+    )
+    mqtt_ca_file: Path | None = Field(
+        None,
+        description="CA certificate (PEM) of an external mqtts:// broker: the station verifies the "
+        "broker against it and `device add` pins it in agent.toml.",
+    )
     mosquitto_bin: str = Field("mosquitto", description="Mosquitto executable for the managed broker.")
+    worker_id: int | None = Field(
+        None,
+        ge=1,
+        description="This process's number among several station workers on one database: it logs in to "
+        "the broker as station-<n> and shares agent reports with the others; unset = the only worker.",
+    )
+    station_workers: int = Field(
+        0, ge=0, le=64, description="Worker accounts (station-1 ... station-N) the managed broker gets."
+    )
+    mqtt_shared_group: str = Field("station", description="MQTT 5 shared-subscription group of the workers.")
+    clip_store: str | None = Field(
+        None,
+        description="Where clips live: unset = DATA_DIR/clips; a directory; s3://bucket/prefix (extra s3).",
+    )
+    s3_endpoint: str | None = Field(None, description="http(s)://host:port of the S3-compatible store.")
+    s3_access_key: str | None = Field(None, description="Access key of the S3-compatible store.")
+    s3_secret_key: SecretStr | None = Field(None, description="Secret key of the S3-compatible store.")
+    s3_region: str | None = Field(None, description="Region of the bucket (unset: asked from the store).")
+    s3_timeout_s: float = Field(10.0, gt=0, description="Timeout of one request to the S3-compatible store.")
     public_url: str | None = Field(
         None, description="Base URL agents use to fetch clips; default http://HOST:PORT of `serve`."
     )
@@ -35,6 +77,9 @@ class Settings(BaseSettings):
     tts_timeout_s: float = Field(20.0, gt=0, description="Timeout of one online TTS request.")
     tts_rate_wpm: int = Field(150, ge=80, le=450, description="Speaking rate of engines that take one.")
     tts_workers: int | None = Field(None, ge=1, description="Parallel synthesis workers; default all cores.")
+    render_cache: Path | None = Field(
+        None, description="Speech and clip cache (safe to share between stations); default DATA_DIR/cache."
+    )
     gtts_url: str = Field("https://translate.google.com", description="Google Translate TTS base URL.")
     edge_tts_url: str = Field("wss://speech.platform.bing.com", description="Edge TTS endpoint base.")
     voices_mirror: str = Field(
@@ -70,6 +115,14 @@ class Settings(BaseSettings):
         95.0, gt=0, description="A device silent this long is shown offline (3 missed 30 s heartbeats)."
     )
     max_text_chars: int = Field(20000, description="Longest bulletin text accepted.")
+    background_text_chars: int = Field(
+        2000, ge=0, description="Web form texts longer than this are read in a background job with progress."
+    )
+    upload_max_bytes: int = Field(20_000_000, gt=0, description="Largest recorded MP3/WAV accepted.")
+    upload_max_s: float = Field(900.0, gt=0, description="Longest recorded audio accepted (seconds).")
+    upload_min_s: float = Field(1.0, ge=0, description="Shortest recorded audio accepted (seconds).")
+    import_max_bytes: int = Field(1_000_000, gt=0, description="Largest CSV/TXT bulletin import file.")
+    import_max_bulletins: int = Field(50, gt=0, description="Most bulletins one import file may hold.")
     session_days: int = Field(7, description="Web session lifetime.")
     env: Literal["local", "production"] = "local"
 
@@ -79,6 +132,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'broadcast.db').resolve()}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.render_cache or self.data_dir / "cache"
 
     @property
     def clips_dir(self) -> Path:

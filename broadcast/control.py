@@ -6,22 +6,15 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from broadcast import audit, commands, domain, protocol
+from broadcast import audit, commands, domain, protocol, tenancy
 from broadcast.accounts import Principal
 from broadcast.protocol_commands import MAX_TONE_HZ, MAX_TONE_S, MIN_TONE_HZ
 from broadcast.publishing import PushContext
-from broadcast.storage.models import Device
 
 CONTROL_TTL_S = 120.0
 """A control command older than this is stale: a volume change queued for hours must not surprise anyone."""
 TONE_LEAD_S = 3.0
 """The tone starts this long after it is sent, so the relay's pre-roll and the command's trip both fit."""
-
-
-def _device(session_device: Device | None, device_id: str) -> Device:
-    if session_device is None or session_device.revoked:
-        raise domain.NotFound(f"Không có thiết bị {device_id!r}.")
-    return session_device
 
 
 def _require_operator(user: Principal) -> None:
@@ -44,7 +37,7 @@ def set_volume(ctx: PushContext, user: Principal, device_id: str, level: int, ad
         raise domain.Invalid("Âm lượng phải từ 0 đến 100.")
     now = time.time()
     with ctx.db.session() as session:
-        device = _device(session.get(Device, device_id), device_id)
+        device = tenancy.visible_device(session, user, device_id)  # another commune's: 404
         command = protocol.VolumeCommand(
             id=str(uuid.uuid4()),
             seq=commands.next_seq(session),
@@ -67,7 +60,7 @@ def play_test_tone(
     now = time.time()
     start = now + TONE_LEAD_S
     with ctx.db.session() as session:
-        device = _device(session.get(Device, device_id), device_id)
+        device = tenancy.visible_device(session, user, device_id)  # another commune's: 404
         command = protocol.TestToneCommand(
             id=str(uuid.uuid4()),
             seq=commands.next_seq(session),

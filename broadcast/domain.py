@@ -40,10 +40,15 @@ class Role(StrEnum):
 class BulletinStatus(StrEnum):
     DRAFT = "draft"  # written, audio rendered for preview, not yet approved: can never air
     READY = "ready"  # approved by an approver/admin and has audio: may be scheduled and aired
+    REJECTED = "rejected"  # sent back with a reason: the editor edits it and submits it again
 
 
 ROLE_LABELS = {Role.EDITOR: "Biên tập viên", Role.APPROVER: "Người duyệt", Role.ADMIN: "Quản trị"}
-STATUS_LABELS = {BulletinStatus.DRAFT: "Chờ duyệt", BulletinStatus.READY: "Đã duyệt"}
+STATUS_LABELS = {
+    BulletinStatus.DRAFT: "Chờ duyệt",
+    BulletinStatus.READY: "Đã duyệt",
+    BulletinStatus.REJECTED: "Bị trả lại",
+}
 PRIORITY_LABELS = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
 
 MAX_TITLE_CHARS = 200
@@ -104,10 +109,54 @@ def check_user_name(name: str) -> str:
     return name
 
 
-def check_password_strength(password: str) -> str:
-    """Return the password if it is long enough to resist guessing (no default or short passwords)."""
-    if len(password) < 10:
-        raise Invalid("Mật khẩu phải dài ít nhất 10 ký tự.")
-    if len(set(password)) < 4:
-        raise Invalid("Mật khẩu quá đơn giản.")
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 256  # argon2 hashes anything, but a megabyte "password" is an attack, not a secret
+# Passwords people actually pick (leaked lists, Vietnamese habits), compared after folding: lower case,
+# no diacritics, no spaces or punctuation — so "Mật khẩu 123" is "matkhau123".
+_COMMON_TEXT = """
+    matkhau matkhau1 matkhau12 matkhau123 matkhau1234 matkhau12345 matkhau123456 matkhaumoi matkhaucuatoi
+    123456789 1234567890 12345678910 0123456789 0987654321 987654321 1111111111 123123123 123456789a
+    a123456789 abc123456 abcd123456 abc123456789 1q2w3e4r5t qwertyuiop qwerty123 qwerty12345 asdfghjkl
+    password password1 password12 password123 passw0rd passw0rd1 pssw0rd iloveyou iloveyou123
+    anhyeuem anhyeuem123 anhyeuem1 emyeuanh emyeuanh123 yeuem123 yeuanh123 vietnam vietnam123 vietnam1
+    hanoi123 saigon123 hochiminh123 admin admin123 admin1234 admin12345 admin123456 administrator
+    quantri quantri123 quantrivien matkhauadmin root123456 changeme changeme123 welcome123 letmein123
+    loaxa loaxa123 truyenthanh truyenthanh123 daitruyenthanh ubndxa ubndxa123 xa123456
+"""
+COMMON_PASSWORDS = frozenset(_COMMON_TEXT.split())
+# Words that stay guessable whatever digits follow them ("matkhau2024", "admin@2025").
+_COMMON_STEMS = ("matkhau", "password", "passw0rd", "admin", "quantri", "anhyeuem", "emyeuanh", "loaxa")
+_KEYBOARD_RUNS = ("01234567890123456789", "98765432109876543210", "qwertyuiopasdfghjklzxcvbnm")
+
+
+def _fold(text: str) -> str:
+    """Return lower-case letters and digits only, without Vietnamese diacritics (đ → d)."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
+
+
+def check_password_strength(password: str, user_name: str = "") -> str:
+    """Return the password if it resists guessing: long, not the account name, not a common password."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise Invalid(f"Mật khẩu phải dài ít nhất {MIN_PASSWORD_CHARS} ký tự.")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise Invalid(f"Mật khẩu quá dài (tối đa {MAX_PASSWORD_CHARS} ký tự).")
+    if _CONTROL.search(password):
+        raise Invalid("Mật khẩu chứa ký tự điều khiển không hợp lệ.")
+    folded = _fold(password)
+    name = _fold(user_name)
+    if len(name) >= 3 and name in folded:
+        raise Invalid("Mật khẩu không được chứa tên đăng nhập.")
+    if len(set(password)) < 4 or len(set(folded)) < 4:
+        raise Invalid("Mật khẩu quá đơn giản (lặp lại ít ký tự).")
+    stem = folded.rstrip("0123456789")
+    if (
+        folded in COMMON_PASSWORDS
+        or stem in COMMON_PASSWORDS
+        or stem in _COMMON_STEMS
+        or any(folded in run for run in _KEYBOARD_RUNS)
+    ):
+        raise Invalid(
+            "Mật khẩu quá phổ biến, dễ bị đoán (ví dụ «matkhau123», «123456789»). Hãy chọn cụm từ khác."
+        )
     return password

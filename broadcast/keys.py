@@ -1,14 +1,16 @@
-"""Station secrets kept in the data dir: the Ed25519 command-signing key and the broker password."""
+"""Station secrets kept in the data dir: the Ed25519 command-signing key(s) and the broker password."""
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
+import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from broadcast import protocol
 
 
 def _read_or_create(path: Path, make: bytes) -> bytes:
@@ -38,26 +40,24 @@ class StationKeys:
     def __init__(self, secrets_dir: Path) -> None:
         self.dir = secrets_dir
 
-    def signing_key_raw(self) -> bytes:
-        """Return the 32-byte Ed25519 private key that signs every command."""
-        pem = _read_or_create(
-            self.dir / "station_ed25519.pem",
+    def signing_key_raw(self, now: float | None = None) -> bytes:
+        """Return the 32-byte Ed25519 private key that signs commands now (see key_rotation)."""
+        from broadcast import key_rotation
+
+        ring = key_rotation.load_keyring(self.dir)
+        if ring is not None:
+            return key_rotation.load_pem(self.dir / ring.current(time.time() if now is None else now).file)
+        _read_or_create(
+            self.dir / key_rotation.ORIGINAL_KEY_FILE,
             Ed25519PrivateKey.generate().private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             ),
         )
-        key = serialization.load_pem_private_key(pem, password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("station signing key is not Ed25519")
-        return key.private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-        )
+        return key_rotation.load_pem(self.dir / key_rotation.ORIGINAL_KEY_FILE)
 
-    def public_key_b64(self) -> str:
-        """Return the public key agents pin in their config."""
-        key = Ed25519PrivateKey.from_private_bytes(self.signing_key_raw())
-        raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return base64.b64encode(raw).decode()
+    def public_key_b64(self, now: float | None = None) -> str:
+        """Return the public key of the signing key in use (what a newly enrolled agent pins)."""
+        return protocol.public_key_of(self.signing_key_raw(now))
 
     def web_secret(self) -> bytes:
         """Return the key that binds CSRF tokens to web sessions."""

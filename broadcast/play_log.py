@@ -8,9 +8,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session
 
+from broadcast import tenancy
+from broadcast.accounts import Principal
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.storage.models import Device, Play
 
@@ -28,9 +30,11 @@ class PlayFilter:
     limit: int = 200
 
 
-def query(f: PlayFilter) -> Select[Play]:
-    """Return the newest-first query for a filter."""
+def query(f: PlayFilter, viewer: Principal | None = None) -> Select[Play]:
+    """Return the newest-first query for a filter; a viewer sees only the plays of their devices."""
     stmt = select(Play).order_by(Play.id.desc()).limit(f.limit)
+    if viewer is not None:
+        stmt = stmt.where(tenancy.play_filter(viewer))
     if f.device_id:
         stmt = stmt.where(Play.device_id == f.device_id)
     if f.zone:
@@ -97,11 +101,14 @@ class ZoneDay:
         }
 
 
-def daily_report(session: Session, day: date, tz: str, zone: str | None = None) -> list[dict[str, object]]:
-    """Summarise one local day per zone."""
+def daily_report(
+    session: Session, day: date, tz: str, zone: str | None = None, viewer: Principal | None = None
+) -> list[dict[str, object]]:
+    """Summarise one local day per zone (a viewer's zones only)."""
     local = tz_zone(tz)
     start = datetime.combine(day, time(0), tzinfo=local)
-    devices = list(session.scalars(select(Device).where(Device.revoked.is_(False))))
+    scope = tenancy.device_filter(viewer) if viewer is not None else true()
+    devices = list(session.scalars(select(Device).where(Device.revoked.is_(False), scope)))
     by_zone: dict[str, ZoneDay] = {}
     for d in sorted(devices, key=lambda d: d.id):
         if zone is None or d.zone == zone:

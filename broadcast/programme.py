@@ -10,9 +10,9 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import audit, domain, publishing
+from broadcast import audit, domain, publishing, tenancy
 from broadcast.accounts import Principal
-from broadcast.bulletins import get_bulletin, known_zones
+from broadcast.bulletins import get_bulletin
 from broadcast.scheduler.planner import (
     QuietHours,
     SlotPlan,
@@ -63,7 +63,7 @@ class ProgrammeRules:
 
 def _check_item(session: Session, user: Principal, request: ItemRequest) -> SlotItem:
     if request.bulletin_id is not None:
-        bulletin = get_bulletin(session, request.bulletin_id)
+        bulletin = get_bulletin(session, request.bulletin_id, user)
         if not domain.can_air(bulletin.status):
             raise domain.Conflict(f"Bản tin số {bulletin.id} chưa được duyệt nên không thể xếp lịch phát.")
         return SlotItem(position=0, kind="bulletin", bulletin_id=bulletin.id, title=bulletin.title)
@@ -130,9 +130,9 @@ def create_slot(
     """Place items in the programme; returns the slot and when its last-call refresh runs."""
     items = _items(session, user, request.items)
     default_zones = next(
-        (get_bulletin(session, i.bulletin_id).zones for i in items if i.bulletin_id is not None), []
+        (get_bulletin(session, i.bulletin_id, user).zones for i in items if i.bulletin_id is not None), []
     )
-    zones = domain.check_zones(request.zones or default_zones, known_zones(session))
+    zones, commune = tenancy.scope_zones(session, user, request.zones or default_zones)
     try:
         rule = parse_rule(request.start_at, request.daily_at, request.days, rules.tz, datetime.now(UTC))
     except SlotError as exc:
@@ -144,6 +144,7 @@ def create_slot(
         days=[str(d) for d in sorted(rule.days)] if rule.daily_at else [],
         title=request.title[:200],
         created_by=user.user_id,
+        commune_id=commune,
     )
     _validate(session, rules, slot, items)
     audit.record(session, user.name, "slot.create", f"slot:{slot.id}", address, items=len(items))
@@ -160,7 +161,8 @@ def replace_items(
     address: str,
 ) -> Slot:
     """Replace (add, remove, reorder) a slot's items; priority items still play first."""
-    slot = get_slot(session, slot_id)
+    slot = get_slot(session, slot_id, user)
+    tenancy.check_may_change(session, user, slot.zones)
     for old in session.scalars(select(SlotItem).where(SlotItem.slot_id == slot.id)):
         session.delete(old)
     session.flush()
@@ -171,18 +173,28 @@ def replace_items(
 
 def delete_slot(session: Session, planner: SlotPlanner, user: Principal, slot_id: int, address: str) -> Slot:
     """Take a slot out of the programme (kept for the record; agents drop it with the next programme)."""
-    slot = get_slot(session, slot_id)
+    slot = get_slot(session, slot_id, user)
+    tenancy.check_may_change(session, user, slot.zones)
     slot.active = False
     planner.remove_slot(slot.id)
     audit.record(session, user.name, "slot.delete", f"slot:{slot.id}", address)
     return slot
 
 
-def get_slot(session: Session, slot_id: int) -> Slot:
+def get_slot(session: Session, slot_id: int, viewer: Principal | None = None) -> Slot:
+    """Return an active slot; another commune's is answered as missing (viewer None: no scoping)."""
     slot = session.get(Slot, slot_id)
+    missing = f"Không có khung giờ phát số {slot_id}."
     if slot is None or not slot.active:
-        raise domain.NotFound(f"Không có khung giờ phát số {slot_id}.")
+        raise domain.NotFound(missing)
+    tenancy.check_visible(viewer, slot.commune_id, missing)
     return slot
+
+
+def list_slots(session: Session, viewer: Principal, zone: str | None = None) -> list[Slot]:
+    """Return the active slots of the viewer's commune (every commune for a province account)."""
+    query = select(Slot).where(Slot.active.is_(True), tenancy.commune_filter(Slot.commune_id, viewer))
+    return [s for s in session.scalars(query.order_by(Slot.id)) if zone is None or zone in s.zones]
 
 
 def slot_items(session: Session, slot_id: int) -> list[SlotItem]:

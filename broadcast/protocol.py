@@ -6,7 +6,6 @@ Shared by the server and the agent, so it imports only the standard library at m
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
@@ -44,6 +43,17 @@ from broadcast.protocol_commands import (
     parse_volume_command,
 )
 from broadcast.protocol_health import ClockSource, Heartbeat, LinkInfo, LinkType, parse_heartbeat
+from broadcast.protocol_keys import (
+    KEYS_TOPIC,
+    KeyUpdate,
+    TrustedKey,
+    UnknownKeyError,
+    key_id,
+    parse_key_update,
+    public_key_of,
+    sign_body,
+    verify_message,
+)
 from broadcast.protocol_programme import (
     MAX_PROGRAMME_BYTES,
     ProgrammeMessage,
@@ -54,16 +64,17 @@ from broadcast.protocol_programme import (
 )
 
 __all__ = [
-    "EVENT_SUBSCRIPTION", "MAX_ALERT_BYTES", "MAX_MESSAGE_BYTES", "MAX_PROGRAMME_BYTES", "PRIORITIES",
-    "PROTOCOL_VERSION", "STATUS_SUBSCRIPTION", "TOPIC_ROOT", "AgentMessage", "AlertCommand",
+    "EVENT_SUBSCRIPTION", "KEYS_TOPIC", "MAX_ALERT_BYTES", "MAX_MESSAGE_BYTES", "MAX_PROGRAMME_BYTES",
+    "PRIORITIES", "PROTOCOL_VERSION", "STATUS_SUBSCRIPTION", "TOPIC_ROOT", "AgentMessage", "AlertCommand",
     "CancelCommand", "ClipRef", "ClockSource", "Command", "CommandReceived", "CommandRejected",
-    "DeviceStatus", "Heartbeat", "LinkInfo", "LinkType", "PlayCommand", "PlayReport", "Priority",
-    "ProgrammeMessage", "ProtocolError", "StreamCommand", "TestToneCommand", "VolumeCommand", "as_priority",
-    "canonical_json", "device_command_topic", "device_event_topic", "device_id_from_topic",
-    "device_status_topic", "encode_agent_message", "is_identifier", "parse_agent_message",
-    "parse_alert_command", "parse_cancel_command", "parse_command", "parse_play_command", "parse_programme",
-    "parse_stream_command", "parse_test_tone_command", "parse_volume_command", "sign_body",
-    "verify_message", "zone_command_topic", "zone_programme_topic",
+    "DeviceStatus", "Heartbeat", "KeyUpdate", "LinkInfo", "LinkType", "PlayCommand", "PlayReport",
+    "Priority", "ProgrammeMessage", "ProtocolError", "StreamCommand", "TestToneCommand", "TrustedKey",
+    "UnknownKeyError", "VolumeCommand", "as_priority", "canonical_json", "device_command_topic",
+    "device_event_topic", "device_id_from_topic", "device_status_topic", "encode_agent_message",
+    "is_identifier", "key_id", "parse_agent_message", "parse_alert_command", "parse_cancel_command",
+    "parse_command", "parse_key_update", "parse_play_command", "parse_programme", "parse_stream_command",
+    "parse_test_tone_command", "parse_volume_command", "public_key_of", "sign_body", "verify_message",
+    "zone_command_topic", "zone_programme_topic",
 ]  # fmt: skip
 
 
@@ -126,33 +137,6 @@ class PlayCommand:
         body = asdict(self)
         body["zones"] = list(self.zones)
         return body
-
-
-def sign_body(body: dict[str, Any], private_key_raw: bytes) -> bytes:
-    """Return the wire message: body plus an Ed25519 signature over its canonical form."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    key = Ed25519PrivateKey.from_private_bytes(private_key_raw)
-    signature = key.sign(canonical_json(body))
-    return canonical_json({**body, "sig": base64.b64encode(signature).decode()})
-
-
-def verify_message(raw: bytes, public_key_b64: str, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
-    """Return the body of a signed message, or raise ProtocolError if it is malformed or forged."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    body = json_object(raw, max_bytes)
-    sig = body.pop("sig", None)
-    if not isinstance(sig, str):
-        raise ProtocolError("unsigned message")
-    try:
-        signature = base64.b64decode(sig, validate=True)
-        public_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
-        public_key.verify(signature, canonical_json(body))
-    except (InvalidSignature, ValueError) as exc:
-        raise ProtocolError("bad signature") from exc
-    return body
 
 
 def parse_play_command(body: dict[str, Any]) -> PlayCommand:
@@ -250,6 +234,22 @@ def encode_agent_message(message: AgentMessage) -> bytes:
     return canonical_json(asdict(message))
 
 
+def _command_id(body: dict[str, Any]) -> str:
+    """Return a reported command id: the station's ids are 36-character UUIDs, stored in 64 characters."""
+    value = str(_field(body, "command_id", str))
+    if len(value) > 64:
+        raise ProtocolError("command_id longer than 64 characters")
+    return value
+
+
+def _epoch(body: dict[str, Any], name: str) -> float:
+    """Return a unix time the station can store as a date (year 1970 to 5138)."""
+    value = float(_field(body, name, (int, float)))
+    if not 0 <= value < 1e11:
+        raise ProtocolError(f"field {name!r} is not a plausible unix time")
+    return value
+
+
 def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
     """Parse a status/event message; the device id must match the topic it came on (ACL-enforced)."""
     body = json_object(raw)
@@ -276,16 +276,16 @@ def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
             raise ProtocolError("bad clip_sha256")
         return PlayReport(
             device_id=topic_device_id,
-            command_id=_field(body, "command_id", str),
+            command_id=_command_id(body),
             clip_sha256=sha,
-            started_at=float(_field(body, "started_at", (int, float))),
+            started_at=_epoch(body, "started_at"),
             duration_s=float(_field(body, "duration_s", (int, float))),
             priority=cast(Priority, priority),
         )
     if kind == "rejected":
         return CommandRejected(
             device_id=topic_device_id,
-            command_id=str(_field(body, "command_id", str)),
+            command_id=_command_id(body),
             reason=str(_field(body, "reason", str))[:500],
         )
     if kind == "heartbeat":
@@ -293,7 +293,7 @@ def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
     if kind == "received":
         return CommandReceived(
             device_id=topic_device_id,
-            command_id=str(_field(body, "command_id", str)),
-            ts=float(_field(body, "ts", (int, float))),
+            command_id=_command_id(body),
+            ts=_epoch(body, "ts"),
         )
     raise ProtocolError(f"unknown message type {kind!r}")

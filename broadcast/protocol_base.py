@@ -63,6 +63,8 @@ def json_object(raw: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any
         raise ProtocolError(f"not UTF-8 JSON: {exc}") from exc
     if not isinstance(decoded, dict):
         raise ProtocolError("message is not a JSON object")
+    if b"\\u0000" in raw:  # no field needs NUL, and PostgreSQL cannot store it
+        raise ProtocolError("NUL character in message")
     return cast(dict[str, Any], decoded)
 
 

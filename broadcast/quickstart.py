@@ -11,12 +11,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcast import accounts, bulletins, devices
-from broadcast.clips import ClipStore
+from broadcast import accounts, audit, bulletins, devices
+from broadcast.clips import open_clip_storage
 from broadcast.config import Settings
+from broadcast.mqtt.setup import agent_broker
 from broadcast.samples import parse_bulletin_file, sample_files
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Bulletin, Device, User
+from edge_agent.config import ConfigError, load_config
 
 DEMO_DEVICE = "loa-demo"
 DEMO_ZONE = "thon-1"
@@ -34,16 +36,25 @@ def first_run_setup(settings: Settings) -> Path | None:
             if not session.scalar(select(func.count()).select_from(User)):
                 password = secrets.token_urlsafe(12)
                 accounts.add_user(session, "admin", "admin", password)
+                audit.record(session, "quickstart", "user.add", "user:admin", "cli", role="admin")
                 note = settings.secrets_dir / "first-admin.txt"
                 note.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w") as handle:
                     handle.write(f"admin {password}\n")
                 print(f"Tài khoản quản trị đầu tiên: admin / {password}  (đã lưu ở {note})", flush=True)
-            if session.get(Device, DEMO_DEVICE) is None:
+            demo = session.get(Device, DEMO_DEVICE)
+            if demo is None or (not demo.revoked and _outdated(config, settings)):
                 demo_dir.mkdir(parents=True, exist_ok=True)
                 enrolment = devices.add_device(
-                    session, settings, DEMO_DEVICE, DEMO_ZONE, Path("state"), "file:plays", "quickstart"
+                    session,
+                    settings,
+                    DEMO_DEVICE,
+                    DEMO_ZONE,
+                    Path("state"),
+                    "file:plays",
+                    "quickstart",
+                    replace=demo is not None,  # e.g. a data dir from before the broker spoke TLS
                 )
                 fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w") as handle:
@@ -55,13 +66,24 @@ def first_run_setup(settings: Settings) -> Path | None:
     return config if config.exists() else None
 
 
+def _outdated(config: Path, settings: Settings) -> bool:
+    """Return True if the demo agent's config is missing or points at another broker than the station's."""
+    try:
+        agent = load_config(config)
+    except ConfigError:
+        return True
+    broker = agent_broker(settings)
+    have = (agent.mqtt_host, agent.mqtt_port, agent.mqtt_tls, agent.mqtt_ca_pem)
+    return have != (broker.host, broker.port, broker.tls, broker.ca_pem)
+
+
 def _load_samples(session: Session, settings: Settings) -> None:
     """Add the sample bulletins as drafts so a newcomer has something to listen to and approve."""
     admin = session.scalar(select(User).where(User.role == "admin"))
     if admin is None:
         return
     author = accounts.Principal(admin.id, admin.name, admin.role)
-    clips = ClipStore(settings.clips_dir)
+    clips = open_clip_storage(settings)
     for path in sample_files():
         draft = parse_bulletin_file(path.read_text(encoding="utf-8"))
         bulletins.create_bulletin(session, clips, settings, author, draft, "quickstart")

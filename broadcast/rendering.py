@@ -15,7 +15,7 @@ from broadcast.audio import EncodedClip, ffmpeg_exe, render_clip
 from broadcast.config import Settings
 from broadcast.tts import EngineConfig, TtsError, normalize_text
 from broadcast.tts.cache import SpeechCache
-from broadcast.tts.synthesis import Synthesizer
+from broadcast.tts.synthesis import Progress, Synthesizer
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def render_options(settings: Settings, engine: str | None = None, voice: str | N
         ffmpeg=ffmpeg_exe(settings.ffmpeg_bin),
         target_lufs=settings.loudness_lufs,
         bitrate=settings.mp3_bitrate,
-        cache_dir=settings.data_dir / "cache",
+        cache_dir=settings.cache_dir,
         workers=settings.tts_workers,
     )
 
@@ -122,8 +122,11 @@ def _store_clip(directory: Path, key: str, rendered: RenderedBulletin) -> None:
         os.replace(tmp, directory / f"{key}{suffix}")
 
 
-def render_bulletin(text: str, options: RenderOptions) -> RenderedBulletin:
-    """Normalise `text` (with the commune's dictionary), speak it and encode the broadcast clip."""
+def render_bulletin(text: str, options: RenderOptions, progress: Progress | None = None) -> RenderedBulletin:
+    """Normalise `text` (with the commune's dictionary), speak it and encode the broadcast clip.
+
+    `progress` hears (sentences spoken, sentences in all) while a long text is read.
+    """
     spoken = normalize_text(text, options.extra)
     if not spoken:
         raise TtsError("Bản tin không có nội dung đọc được.")
@@ -134,7 +137,7 @@ def render_bulletin(text: str, options: RenderOptions) -> RenderedBulletin:
     speech_cache = SpeechCache(options.cache_dir / "speech") if options.cache_dir else None
     synthesizer = Synthesizer(options.engine_config, speech_cache, options.workers)
     chain = [(name, options.voice if i == 0 else None) for i, name in enumerate(options.chain)]
-    speech = synthesizer.speak(spoken, chain)
+    speech = synthesizer.speak(spoken, chain, progress)
     clip = render_clip(
         speech.audio,
         ffmpeg=options.ffmpeg,

@@ -40,19 +40,52 @@ def _store_play(session: Session, device_id: str, command_id: str, outcome: str,
     )
 
 
+def newest_report_ts(health: dict[str, object] | None) -> float | None:
+    """Return the agent-clock time of the newest heartbeat applied (None: none yet)."""
+    value = (health or {}).get("ts")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def is_stale(message: protocol.AgentMessage, newest: float | None) -> bool:
+    """Return True if `message` is older than the newest heartbeat applied, so it must not change state.
+
+    Several workers share the report subscription and the broker hands messages out round-robin, so a
+    device's reports can be applied out of order. Times are compared on the agent's own clock only.
+    An offline status is never stale: the broker publishes an agent's last will when the link dies, but
+    the agent wrote it (and its ts) when it connected, so its ts says nothing about order.
+    """
+    if newest is None:
+        return False
+    if isinstance(message, protocol.DeviceStatus):
+        return message.state == "online" and bool(message.ts) and message.ts < newest
+    if isinstance(message, protocol.Heartbeat | protocol.CommandReceived):
+        return message.ts < newest
+    if isinstance(message, protocol.PlayReport):
+        return message.started_at < newest
+    return False  # a rejection carries no time
+
+
 def apply_message(session: Session, message: protocol.AgentMessage) -> None:
-    """Update the database from one parsed agent message."""
-    device = session.get(Device, message.device_id)
+    """Update the database from one parsed agent message (an older report never overwrites a newer one)."""
+    # Write first, read second: the UPDATE takes the row's write lock (waiting for another worker applying a
+    # report of the same device), so the read below sees that worker's result and the staleness check
+    # compares against it rather than writing older state back over it. last_seen is the station's clock:
+    # the link works now, whatever the report says. An error below rolls the update back.
+    now = datetime.now(UTC)
+    session.execute(update(Device).where(Device.id == message.device_id).values(last_seen=now))
+    device = session.get(Device, message.device_id, populate_existing=True)
     if device is None:
         raise protocol.ProtocolError(f"unknown device {message.device_id!r}")
-    now = datetime.now(UTC)
-    device.last_seen = now
+    if device.revoked:  # e.g. queued before its revocation: nothing it says is believed any more
+        raise protocol.ProtocolError(f"revoked device {message.device_id!r}")
+    stale = is_stale(message, newest_report_ts(device.health))
+    if not stale:
+        # A report (other than an offline status) proves the agent was up when it sent it.
+        device.online = not (isinstance(message, protocol.DeviceStatus) and message.state == "offline")
     if isinstance(message, protocol.DeviceStatus):
-        device.online = message.state == "online"
-        if message.version:
+        if message.version and not stale:
             device.version = message.version[:64]
     elif isinstance(message, protocol.PlayReport):
-        device.online = True
         _store_play(
             session,
             message.device_id,
@@ -64,7 +97,9 @@ def apply_message(session: Session, message: protocol.AgentMessage) -> None:
             priority=message.priority,
         )
     elif isinstance(message, protocol.Heartbeat):
-        device.online = True
+        if stale:
+            log.info("ignored a heartbeat of %s older than the one applied", message.device_id)
+            return
         if message.version:
             device.version = message.version[:64]
         health = asdict(message)
@@ -72,10 +107,8 @@ def apply_message(session: Session, message: protocol.AgentMessage) -> None:
             health.pop(key, None)
         device.health = health
     elif isinstance(message, protocol.CommandReceived):
-        device.online = True
         _store_play(session, message.device_id, message.command_id, "received", started_at=_ts(message.ts))
     else:
-        device.online = True
         _store_play(session, message.device_id, message.command_id, "rejected", reason=message.reason)
 
 

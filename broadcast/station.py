@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from broadcast import alerts, programme, publishing, reports
+from broadcast import alerts, key_rotation, programme, publishing, reports
 from broadcast.alert_templates import Template, ensure_templates
 from broadcast.api.security import LoginThrottle
-from broadcast.clips import ClipStore
+from broadcast.clips import ClipStorage, open_clip_storage
 from broadcast.config import Settings
 from broadcast.devices import broker_config, public_url, sync_broker_credentials
+from broadcast.jobs import JobRunner
 from broadcast.keys import StationKeys
 from broadcast.mqtt.broker import ManagedBroker
-from broadcast.mqtt.client import MqttTarget, StationMqtt, parse_mqtt_url
-from broadcast.mqtt.credentials import STATION_USER
+from broadcast.mqtt.client import MqttTarget, StationMqtt
+from broadcast.mqtt.credentials import STATION_USER, station_worker_user
+from broadcast.mqtt.setup import external_target, station_target
 from broadcast.scheduler import jobs
 from broadcast.scheduler.leader import ElectedScheduler, elected_scheduler
 from broadcast.scheduler.planner import parse_quiet_hours
@@ -58,7 +60,7 @@ class Station:
 
     settings: Settings
     db: Database
-    clips: ClipStore
+    clips: ClipStorage
     keys: StationKeys
     public_url: str
     mqtt: StationMqtt
@@ -67,7 +69,9 @@ class Station:
     loops: list[Periodic] = field(default_factory=list)
     templates: dict[str, Template] = field(default_factory=dict)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    jobs: JobRunner = field(default_factory=JobRunner)  # long operations with a progress page
     started_at: datetime | None = field(default=None)
+    agent_messages: int = 0  # reports this worker took from the (shared) subscription, for /metrics
 
     def push_context(self) -> publishing.PushContext:
         return publishing.PushContext(
@@ -107,13 +111,26 @@ class Station:
         self.refresh_programme(zones)
 
 
+def station_user(settings: Settings) -> str:
+    """Return this process's broker account: `station`, or `station-<n>` for worker n."""
+    return STATION_USER if settings.worker_id is None else station_worker_user(settings.worker_id)
+
+
 def _mqtt_target(settings: Settings, keys: StationKeys) -> MqttTarget:
     if settings.mqtt_url:
-        return parse_mqtt_url(settings.mqtt_url)
-    host = "127.0.0.1" if settings.mqtt_bind in ("0.0.0.0", "") else settings.mqtt_bind  # noqa: S104
-    return MqttTarget(
-        host=host, port=settings.mqtt_port, username=STATION_USER, password=keys.broker_password()
-    )
+        target = external_target(settings)  # verified against BROADCAST_MQTT_CA_FILE if set
+        if target.username is None and settings.worker_id is not None:
+            # A worker beside the one running the managed broker: its account, the shared station secret.
+            return replace(target, username=station_user(settings), password=keys.broker_password())
+        return target
+    # The managed broker's plain listener; with TLS on it listens on loopback for station accounts only.
+    return station_target(settings, station_user(settings), keys.broker_password())
+
+
+def _station_mqtt(settings: Settings, keys: StationKeys) -> StationMqtt:
+    """Return the MQTT client; workers join one shared subscription so each report reaches one of them."""
+    group = settings.mqtt_shared_group if settings.worker_id is not None else None
+    return StationMqtt(_mqtt_target(settings, keys), shared_group=group)
 
 
 def start_station(settings: Settings) -> Station:
@@ -123,18 +140,20 @@ def start_station(settings: Settings) -> Station:
     db = Database(settings.database)
     keys = StationKeys(settings.secrets_dir)
     keys.signing_key_raw()  # create the key now, not inside the first job
+    clips = open_clip_storage(settings)
+    clips.check()  # a misconfigured or unreachable store stops the start, with where it looked
     broker: ManagedBroker | None = None
     if not settings.mqtt_url:
         with db.session() as session:
             sync_broker_credentials(session, settings)
         broker = ManagedBroker(broker_config(settings))
         broker.start()
-    mqtt = StationMqtt(_mqtt_target(settings, keys))
+    mqtt = _station_mqtt(settings, keys)
     scheduler = elected_scheduler(settings, db)
     station = Station(
         settings=settings,
         db=db,
-        clips=ClipStore(settings.clips_dir),
+        clips=clips,
         keys=keys,
         public_url=public_url(settings),
         mqtt=mqtt,
@@ -144,8 +163,17 @@ def start_station(settings: Settings) -> Station:
     try:
         with db.session() as session:  # rendered once, then served from the render cache
             station.templates = ensure_templates(session, station.clips, settings, station.public_url)
-        mqtt.on_agent_message(lambda topic, payload: reports.ingest(db, topic, payload))
+
+        def ingest(topic: str, payload: bytes) -> None:
+            try:
+                reports.ingest(db, topic, payload)
+            finally:
+                station.agent_messages += 1  # counted once applied; one consumer thread: no lock
+
+        mqtt.on_agent_message(ingest)
         mqtt.start(timeout=10.0)
+        announcer = key_rotation.Announcer(settings.secrets_dir)
+        announcer.tick(mqtt)  # the signing-key update, retained for agents (again after a broker reset)
         jobs.set_slot_handler(lambda slot_id, _start: station.refresh_slot(slot_id))
 
         def refresh_all() -> None:
@@ -163,13 +191,20 @@ def start_station(settings: Settings) -> Station:
             Periodic(
                 "alert-retry", settings.alert_retry_s, lambda: alerts.retry_silent(station.alert_deps())
             ),
+            Periodic("key-announce", 5.0, lambda: announcer.tick(mqtt)),  # after `broadcast key rotate`
         ]
         for loop in station.loops:
             loop.start()
     except BaseException:
         stop_station(station)
         raise
-    log.info("station up: web %s, database %s", station.public_url, settings.database.split("://")[0])
+    log.info(
+        "station up: web %s, database %s, clips %s, broker account %s",
+        station.public_url,
+        settings.database.split("://")[0],
+        clips.describe(),
+        mqtt.target.username,
+    )
     return station
 
 
@@ -177,6 +212,7 @@ def stop_station(station: Station) -> None:
     """Stop in reverse order; safe to call on a half-started station."""
     jobs.set_slot_handler(None)
     jobs.set_refresh_handler(None)
+    station.jobs.shutdown()  # before the database goes: unfinished jobs are marked as stopped
     for loop in station.loops:
         loop.stop()
     station.scheduler.shutdown(wait=False)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import IO
+
+log = logging.getLogger(__name__)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -30,3 +36,27 @@ def atomic_write(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def try_atomic_write(path: Path, data: bytes, what: str) -> bool:
+    """Write like atomic_write; on a full (or failing) disk log a clear error and return False instead."""
+    try:
+        atomic_write(path, data)
+    except OSError as exc:
+        # The caller keeps the state in memory and writes the whole file again at its next change.
+        log.error("could not save %s to %s: %s", what, path, describe(exc))
+        return False
+    return True
+
+
+def describe(exc: OSError) -> str:
+    """Return a short, clear description of a file error ("disk full" for ENOSPC)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full (no space left on device)"
+    return exc.strerror or str(exc)
+
+
+def close_quietly(handle: IO[str]) -> None:
+    """Close an append handle whose buffer a full disk may have refused (that data is rewritten anyway)."""
+    with contextlib.suppress(OSError):
+        handle.close()

@@ -29,6 +29,8 @@ def dump_config(config: AgentConfig) -> str:
         ("password", _toml_string(config.mqtt_password)),
         ("tls", "true" if config.mqtt_tls else "false"),
     ]
+    if config.mqtt_ca_pem:
+        mqtt.append(("ca_pem", _toml_multiline(config.mqtt_ca_pem)))
     relay = [
         # TOML has no null: an absent pin means no relay; the comment shows where to set it.
         ("pin", str(config.relay_pin)) if config.relay_pin is not None else ("# pin", "17"),
@@ -44,6 +46,13 @@ def dump_config(config: AgentConfig) -> str:
 
 
 _TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_multiline(value: str) -> str:
+    """Return value as a TOML multi-line literal string (a PEM stays readable), else a basic string."""
+    if "'" in value or any((ord(c) < 0x20 and c not in "\n\t") or ord(c) == 0x7F for c in value):
+        return _toml_string(value)
+    return "'''\n" + value + "'''"  # TOML drops the newline right after the opening quotes
 
 
 def _toml_string(value: str) -> str:

@@ -28,7 +28,9 @@ from edge_agent.programme import is_programme_topic
 from edge_agent.programme_store import ProgrammeStore
 from edge_agent.reporter import Reporter
 from edge_agent.seen import SeenStore
+from edge_agent.sequence import SequenceStore
 from edge_agent.transport import Inbound, MqttTransport
+from edge_agent.trust import TrustStore
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class Agent:
         state = config.state_dir
         state.mkdir(parents=True, exist_ok=True)
         self.seen = SeenStore(state / "seen.jsonl")
+        self.trust = TrustStore(state / "keys.json", config.station_public_key)
+        self.sequence = SequenceStore(state / "sequence.json")
         self.pending = PendingStore(state / "pending")
         self.programmes = ProgrammeStore(state / "programmes.json")
         self.outbox = Outbox(state / "outbox.jsonl")
@@ -116,6 +120,8 @@ class Agent:
             on_volume=self._set_volume,
             on_alert=self._alert,
             on_prefetch=self.pipeline.keep,
+            trust=self.trust,
+            sequence=self.sequence,
         )
         self.heartbeat = HeartbeatLoop(
             config.heartbeat_interval_s, self._heartbeat, self.transport.publish_heartbeat
@@ -162,8 +168,10 @@ class Agent:
         return self.transport.connected.is_set()
 
     def handle(self, payload: bytes, topic: str = "") -> None:
-        """Carry out one received message: a zone programme, or a command that came alone."""
-        if is_programme_topic(topic):
+        """Carry out one received message: a key update, a zone programme, or a command that came alone."""
+        if topic == protocol.KEYS_TOPIC:
+            self.planner.keys(payload)
+        elif is_programme_topic(topic):
             self.planner.programme(payload, topic)
         else:
             self.planner.command(payload, topic)

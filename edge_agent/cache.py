@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import logging
@@ -15,7 +16,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from broadcast.protocol import ClipRef
-from edge_agent._files import fsync_dir
+from edge_agent._files import describe, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,9 @@ class ClipCache:
                     raise ClipError(f"HTTP {exc.code} for {clip.url}") from exc
                 last_error = exc
             except (OSError, http.client.HTTPException) as exc:  # URLError and timeouts are OSErrors
+                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    # Not the network: retrying now fills the card again (a programme entry is retried later).
+                    raise ClipError(f"cannot store {clip.sha256[:12]}: {describe(exc)}") from exc
                 last_error = exc
             delay = self.backoff_s * 2**attempt
             if attempt + 1 == self.attempts or (deadline is not None and time.time() + delay > deadline):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ssl
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ _TOP_KEYS = {
     "relay",
     "mixer",
 }
-_MQTT_KEYS = {"host", "port", "username", "password", "tls"}
+_MQTT_KEYS = {"host", "port", "username", "password", "tls", "ca_pem", "ca_file"}
 _RELAY_KEYS = {"pin", "active_high", "pre_roll_s", "hold_s"}
 _MIXER_KEYS = {"card", "control"}
 
@@ -64,6 +65,9 @@ class AgentConfig:
     mqtt_password: str
     state_dir: Path
     mqtt_tls: bool = False
+    # The CA certificate(s) the broker's TLS certificate must chain to, pinned at enrolment; "": the
+    # system store (an external broker with a public certificate).
+    mqtt_ca_pem: str = ""
     output: str = DEFAULT_OUTPUT
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
     ffmpeg: str = ""
@@ -126,6 +130,7 @@ def _from_dict(data: dict[str, Any], base: Path) -> AgentConfig:
     host = _get(mqtt, "host", str, table="mqtt")
     if not host:
         raise ConfigError("mqtt.host is empty")
+    tls = _get(mqtt, "tls", bool, default=False, table="mqtt")
     return AgentConfig(
         device_id=device_id,
         zones=tuple(zones),
@@ -135,7 +140,8 @@ def _from_dict(data: dict[str, Any], base: Path) -> AgentConfig:
         mqtt_port=port,
         mqtt_username=username,
         mqtt_password=_get(mqtt, "password", str, table="mqtt"),
-        mqtt_tls=_get(mqtt, "tls", bool, default=False, table="mqtt"),
+        mqtt_tls=tls,
+        mqtt_ca_pem=_ca_pem(mqtt, base, tls),
         state_dir=base / state_dir,
         output=output,
         cache_max_bytes=cache_max_bytes,
@@ -149,6 +155,28 @@ def _from_dict(data: dict[str, Any], base: Path) -> AgentConfig:
         mixer_card=_get(mixer, "card", str, default="", table="mixer"),
         mixer_control=_nonempty(mixer, "control", DEFAULT_MIXER_CONTROL, table="mixer"),
     )
+
+
+def _ca_pem(mqtt: dict[str, Any], base: Path, tls: bool) -> str:
+    """Return the pinned CA certificate(s): inline `ca_pem`, or `ca_file` (relative to agent.toml)."""
+    if "ca_pem" in mqtt and "ca_file" in mqtt:
+        raise ConfigError("set one of mqtt.ca_pem and mqtt.ca_file, not both")
+    pem: str = _get(mqtt, "ca_pem", str, default="", table="mqtt")
+    if "ca_file" in mqtt:
+        path = base / _get(mqtt, "ca_file", str, table="mqtt")
+        try:
+            pem = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"mqtt.ca_file {path}: cannot read: {exc}") from exc
+    if not pem:
+        return ""
+    if not tls:
+        raise ConfigError("a CA certificate is pinned but mqtt.tls is false: the broker would go unchecked")
+    try:
+        ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ConfigError(f"mqtt CA certificate is not valid PEM: {exc}") from exc
+    return pem
 
 
 def _table(data: dict[str, Any], name: str, keys: set[str], *, required: bool = False) -> dict[str, Any]:

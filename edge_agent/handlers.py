@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
 from broadcast import protocol
 from edge_agent.config import AgentConfig
+from edge_agent.sequence import SeqWindow
 
 RejectKind = Literal[
-    "unverified", "malformed", "duplicate", "expired", "not-for-me", "bad-url", "unsupported"
+    "unverified",
+    "unknown-key",
+    "malformed",
+    "duplicate",
+    "replay",
+    "expired",
+    "not-for-me",
+    "bad-url",
+    "unsupported",
 ]
 
 
@@ -61,14 +70,40 @@ class AcceptedAlert:
 Decision = Accepted | AcceptedControl | AcceptedStream | AcceptedAlert | Rejected
 
 
-def decide(payload: bytes, now: float, config: AgentConfig, seen: Container[str]) -> Decision:
-    """Return whether to accept a raw command payload received at `now` (unix seconds)."""
+def decide(
+    payload: bytes,
+    now: float,
+    config: AgentConfig,
+    seen: Container[str],
+    *,
+    keys: Mapping[str, str] | None = None,
+    window: SeqWindow | None = None,
+) -> Decision:
+    """Return whether to accept a raw command payload received at `now` (unix seconds).
+
+    keys: the trusted station keys by key id (default: the key pinned in agent.toml). window: the
+    accepted sequence numbers, for a command that came alone (None for programme entries and restores).
+    """
+    decision = _decide(payload, now, config, seen, keys)
+    if window is None or isinstance(decision, Rejected):
+        return decision
+    refusal = window.refuse(decision.command.seq)
+    return decision if refusal is None else Rejected("replay", refusal, decision.command.id)
+
+
+def _decide(
+    payload: bytes, now: float, config: AgentConfig, seen: Container[str], keys: Mapping[str, str] | None
+) -> Decision:
     # Alerts may carry their audio inline: a larger bound for them (the station signs canonical JSON, so
     # an alert says so in these bytes), the usual one for every other kind (checked again below).
     alert = b'"kind":"alert"' in payload
     limit = protocol.MAX_ALERT_BYTES if alert else protocol.MAX_MESSAGE_BYTES
     try:
-        body = protocol.verify_message(payload, config.station_public_key, max_bytes=limit)
+        body = protocol.verify_message(
+            payload, config.station_public_key if keys is None else keys, max_bytes=limit
+        )
+    except protocol.UnknownKeyError as exc:
+        return Rejected("unknown-key", str(exc), _claimed_id(payload))
     except protocol.ProtocolError as exc:
         return Rejected("unverified", str(exc), _claimed_id(payload))
     claimed = body.get("id")
@@ -80,6 +115,11 @@ def decide(payload: bytes, now: float, config: AgentConfig, seen: Container[str]
     except protocol.ProtocolError as exc:
         return Rejected("malformed", str(exc), claimed_id)
     if command.id in seen:
+        if now > command.expires_at:
+            # The broker drops a message at its expiry and the station never re-sends an expired
+            # command: a copy arriving later is somebody replaying it.
+            late = f"{now - command.expires_at:.1f} s"
+            return Rejected("replay", f"replayed: already received, and expired {late} ago", command.id)
         return Rejected("duplicate", "already received", command.id)
     if isinstance(command, protocol.AlertCommand | protocol.CancelCommand):
         return _decide_alert(command, now, config)

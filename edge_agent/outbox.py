@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from edge_agent._files import fsync_dir
+from edge_agent._files import close_quietly, describe, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class Outbox:
         self._next = 1
         self._lines = 0
         self._handle: IO[str] | None = None
+        self._dirty = False  # an append failed (disk full): the next change rewrites the whole file
         path.parent.mkdir(parents=True, exist_ok=True)
         self._load()
         with self._lock:
@@ -60,7 +61,7 @@ class Outbox:
         """Close the file; later add() and ack() calls fail."""
         with self._lock:
             if self._handle is not None:
-                self._handle.close()
+                close_quietly(self._handle)
                 self._handle = None
 
     def _ack(self, key: int) -> None:
@@ -73,25 +74,44 @@ class Outbox:
     def _append(self, entry: dict[str, object]) -> None:
         if self._handle is None:
             raise RuntimeError("outbox is closed")
-        self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        if self._dirty:
+            self._compact()
+            return
+        try:
+            self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            # The report stays in memory and is still sent; the file is rewritten at the next change.
+            log.error("could not save a report to %s: %s", self.path, describe(exc))
+            self._dirty = True
+            return
         self._lines += 1
 
     def _compact(self) -> None:
         """Rewrite the file with the pending reports only (atomically), then append to it."""
-        if self._handle is not None:
-            self._handle.close()
         tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as handle:
-            for key, payload in sorted(self._pending.items()):
-                handle.write(json.dumps({"k": key, "m": payload.decode()}, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-        fsync_dir(self.path.parent)
+        try:
+            with tmp.open("w", encoding="utf-8") as handle:
+                for key, payload in sorted(self._pending.items()):
+                    handle.write(json.dumps({"k": key, "m": payload.decode()}, ensure_ascii=False) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+            fsync_dir(self.path.parent)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            log.error("could not save the reports to %s: %s", self.path, describe(exc))
+            self._dirty = True
+            if self._handle is None:
+                self._handle = self.path.open("a", encoding="utf-8")
+            return
+        if self._dirty:
+            log.warning("saved the pending reports to %s again (%d)", self.path, len(self._pending))
+        old, self._handle, self._dirty = self._handle, self.path.open("a", encoding="utf-8"), False
         self._lines = len(self._pending)
-        self._handle = self.path.open("a", encoding="utf-8")
+        if old is not None:
+            close_quietly(old)  # its unwritten buffer (a failed append) goes to the replaced file only
 
     def _load(self) -> None:
         try:

@@ -6,7 +6,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from edge_agent._files import atomic_write, fsync_dir
+from edge_agent._files import fsync_dir, try_atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,11 @@ class PendingStore:
         # Ids come from the station, not the file system: hash them into safe file names.
         return hashlib.sha256(command_id.encode()).hexdigest()[:32]
 
-    def save(self, command_id: str, payload: bytes) -> None:
-        """Keep the signed payload until the command is played or given up."""
-        atomic_write(self.directory / f"{self.key(command_id)}.cmd", payload)
+    def save(self, command_id: str, payload: bytes) -> bool:
+        """Keep the signed payload until the command is played or given up; False if the disk refused."""
+        # On a full disk the command still plays from memory; only a restart before then would lose it.
+        what = f"command {command_id} (kept in memory only until it plays)"
+        return try_atomic_write(self.directory / f"{self.key(command_id)}.cmd", payload, what)
 
     def remove(self, command_id: str) -> None:
         """Forget a command that was played, skipped or failed."""

@@ -17,6 +17,7 @@ from edge_agent.control import stream_play, tone_play
 from edge_agent.gpio.amp import AmpControl
 from edge_agent.outputs import PlayRequest
 from edge_agent.pending import PendingStore
+from edge_agent.playing import PlayMarks
 from edge_agent.playout import LATE_TOLERANCE_S, Outcome, Playout
 from edge_agent.programme_store import ProgrammeStore
 from edge_agent.seen import SeenStore
@@ -63,9 +64,11 @@ class Pipeline:
         amp: AmpControl,
         stopping: threading.Event,
         on_failed: Callable[[Work, str], None],
+        marks: PlayMarks | None = None,
     ) -> None:
         self.config = config
         self.seen, self.pending, self.programmes = seen, pending, programmes
+        self.marks = marks or PlayMarks(config.state_dir / "playing")
         self.cache, self.playout, self.amp = cache, playout, amp
         self._stopping, self._on_failed = stopping, on_failed
         self._lock = threading.Lock()
@@ -140,12 +143,14 @@ class Pipeline:
         return self.playout.pending_shas() | coming
 
     def started(self, command: protocol.PlayCommand) -> None:
-        """Forget a play that started: a restart must not play it twice."""
+        """Forget a play that started (a restart must not play it twice), marking it as on the air."""
+        self.marks.mark(command.id, command.clip.duration_s)  # first: a cut between leaves both
         self.pending.remove(command.id)
 
     def done(self, command: protocol.PlayCommand, outcome: Outcome) -> None:
         """Release the amplifier; keep a play that never began because the agent stopped."""
         self.amp.release(command.id)
+        self.marks.clear(command.id)
         if outcome != "stopped":
             self.pending.remove(command.id)
 

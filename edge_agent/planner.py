@@ -24,11 +24,20 @@ from edge_agent.handlers import (
     Rejected,
     decide,
 )
+from edge_agent.parked import Parked
 from edge_agent.pending import PendingStore
 from edge_agent.pipeline import Pipeline, Playable, Work
-from edge_agent.programme import ProgrammeAccepted, check_programme, entry_ids, entry_index
+from edge_agent.programme import (
+    ProgrammeAccepted,
+    check_programme,
+    entry_ids,
+    entry_index,
+    is_programme_topic,
+)
 from edge_agent.programme_store import ProgrammeStore, StoredProgramme
 from edge_agent.seen import SeenStore
+from edge_agent.sequence import SequenceStore
+from edge_agent.trust import KeysAccepted, TrustStore
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +60,13 @@ class Planner:
         on_volume: Callable[[protocol.VolumeCommand], None],
         on_alert: Callable[[protocol.AlertCommand | protocol.CancelCommand], None] | None = None,
         on_prefetch: Callable[[list[protocol.ClipRef]], None] | None = None,
+        trust: TrustStore | None = None,
+        sequence: SequenceStore | None = None,
     ) -> None:
         self.config = config
         self.seen, self.pending, self.programmes, self.pipeline = seen, pending, programmes, pipeline
+        self.trust, self.sequence = trust, sequence
+        self.parked = Parked()
         self._report, self._on_volume = report, on_volume
         self._on_alert, self._on_prefetch = on_alert, on_prefetch
         self._lock = threading.Lock()
@@ -65,8 +78,14 @@ class Planner:
 
     def command(self, payload: bytes, topic: str = "") -> None:
         """Decide on one command that arrived alone and carry it out (persisted before anything else)."""
-        decision = decide(payload, time.time(), self.config, self.pipeline.known())
+        now = time.time()
+        window = self.sequence.window() if self.sequence else None
+        decision = decide(
+            payload, now, self.config, self.pipeline.known(), keys=self._keys(now), window=window
+        )
         if isinstance(decision, Rejected):
+            if decision.kind == "unknown-key":
+                self.parked.add(topic, payload, now)  # handled again if a key update announces its key
             if decision.report:
                 log.warning(
                     "rejected command %s from %s: %s", decision.command_id or "?", topic, decision.reason
@@ -75,6 +94,8 @@ class Planner:
             else:
                 log.debug("ignored command %s: %s", decision.command_id, decision.reason)
             return
+        if self.sequence is not None:
+            self.sequence.accept(decision.command.seq)  # before any effect: a replay after a crash is refused
         if isinstance(decision, AcceptedAlert):
             self._alert(decision.command)
             return
@@ -95,8 +116,10 @@ class Planner:
         """Accept a newer zone programme: store it, cancel what it left out, schedule what is new."""
         now = time.time()
         held = {zone: (p.version, p.raw) for zone, p in self.programmes.zones().items()}
-        verdict = check_programme(raw, topic, now, self.config, held)
+        verdict = check_programme(raw, topic, now, self.config, held, keys=self._keys(now))
         if not isinstance(verdict, ProgrammeAccepted):
+            if verdict.kind == "unknown-key":
+                self.parked.add(topic, raw, now)
             if verdict.report:
                 what = f"refused programme {verdict.programme_id or '?'} on {topic}"
                 self._report_once(("programme", verdict.key), verdict.programme_id, verdict.reason, what)
@@ -122,19 +145,55 @@ class Planner:
         self.pipeline.cancel(dropped)
         self._reconcile(programme.zone)
 
-    def restore(self) -> None:
-        """After a restart: reschedule the pending commands, then reconcile the stored programmes."""
+    def keys(self, raw: bytes) -> None:
+        """Take a key update; if it changes the trusted keys, handle again what waited for them."""
+        if self.trust is None:
+            return
         now = time.time()
+        verdict = self.trust.offer(raw, now)
+        if not isinstance(verdict, KeysAccepted):
+            if verdict.report:
+                self._report_once(
+                    ("keys", verdict.reason), verdict.update_id, verdict.reason, "refused key update"
+                )
+            return
+        kids = [k.kid for k in verdict.state.keys]
+        log.warning("accepted station key update %d: trusting keys %s", verdict.update.seq, kids)
+        for topic, payload in self.parked.take(now):
+            if is_programme_topic(topic):
+                self.programme(payload, topic)
+            else:
+                self.command(payload, topic)
+        for zone in list(self._current):
+            self._reconcile(zone)
+
+    def restore(self) -> None:
+        """After a restart: report cut-off plays, reschedule pending commands, reconcile programmes."""
+        now = time.time()
+        for mark in self.pipeline.marks.leftovers():
+            log.warning(
+                "command %s was playing when the agent stopped: %s", mark.command_id, mark.cut_off_reason(now)
+            )
+            self.reject(mark.command_id, mark.cut_off_reason(now))
+            self.pending.remove(mark.command_id)  # marked before its pending copy went: never played twice
+            self.pipeline.marks.clear(mark.command_id)
+        keys = self._keys(now)
         for zone, stored in self.programmes.zones().items():
             verdict = check_programme(
-                stored.raw, protocol.zone_programme_topic(zone), now, self.config, {}, check_expiry=False
+                stored.raw,
+                protocol.zone_programme_topic(zone),
+                now,
+                self.config,
+                {},
+                check_expiry=False,
+                keys=keys,
             )
             if isinstance(verdict, ProgrammeAccepted):
                 self._current[zone] = verdict.programme
             else:
                 log.warning("ignoring the stored programme of zone %s: %s", zone, verdict.reason)
         for key, payload in self.pending.load():
-            decision = decide(payload, now, self.config, frozenset())
+            decision = decide(payload, now, self.config, frozenset(), keys=keys)
             command = None if isinstance(decision, Rejected | AcceptedAlert) else decision.command
             if command is None or isinstance(command, protocol.VolumeCommand):
                 command_id = command.id if command else getattr(decision, "command_id", "")
@@ -221,12 +280,13 @@ class Planner:
         self.pipeline.rescue({cid for cid in ids if cid})  # listed again before it got scheduled
         known = self.pipeline.known(again=self.programmes.cancelled())
         now = time.time()
+        keys = self._keys(now)
         accepted: dict[str, tuple[Playable, bytes]] = {}
         for entry, claimed in zip(programme.entries, ids, strict=True):
             if claimed in known:
                 continue  # scheduled or played: no need to check its signature again every hour
             payload = entry.encode()
-            decision = decide(payload, now, self.config, known)
+            decision = decide(payload, now, self.config, known, keys=keys)
             if isinstance(decision, Accepted | AcceptedStream):
                 accepted.setdefault(decision.command.id, (decision.command, payload))  # listed twice: once
             elif isinstance(decision, AcceptedControl | AcceptedAlert):
@@ -240,6 +300,9 @@ class Planner:
                 "programme entry %s (%s) starts in %.1f s", command.id, command.kind, command.start_at - now
             )
             self.pipeline.submit(Work(command, payload, durable=False))
+
+    def _keys(self, now: float) -> dict[str, str] | None:
+        return self.trust.ring(now) if self.trust is not None else None
 
     def _report_once(self, key: tuple[str, str], command_id: str, reason: str, what: str) -> None:
         """Log and report a refusal the first time only: a programme comes back on every reconnect."""

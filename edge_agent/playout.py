@@ -144,6 +144,7 @@ class Playout:
             self._stopping = True
             current = self._current
             if current is not None:
+                current.reason = current.reason or "cut short: the agent was stopped during the play"
                 current.interrupt.set()
             self._cond.notify_all()
         if self._thread.is_alive():

@@ -11,7 +11,9 @@ from typing import Literal
 from broadcast import protocol
 from edge_agent.config import AgentConfig
 
-ProgrammeRejectKind = Literal["unverified", "malformed", "not-for-me", "expired", "stale", "unchanged"]
+ProgrammeRejectKind = Literal[
+    "unverified", "unknown-key", "malformed", "not-for-me", "expired", "stale", "unchanged"
+]
 _SUFFIX = "/programme"
 
 
@@ -54,11 +56,19 @@ def check_programme(
     accepted: Mapping[str, tuple[int, bytes]],
     *,
     check_expiry: bool = True,
+    keys: Mapping[str, str] | None = None,
 ) -> ProgrammeVerdict:
-    """Return whether to accept a raw programme received on topic; accepted maps zone -> (version, raw)."""
+    """Return whether to accept a raw programme received on topic; accepted maps zone -> (version, raw).
+
+    keys: the trusted station keys by key id (default: the key pinned in agent.toml).
+    """
     key = hashlib.sha256(raw).hexdigest()[:16]
     try:
-        body = protocol.verify_message(raw, config.station_public_key, max_bytes=protocol.MAX_PROGRAMME_BYTES)
+        body = protocol.verify_message(
+            raw, config.station_public_key if keys is None else keys, max_bytes=protocol.MAX_PROGRAMME_BYTES
+        )
+    except protocol.UnknownKeyError as exc:
+        return ProgrammeRejected("unknown-key", f"programme: {exc}", key=key)
     except protocol.ProtocolError as exc:
         return ProgrammeRejected("unverified", f"programme: {exc}", key=key)
     claimed = body.get("id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +25,16 @@ log = logging.getLogger(__name__)
 # Commands queued while the Pi is offline are kept this long by the broker (message expiry still applies).
 SESSION_EXPIRY_S = 7 * 24 * 3600
 KEEPALIVE_S = 30
+
+
+def tls_context(config: AgentConfig) -> ssl.SSLContext:
+    """Return the TLS settings for the broker: its certificate must chain to the pinned CA and name the host.
+
+    Without a pinned CA the system store decides (an external broker with a public certificate).
+    """
+    context = ssl.create_default_context(cadata=config.mqtt_ca_pem or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context  # create_default_context: CERT_REQUIRED and check_hostname
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ class MqttTransport:
         )
         client.username_pw_set(config.mqtt_username, config.mqtt_password)
         if config.mqtt_tls:
-            client.tls_set()  # system CA store; the broker's certificate must verify
+            client.tls_set_context(tls_context(config))
         client.will_set(
             protocol.device_status_topic(config.device_id),
             protocol.encode_agent_message(self._status("offline")),
@@ -158,7 +169,8 @@ class MqttTransport:
             "resumed" if flags.session_present else "new",
         )
         # Subscriptions live in the persistent session, but zones may have changed since: renew them.
-        topics = [protocol.device_command_topic(self.config.device_id)]
+        # The station's key update first: its retained copy then comes before the programmes it vouches for.
+        topics = [protocol.KEYS_TOPIC, protocol.device_command_topic(self.config.device_id)]
         topics += [protocol.zone_command_topic(zone) for zone in self.config.zones]
         # Retained: each (re)subscription brings the zone's current programme.
         topics += [protocol.zone_programme_topic(zone) for zone in self.config.zones]

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import database
+from tests.support.station import RENDER_CACHE_ENV
+
+# One speech/clip render cache for the whole run (every station renders the same siren and alert
+# phrases at start); workers started by pytest-xdist inherit it through the environment.
+if RENDER_CACHE_ENV not in os.environ:
+    _render_cache = tempfile.mkdtemp(prefix="loa-xa-render-cache-")
+    os.environ[RENDER_CACHE_ENV] = _render_cache
+    atexit.register(shutil.rmtree, _render_cache, ignore_errors=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,6 +44,7 @@ def _drop_leftover_databases() -> Iterator[None]:
     """Drop test databases that outlived their test (made by module- or session-scoped fixtures)."""
     yield
     database.drop_created_since(0)
+    database.drop_templates()
 
 
 @pytest.fixture(autouse=True)
@@ -46,3 +59,9 @@ def _drop_test_databases() -> Iterator[None]:
 def database_url(tmp_path: Path) -> str:
     """Return the URL of a fresh, empty database of the backend under test."""
     return database.fresh_database_url(tmp_path / "db")
+
+
+@pytest.fixture
+def migrated_database_url(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Return the URL of a fresh database already at the newest migration (a copy of a template)."""
+    return database.migrated_database_url(tmp_path / "db", tmp_path_factory.getbasetemp() / "template-db")

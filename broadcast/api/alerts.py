@@ -9,7 +9,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from broadcast import alerts, domain
+from broadcast import alerts, domain, tenancy
+from broadcast.accounts import Principal
 from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.cap import CapError, CapExport, CapMessage, parse_cap, to_cap
 from broadcast.storage.models import Alert
@@ -57,10 +58,10 @@ class AlertOut(BaseModel):
     silent: list[str]
 
 
-def _out(station: StationDep, alert_id: int) -> AlertOut:
+def _out(station: StationDep, user: Principal, alert_id: int) -> AlertOut:
     with station.db.session() as session:
-        alert = alerts.get_alert(session, alert_id)
-        seen = alerts.delivery(session, alert)
+        alert = alerts.get_alert(session, alert_id, user)
+        seen = alerts.delivery(session, alert, user)
         return AlertOut(
             id=alert.id,
             status=alert.status,
@@ -89,14 +90,14 @@ def raise_alert(body: AlertIn, station: StationDep, user: UserDep, address: Addr
     )
     with station.db.session() as session:
         alert = alerts.raise_alert(session, station.alert_deps(), user, request, address)
-    return _out(station, alert.id)
+    return _out(station, user, alert.id)
 
 
 @router.post("/{alert_id}/confirm")
 def confirm(alert_id: int, station: StationDep, user: UserDep, address: AddressDep) -> AlertOut:
     with station.db.session() as session:
         alerts.confirm_alert(session, station.alert_deps(), user, alert_id, address)
-    return _out(station, alert_id)
+    return _out(station, user, alert_id)
 
 
 @router.post("/{alert_id}/cancel")
@@ -107,20 +108,20 @@ def cancel(
     correction = body.correction if body else True
     with station.db.session() as session:
         alerts.cancel_alert(session, station.alert_deps(), user, alert_id, correction, address)
-    return _out(station, alert_id)
+    return _out(station, user, alert_id)
 
 
 @router.get("/{alert_id}")
 def get(alert_id: int, station: StationDep, user: UserDep) -> AlertOut:
     """Return the alert and its live delivery: which loudspeakers received and played it, which are silent."""
-    return _out(station, alert_id)
+    return _out(station, user, alert_id)
 
 
 @router.get("")
 def list_alerts(station: StationDep, user: UserDep) -> list[AlertOut]:
     with station.db.session() as session:
-        ids = [a.id for a in session.query(Alert).order_by(Alert.id.desc()).limit(50)]
-    return [_out(station, i) for i in ids]
+        ids = [a.id for a in alerts.list_alerts(session, user)]
+    return [_out(station, user, i) for i in ids]
 
 
 @router.post("/cap", status_code=status.HTTP_201_CREATED)
@@ -140,7 +141,9 @@ def _apply_cap(station: StationDep, user: UserDep, address: str, message: CapMes
             # CAP references are "sender,identifier,sent" triples separated by spaces.
             targets = [r.split(",")[1] if r.count(",") >= 1 else r for r in message.references]
             alert = session.scalars(
-                select(Alert).where(Alert.cap_identifier.in_(targets)).order_by(Alert.id.desc())
+                select(Alert)
+                .where(Alert.cap_identifier.in_(targets), tenancy.commune_filter(Alert.commune_id, user))
+                .order_by(Alert.id.desc())
             ).first()
             if alert is None:
                 raise domain.NotFound("Không tìm thấy cảnh báo mà bản tin CAP này huỷ.")
@@ -165,14 +168,14 @@ def _apply_cap(station: StationDep, user: UserDep, address: str, message: CapMes
                 cap_identifier=message.identifier,
             )
             alert_id = alerts.raise_alert(session, station.alert_deps(), user, request, address).id
-    return _out(station, alert_id)
+    return _out(station, user, alert_id)
 
 
 @router.get("/{alert_id}/cap")
 def export_cap(alert_id: int, station: StationDep, user: UserDep) -> Response:
     """Return the alert as a CAP 1.2 document."""
     with station.db.session() as session:
-        alert = alerts.get_alert(session, alert_id)
+        alert = alerts.get_alert(session, alert_id, user)
         document = to_cap(
             CapExport(
                 identifier=f"loa-xa-{alert.id}",

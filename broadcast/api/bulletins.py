@@ -1,18 +1,19 @@
-"""Bulletin routes: create (draft + preview audio), read, list, approve."""
+"""Bulletin routes: create (draft + preview audio), read, list, edit, approve or send back, history."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from broadcast import bulletins
+from broadcast import bulletin_edits, bulletin_history, bulletin_jobs, bulletin_review, bulletins
 from broadcast.api.deps import AddressDep, StationDep, UserDep
-from broadcast.api.schemas import BulletinIn, BulletinOut
+from broadcast.api.jobs import JobOut, job_out
+from broadcast.api.schemas import BulletinEventOut, BulletinIn, BulletinOut, BulletinRejectIn
 from broadcast.storage.models import Bulletin, Clip
 
 router = APIRouter(prefix="/api/bulletins", tags=["bulletins"])
 
 
-def _out(station: StationDep, bulletin: Bulletin) -> BulletinOut:
+def bulletin_out(station: StationDep, bulletin: Bulletin) -> BulletinOut:
     with station.db.session() as session:
         clip = session.get(Clip, bulletin.clip_sha256)
         unknown = bulletins.unknown_terms(session, bulletin)
@@ -25,21 +26,21 @@ def create_bulletin(body: BulletinIn, station: StationDep, user: UserDep, addres
     draft = bulletins.BulletinDraft(body.title, body.text, body.priority, body.zones, body.engine, body.voice)
     with station.db.session() as session:
         bulletin = bulletins.create_bulletin(session, station.clips, station.settings, user, draft, address)
-    return _out(station, bulletin)
+    return bulletin_out(station, bulletin)
 
 
 @router.get("")
 def list_bulletins(station: StationDep, user: UserDep, status: str | None = None) -> list[BulletinOut]:
     with station.db.session() as session:
-        rows = bulletins.list_bulletins(session, status)
-    return [_out(station, b) for b in rows]
+        rows = bulletins.list_bulletins(session, bulletin_review.check_status_filter(status), viewer=user)
+    return [bulletin_out(station, b) for b in rows]
 
 
 @router.get("/{bulletin_id}")
 def get_bulletin(bulletin_id: int, station: StationDep, user: UserDep) -> BulletinOut:
     with station.db.session() as session:
-        bulletin = bulletins.get_bulletin(session, bulletin_id)
-    return _out(station, bulletin)
+        bulletin = bulletins.get_bulletin(session, bulletin_id, user)
+    return bulletin_out(station, bulletin)
 
 
 @router.post("/{bulletin_id}/approve")
@@ -50,7 +51,7 @@ def approve_bulletin(
     with station.db.session() as session:
         bulletin = bulletins.approve_bulletin(session, user, bulletin_id, address)
     station.refresh_programme()  # slots holding it may air it again
-    return _out(station, bulletin)
+    return bulletin_out(station, bulletin)
 
 
 @router.post("/{bulletin_id}/render")
@@ -61,4 +62,61 @@ def render_again(bulletin_id: int, station: StationDep, user: UserDep, address: 
             session, station.clips, station.settings, user, bulletin_id, address
         )
     station.refresh_programme()  # new audio, or back to draft: the programme changes with it
-    return _out(station, bulletin)
+    return bulletin_out(station, bulletin)
+
+
+def _draft(body: BulletinIn) -> bulletins.BulletinDraft:
+    return bulletins.BulletinDraft(body.title, body.text, body.priority, body.zones, body.engine, body.voice)
+
+
+@router.post("/jobs", status_code=status.HTTP_202_ACCEPTED)
+def create_bulletin_in_background(
+    body: BulletinIn, station: StationDep, user: UserDep, address: AddressDep
+) -> JobOut:
+    """Write a (long) bulletin and read it in the background; poll the job for progress and the result."""
+    draft = _draft(body)
+    bulletin_jobs.check_draft(station, user, draft)  # bad input is refused now, not when the job runs
+    return job_out(station, bulletin_jobs.start_create(station, user, draft, address), user)
+
+
+@router.put("/{bulletin_id}")
+def edit_bulletin(
+    bulletin_id: int, body: BulletinIn, station: StationDep, user: UserDep, address: AddressDep
+) -> BulletinOut:
+    """Change a waiting or sent-back bulletin; a changed text is read again."""
+    with station.db.session() as session:
+        bulletin = bulletin_edits.edit_bulletin(
+            session, station.clips, station.settings, user, bulletin_id, _draft(body), address
+        )
+    return bulletin_out(station, bulletin)
+
+
+@router.post("/{bulletin_id}/reject")
+def reject_bulletin(
+    bulletin_id: int, body: BulletinRejectIn, station: StationDep, user: UserDep, address: AddressDep
+) -> BulletinOut:
+    """Send a bulletin back to its editor with a reason (approver or admin only)."""
+    with station.db.session() as session:
+        bulletin = bulletin_review.reject_bulletin(session, user, bulletin_id, body.reason, address)
+    station.refresh_programme()  # if it was approved, it must not air any more
+    return bulletin_out(station, bulletin)
+
+
+@router.post("/{bulletin_id}/submit")
+def submit_bulletin(bulletin_id: int, station: StationDep, user: UserDep, address: AddressDep) -> BulletinOut:
+    """Submit a sent-back bulletin for approval again."""
+    with station.db.session() as session:
+        bulletin = bulletin_review.submit_bulletin(session, user, bulletin_id, address)
+    return bulletin_out(station, bulletin)
+
+
+@router.get("/{bulletin_id}/history")
+def bulletin_history_list(bulletin_id: int, station: StationDep, user: UserDep) -> list[BulletinEventOut]:
+    """Every step of the bulletin, oldest first: created, edited (what changed), approved, sent back…"""
+    with station.db.session() as session:
+        bulletins.get_bulletin(session, bulletin_id, user)
+        entries = bulletin_history.history(session, bulletin_id)
+    return [
+        BulletinEventOut(at=e.at, actor=e.actor, action=e.action, summary=e.summary, detail=e.detail)
+        for e in entries
+    ]

@@ -10,19 +10,21 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from broadcast import control, play_log
+from broadcast import control, devices, domain, play_log, reporting, tenancy, user_admin, zones
 from broadcast.api.deps import AddressDep, StationDep, UserDep
-from broadcast.api.schemas import DeviceOut, PlayOut
+from broadcast.api.schemas import CsvResponse, DeviceOut, PlayOut
 from broadcast.scheduler.slots import zone as tz_zone
-from broadcast.storage.models import Device
+from broadcast.storage.models import Device, Zone
 
 router = APIRouter(prefix="/api", tags=["devices"])
 
 
 @router.get("/devices")
 def list_devices(station: StationDep, user: UserDep) -> list[DeviceOut]:
+    """Return the devices of the caller's commune (every commune for a province account)."""
+    query = select(Device).where(tenancy.device_filter(user)).order_by(Device.zone, Device.id)
     with station.db.session() as session:
-        return [DeviceOut.of(d) for d in session.scalars(select(Device).order_by(Device.zone, Device.id))]
+        return [DeviceOut.of(d) for d in session.scalars(query)]
 
 
 def _filter(
@@ -44,15 +46,15 @@ FilterDep = Annotated[play_log.PlayFilter, Depends(_filter)]
 def list_plays(station: StationDep, user: UserDep, where: FilterDep) -> list[PlayOut]:
     """Return the newest plays (and skips/rejections) first, filtered by device, zone, bulletin, time."""
     with station.db.session() as session:
-        return [PlayOut.of(p) for p in session.scalars(play_log.query(where))]
+        return [PlayOut.of(p) for p in session.scalars(play_log.query(where, user))]
 
 
-@router.get("/plays.csv", response_class=PlainTextResponse)
+@router.get("/plays.csv", response_class=CsvResponse)
 def export_plays(station: StationDep, user: UserDep, where: FilterDep) -> PlainTextResponse:
     """Export the play log as CSV (opens in a spreadsheet with Vietnamese intact)."""
     with station.db.session() as session:
-        plays = list(session.scalars(play_log.query(where)))
-        zones = {d.id: d.zone for d in session.scalars(select(Device))}
+        plays = list(session.scalars(play_log.query(where, user)))
+        zones = {d.id: d.zone for d in session.scalars(select(Device).where(tenancy.device_filter(user)))}
     return PlainTextResponse(
         play_log.to_csv(plays, zones, station.settings.timezone),
         media_type="text/csv; charset=utf-8",
@@ -67,7 +69,47 @@ def daily_report(
     """Summarise a day (default today, Vietnam time) per zone: plays, minutes, silent devices, problems."""
     chosen = day or datetime.now(tz_zone(station.settings.timezone)).date()
     with station.db.session() as session:
-        return play_log.daily_report(session, chosen, station.settings.timezone, zone)
+        return play_log.daily_report(session, chosen, station.settings.timezone, zone, user)
+
+
+@router.get("/reports/daily.csv", response_class=CsvResponse)
+def daily_report_csv(
+    station: StationDep, user: UserDep, day: date | None = None, zone: str | None = None
+) -> PlainTextResponse:
+    """Export a day's per-zone summary as CSV (one row per zone)."""
+    chosen = day or datetime.now(tz_zone(station.settings.timezone)).date()
+    with station.db.session() as session:
+        report = play_log.daily_report(session, chosen, station.settings.timezone, zone, user)
+    return PlainTextResponse(
+        reporting.daily_csv(chosen, report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="bao-cao-ngay-{chosen.isoformat()}.csv"'},
+    )
+
+
+class LocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    latitude: float | None = Field(None, ge=-90, le=90, description="Vĩ độ (độ thập phân); null: xoá")
+    longitude: float | None = Field(None, ge=-180, le=180, description="Kinh độ (độ thập phân); null: xoá")
+
+
+class LocationOut(BaseModel):
+    device_id: str
+    latitude: float | None
+    longitude: float | None
+
+
+@router.put("/devices/{device_id}/location")
+def set_location(
+    device_id: str, body: LocationIn, station: StationDep, user: UserDep, address: AddressDep
+) -> LocationOut:
+    """Set or clear where a device stands (admins; drawn on the devices page's map)."""
+    user_admin.require_admin(user)
+    if (body.latitude is None) != (body.longitude is None):
+        raise domain.Invalid("Nhập cả vĩ độ và kinh độ (hoặc để trống cả hai).")
+    with station.db.session() as session:
+        device = zones.set_device_location(session, user, device_id, (body.latitude, body.longitude), address)
+        return LocationOut(device_id=device.id, latitude=device.latitude, longitude=device.longitude)
 
 
 class VolumeIn(BaseModel):
@@ -103,4 +145,31 @@ def test_tone(
     context = station.push_context()
     return CommandSent(
         command_id=control.play_test_tone(context, user, device_id, body.duration_s, body.frequency, address)
+    )
+
+
+class RevokedOut(BaseModel):
+    device_id: str
+    revoked_at: datetime
+    disconnected: bool = Field(
+        description="The managed broker re-read its accounts and closed the device's open connection; "
+        "false: no managed broker running (an external broker's operator removes the account there)."
+    )
+
+
+@router.post("/devices/{device_id}/revoke")
+def revoke_device(device_id: str, station: StationDep, user: UserDep, address: AddressDep) -> RevokedOut:
+    """Revoke a device (admins only): its broker login stops, an open connection is closed, commands
+    no longer reach it and its reports are ignored. Re-enrol it with `broadcast device add --replace`."""
+    if user.role != domain.Role.ADMIN:
+        raise domain.Forbidden("Chỉ quản trị viên mới được thu hồi thiết bị.")
+    with station.db.session() as session:
+        device = session.get(Device, device_id)
+        zone = session.get(Zone, device.zone) if device is not None else None
+        tenancy.check_visible(user, zone.commune_id if zone else "", f"Không có thiết bị {device_id!r}.")
+        revocation = devices.revoke_device(session, station.settings, device_id, user.name, address)
+    return RevokedOut(
+        device_id=revocation.device_id,
+        revoked_at=revocation.revoked_at,
+        disconnected=revocation.disconnected,
     )

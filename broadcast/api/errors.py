@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from broadcast.audio import AudioError
+from broadcast.clips import ClipStoreError
 from broadcast.domain import DomainError
 from broadcast.tts import TtsError
 
@@ -22,6 +25,16 @@ def _location(loc: tuple[object, ...] | list[object]) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on the app."""
+    _document_error_shape(app)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        # A number or text the database cannot hold (an id of 30 digits: SQLite raises OverflowError,
+        # PostgreSQL a DataError). The transaction rolled back, so nothing was stored.
+        log.warning("value out of the database's range: %s", exc)
+        detail = "Giá trị vượt giới hạn cho phép (số quá lớn hoặc chuỗi quá dài)."
+        return JSONResponse({"detail": detail}, 422)
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -39,7 +52,44 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _tts(_: Request, exc: TtsError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
+    @app.exception_handler(ClipStoreError)
+    async def _clip_store(_: Request, exc: ClipStoreError) -> JSONResponse:
+        log.error("clip store: %s", exc)  # where and why; the officer gets a plain retry message
+        return JSONResponse({"detail": "Kho âm thanh tạm thời không truy cập được; thử lại sau."}, 503)
+
     @app.exception_handler(AudioError)
     async def _audio(_: Request, exc: AudioError) -> JSONResponse:
         log.error("audio pipeline failed: %s", exc)
         return JSONResponse({"detail": str(exc)}, status_code=500)
+
+
+# What the validation handler above really sends, for the OpenAPI spec (FastAPI documents its own shape).
+_VALIDATION_ERROR = {
+    "title": "HTTPValidationError",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "title": "Detail", "description": "Thông báo lỗi cho cán bộ"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _document_error_shape(app: FastAPI) -> None:
+    """Make the spec's 422 schema match the answers, so clients (and schemathesis) can rely on it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = build()  # FastAPI caches it in app.openapi_schema: patching it in place patches the cache
+        schemas = spec.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in schemas:
+            schemas["HTTPValidationError"] = _VALIDATION_ERROR
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

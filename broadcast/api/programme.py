@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from broadcast import programme, publishing
+from broadcast import programme, publishing, tenancy
 from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.scheduler.planner import plan
 from broadcast.storage.models import Slot, SlotItem
@@ -123,12 +123,11 @@ def create_slot(body: SlotIn, station: StationDep, user: UserDep, address: Addre
 
 @router.get("/slots")
 def list_slots(station: StationDep, user: UserDep, zone: str | None = None) -> list[SlotOut]:
+    """Return the active slots of the caller's commune (every commune for a province account)."""
     with station.db.session() as session:
-        slots = session.query(Slot).filter(Slot.active.is_(True)).order_by(Slot.id).all()
         return [
             _slot_out(s, programme.slot_items(session, s.id))
-            for s in slots
-            if zone is None or zone in s.zones
+            for s in programme.list_slots(session, user, zone)
         ]
 
 
@@ -158,9 +157,10 @@ def delete_slot(slot_id: int, station: StationDep, user: UserDep, address: Addre
 def planned(
     station: StationDep, user: UserDep, zone: str | None = None, days: int = Query(7, ge=1, le=31)
 ) -> list[EntryOut]:
-    """Return what will play, item by item, from now for `days` days."""
+    """Return what will play on the caller's zones, item by item, from now for `days` days."""
     now = datetime.now(UTC)
     with station.db.session() as session:
+        mine = tenancy.visible_zone_ids(session, user)
         entries = plan(
             publishing.load_plans(session), now, now + timedelta(days=days), station.settings.timezone
         )
@@ -172,9 +172,9 @@ def planned(
             title=e.item.title,
             start_at=e.start,
             end_at=e.end,
-            zones=list(e.zones),
+            zones=[z for z in e.zones if z in mine],
             priority=e.item.priority,
         )
         for e in entries
-        if zone is None or zone in e.zones
+        if mine.intersection(e.zones) and (zone is None or (zone in e.zones and zone in mine))
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcast.protocol import Priority
@@ -39,6 +40,9 @@ class BulletinOut(BaseModel):
     unknown_abbreviations: list[str] = Field(
         default_factory=list, description="Từ viết tắt máy chưa biết (sẽ đánh vần từng chữ)"
     )
+    source: str = Field("tts", description="tts: máy đọc nội dung; upload: bản ghi âm tải lên")
+    reject_reason: str = Field("", description="Lý do người duyệt trả lại (khi status là rejected)")
+    updated_at: datetime | None = None
 
     @classmethod
     def of(cls, bulletin: Bulletin, duration_s: float, unknown: list[str]) -> BulletinOut:
@@ -58,7 +62,25 @@ class BulletinOut(BaseModel):
             created_at=bulletin.created_at,
             approved_at=bulletin.approved_at,
             unknown_abbreviations=unknown,
+            source=bulletin.source,
+            reject_reason=bulletin.reject_reason,
+            updated_at=bulletin.updated_at,
         )
+
+
+class BulletinRejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(description="Cần sửa gì (bắt buộc, người soạn sẽ đọc)")
+
+
+class BulletinEventOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str = Field(
+        description="created, imported, uploaded, edited, rerendered, submitted, approved, rejected"
+    )
+    summary: str = Field(description="Một dòng mô tả bằng tiếng Việt")
+    detail: dict[str, Any] = Field(default_factory=dict)
 
 
 class DeviceOut(BaseModel):
@@ -111,3 +133,9 @@ class PlayOut(BaseModel):
             outcome=play.outcome,
             reason=play.reason,
         )
+
+
+class CsvResponse(PlainTextResponse):
+    """A CSV download: documented as text/csv in the spec (the body is UTF-8 with a BOM)."""
+
+    media_type = "text/csv"

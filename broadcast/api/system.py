@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from sqlalchemy import func, select, text
 
 from broadcast.api.deps import StationDep
+from broadcast.clips import ClipNotFound, ClipStoreError, is_sha256
 from broadcast.storage.models import Bulletin, Device, Play
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["system"])
 
@@ -56,20 +61,33 @@ def metrics(station: StationDep) -> str:
         "# HELP loa_mqtt_connected Whether the station's MQTT client is connected.",
         "# TYPE loa_mqtt_connected gauge",
         f"loa_mqtt_connected {int(station.mqtt.connected)}",
+        "# HELP loa_agent_messages_total Agent reports this worker took from the (shared) subscription.",
+        "# TYPE loa_agent_messages_total counter",
+        f"loa_agent_messages_total {station.agent_messages}",
     ]
     return "\n".join(lines) + "\n"
 
 
 @router.get("/clips/{name}")
-def clip(name: str, station: StationDep) -> FileResponse:
-    """Serve a clip by its sha256 (content-addressed: immutable, cacheable forever)."""
+def clip(name: str, station: StationDep) -> Response:
+    """Serve a clip by its sha256 (content-addressed: immutable, cacheable forever).
+
+    Clips in object storage are streamed through the station rather than redirected: agents accept clip
+    URLs on the station's origin only and refuse redirects (SCALING.md, "Object storage for clips").
+    """
     sha, _, ext = name.partition(".")
-    try:
-        path = station.clips.path(sha)
-    except ValueError:
-        raise HTTPException(404, "Không có tệp âm thanh này.") from None
-    if ext != "mp3" or not path.is_file():
+    if ext != "mp3" or not is_sha256(sha):
         raise HTTPException(404, "Không có tệp âm thanh này.")
-    return FileResponse(
-        path, media_type="audio/mpeg", headers={"Cache-Control": "public, max-age=31536000, immutable"}
-    )
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    path = station.clips.local_file(sha)
+    if path is not None:
+        return FileResponse(path, media_type="audio/mpeg", headers=headers)
+    try:
+        stream = station.clips.open_stream(sha)
+    except ClipNotFound:
+        raise HTTPException(404, "Không có tệp âm thanh này.") from None
+    except ClipStoreError as exc:
+        log.error("clip %s: %s", sha, exc)
+        raise HTTPException(503, "Kho âm thanh tạm thời không truy cập được; thử lại sau.") from None
+    headers["Content-Length"] = str(stream.size)
+    return StreamingResponse(stream.chunks, media_type="audio/mpeg", headers=headers)

@@ -7,9 +7,7 @@ import math
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -20,6 +18,15 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from broadcast import protocol
 from broadcast.mqtt.credentials import STATION_USER
+from broadcast.mqtt.target import MqttTarget, parse_mqtt_url
+
+__all__ = [
+    "MqttError",
+    "MqttTarget",
+    "StationMqtt",
+    "agent_subscriptions",
+    "parse_mqtt_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,40 +63,6 @@ class MqttError(RuntimeError):
     """The broker refused the station, could not be reached, or did not acknowledge a publish."""
 
 
-@dataclass(frozen=True)
-class MqttTarget:
-    """Where the broker is and how the station logs in."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-
-
-def parse_mqtt_url(url: str) -> MqttTarget:
-    """Return the target of an mqtt://user:pass@host:port or mqtts://... URL, or raise ValueError."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, got {url!r}")
-    if not parts.hostname:
-        raise ValueError(f"MQTT URL has no host: {url!r}")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"MQTT URL must be mqtt[s]://user:pass@host:port with nothing after: {url!r}")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"MQTT URL has a bad port: {url!r}") from exc
-    tls = parts.scheme == "mqtts"
-    return MqttTarget(
-        host=parts.hostname,
-        port=port or (8883 if tls else 1883),
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
-        tls=tls,
-    )
-
-
 class StationMqtt:
     """One persistent MQTT v5 session of the station: QoS1 publishes and a queue of agent messages.
 
@@ -120,7 +93,7 @@ class StationMqtt:
         if target.username is not None:
             self._client.username_pw_set(target.username, target.password)
         if target.tls:
-            self._client.tls_set()
+            self._client.tls_set(ca_certs=target.ca_file)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect

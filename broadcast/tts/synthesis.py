@@ -7,7 +7,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,6 +22,9 @@ SENTENCE_PAUSE_S = 0.35
 """Silence between sentences: the pause an announcer takes; pieces are synthesised without it."""
 PARALLEL_MIN_SENTENCES = 4
 """Below this many uncached sentences a pool's start-up costs more than it saves."""
+
+Progress = Callable[[int, int], None]
+"""Told (sentences spoken so far, sentences in all) as a long bulletin is read, for a progress bar."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,9 @@ class Synthesizer:
         self.cache = cache
         self.workers = max(1, workers or os.cpu_count() or 1)
 
-    def speak(self, spoken_text: str, chain: Sequence[tuple[str, str | None]]) -> Speech:
+    def speak(
+        self, spoken_text: str, chain: Sequence[tuple[str, str | None]], progress: Progress | None = None
+    ) -> Speech:
         """Speak with the first (engine, voice) of `chain` that is available; raise the last error."""
         sentences = split_sentences(spoken_text)
         if not sentences:
@@ -97,32 +102,41 @@ class Synthesizer:
             try:
                 engine = get_engine(name, self.config)
                 chosen = voice or engine.default_voice()
-                return self._speak_with(engine, chosen, sentences)
+                return self._speak_with(engine, chosen, sentences, progress)
             except TtsUnavailable as exc:
                 log.warning("engine %s unavailable, trying the next one: %s", name, exc)
                 failures.append(f"{name}: {exc}")
         raise TtsUnavailable("Không bộ đọc nào dùng được. " + " | ".join(failures))
 
-    def _speak_with(self, engine: TtsEngine, voice: str, sentences: list[str]) -> Speech:
+    def _speak_with(
+        self, engine: TtsEngine, voice: str, sentences: list[str], progress: Progress | None = None
+    ) -> Speech:
         options = {"rate_wpm": self.config.rate_wpm}
         keys = [speech_key(engine.name, voice, options, s) for s in sentences]
         pieces: list[PcmAudio | None] = [self.cache.get(k) if self.cache else None for k in keys]
         missing = [i for i, piece in enumerate(pieces) if piece is None]
+        done = len(sentences) - len(missing)
+        if progress is not None:
+            progress(done, len(sentences))
         for index, audio in zip(
             missing, self._synthesize_many(engine, voice, [sentences[i] for i in missing]), strict=True
         ):
             pieces[index] = audio
             if self.cache:
                 self.cache.put(keys[index], audio)
+            done += 1
+            if progress is not None:
+                progress(done, len(sentences))
         ready = [p for p in pieces if p is not None]
         return Speech(_join(ready), engine.name, voice, len(sentences), len(sentences) - len(missing))
 
-    def _synthesize_many(self, engine: TtsEngine, voice: str, texts: list[str]) -> list[PcmAudio]:
+    def _synthesize_many(self, engine: TtsEngine, voice: str, texts: list[str]) -> Iterator[PcmAudio]:
+        """Yield each sentence's audio in order, as soon as it is ready (the caller reports progress)."""
         if len(texts) < PARALLEL_MIN_SENTENCES or self.workers == 1:
-            return [engine.synthesize(text, voice) for text in texts]
+            return (engine.synthesize(text, voice) for text in texts)
         if engine.parallelism == "processes":
             pool = _pool("processes", self.workers)
             futures = [pool.submit(_speak_in_worker, engine.name, self.config, t, voice) for t in texts]
-            return [PcmAudio(*f.result()) for f in futures]
+            return (PcmAudio(*f.result()) for f in futures)
         speak: Callable[[str], PcmAudio] = lambda text: engine.synthesize(text, voice)  # noqa: E731
-        return list(_pool("threads", self.workers).map(speak, texts))
+        return _pool("threads", self.workers).map(speak, texts)

@@ -6,14 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from broadcast import alerts, domain
+from broadcast import alerts, domain, tenancy
 from broadcast.accounts import Principal
 from broadcast.alert_templates import PHRASES
 from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
 from broadcast.audio import AudioError
-from broadcast.storage.models import Alert, Zone
 from broadcast.tts import TtsError
 from broadcast.web.pages import check_csrf, login_redirect, page
 
@@ -22,8 +20,8 @@ router = APIRouter(include_in_schema=False)
 
 def _emergency(request: Request, station: StationDep, user: Principal, **extra: object) -> Response:
     with station.db.session() as session:
-        zones = list(session.scalars(select(Zone).order_by(Zone.id)))
-        recent = list(session.scalars(select(Alert).order_by(Alert.id.desc()).limit(10)))
+        zones = tenancy.visible_zones(session, user)
+        recent = alerts.list_alerts(session, user, limit=10)
         for alert in recent:
             alerts.get_alert(session, alert.id)  # marks expired ones
     return page(
@@ -79,8 +77,8 @@ def alert_status(request: Request, alert_id: int, station: StationDep, user: Opt
     if user is None:
         return login_redirect()
     with station.db.session() as session:
-        alert = alerts.get_alert(session, alert_id)
-        seen = alerts.delivery(session, alert)
+        alert = alerts.get_alert(session, alert_id, user)
+        seen = alerts.delivery(session, alert, user)
     return page(request, station, user, "alert.html", alert=alert, seen=seen)
 
 

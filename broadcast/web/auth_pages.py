@@ -36,15 +36,15 @@ def login(
     wait = station.login_throttle.retry_after(address, name)
     if wait > 0:
         message = f"Đăng nhập sai quá nhiều lần. Hãy thử lại sau {wait / 60:.0f} phút."
-        return page(request, station, None, "login.html", error=message, code=429)
+        return page(request, station, None, "login.html", error=message, code=429, form={"name": name})
     with station.db.session() as session:
         principal = accounts.authenticate(session, name, password)
         if principal is None:
             station.login_throttle.failed(address, name)
             audit.record(session, name[:64], "login.failed", "", address)
-            return page(
-                request, station, None, "login.html", error="Sai tên đăng nhập hoặc mật khẩu.", code=401
-            )
+            error = "Sai tên đăng nhập hoặc mật khẩu."
+            form = {"name": name}  # the officer retypes only the password
+            return page(request, station, None, "login.html", error=error, code=401, form=form)
         station.login_throttle.succeeded(address, name)
         audit.record(session, principal.name, "login", "", address)
         days = station.settings.session_days
@@ -58,10 +58,18 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, station: StationDep, csrf_token: Annotated[str, Form()]) -> Response:
+def logout(
+    request: Request,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+) -> Response:
     check_csrf(request, station, csrf_token)
     with station.db.session() as session:
         accounts.revoke_token(session, request.cookies.get(SESSION_COOKIE, ""))
+        if user is not None:
+            audit.record(session, user.name, "logout", f"user:{user.name}", address)
     response = login_redirect()
     response.delete_cookie(SESSION_COOKIE)
     return response

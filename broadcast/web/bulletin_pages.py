@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from broadcast import bulletins, domain, programme
+from broadcast import (
+    bulletin_edits,
+    bulletin_history,
+    bulletin_jobs,
+    bulletin_review,
+    bulletins,
+    domain,
+    programme,
+    tenancy,
+)
 from broadcast.accounts import Principal
+from broadcast.api.bulletin_files import read_file
 from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
 from broadcast.audio import AudioError
-from broadcast.storage.models import Clip, Play, Slot, SlotItem, Zone
+from broadcast.storage.models import Clip, Play, Slot, SlotItem
 from broadcast.tts import TtsError
+from broadcast.uploads import Upload
 from broadcast.web.pages import WEEKDAYS, check_csrf, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
@@ -26,17 +37,44 @@ ENGINES = {
 }
 
 
+def _list_page(
+    request: Request,
+    station: StationDep,
+    user: Principal,
+    form: dict[str, Any],
+    status: str | None = None,
+    **extra: Any,
+) -> Response:
+    """Render the bulletin list (filtered by status) with the new-bulletin form."""
+    with station.db.session() as session:
+        rows = bulletins.list_bulletins(session, status, viewer=user)
+        zones = tenancy.visible_zones(session, user)
+    return page(
+        request,
+        station,
+        user,
+        "bulletins.html",
+        bulletins=rows,
+        zones=zones,
+        form=form,
+        engines=ENGINES,
+        status=status or "",
+        upload_max_mb=station.settings.upload_max_bytes / 1e6,
+        upload_max_min=station.settings.upload_max_s / 60,
+        **extra,
+    )
+
+
 @router.get("/bulletins", response_class=HTMLResponse)
-def bulletin_list(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
+def bulletin_list(request: Request, station: StationDep, user: OptionalUserDep, status: str = "") -> Response:
     if user is None:
         return login_redirect()
-    with station.db.session() as session:
-        rows = bulletins.list_bulletins(session)
-        zones = list(session.scalars(select(Zone).order_by(Zone.id)))
     form = {"engine": station.settings.tts_engine}
-    return page(
-        request, station, user, "bulletins.html", bulletins=rows, zones=zones, form=form, engines=ENGINES
-    )
+    try:
+        chosen = bulletin_review.check_status_filter(status)
+    except domain.DomainError as exc:
+        return _list_page(request, station, user, form, error=str(exc), code=exc.status_code)
+    return _list_page(request, station, user, form, chosen)
 
 
 @router.post("/bulletins", response_class=HTMLResponse)
@@ -51,55 +89,63 @@ def bulletin_create(
     priority: Annotated[str, Form()] = "normal",
     zones: Annotated[list[str] | None, Form()] = None,
     engine: Annotated[str, Form()] = "",
+    audio: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     if user is None:
         return login_redirect()
     check_csrf(request, station, csrf_token)
     draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None)
+    filename = ""
     try:
+        filename, data = read_file(audio, station.settings.upload_max_bytes)
+        if not filename and bulletin_jobs.is_long(station, text):  # read in the background, with progress
+            bulletin_jobs.check_draft(station, user, draft)
+            job_id = bulletin_jobs.start_create(station, user, draft, address)
+            return RedirectResponse(f"/jobs/{job_id}", status_code=303)
         with station.db.session() as session:
-            bulletin = bulletins.create_bulletin(
-                session, station.clips, station.settings, user, draft, address
-            )
+            if filename:  # a recorded file replaces the machine voice
+                bulletin = bulletin_edits.create_uploaded_bulletin(
+                    session, station.clips, station.settings, user, draft, Upload(filename, data), address
+                )
+            else:
+                bulletin = bulletins.create_bulletin(
+                    session, station.clips, station.settings, user, draft, address
+                )
     except (domain.DomainError, TtsError, AudioError) as exc:
-        with station.db.session() as session:
-            rows = bulletins.list_bulletins(session)
-            all_zones = list(session.scalars(select(Zone).order_by(Zone.id)))
         form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
-        return page(
-            request,
-            station,
-            user,
-            "bulletins.html",
-            bulletins=rows,
-            zones=all_zones,
-            engines=ENGINES,
-            form=form,
-            error=str(exc),
-            code=422,
-        )
+        again = " Trình duyệt không giữ tệp đã chọn: hãy chọn lại tệp ghi âm." if filename else ""
+        return _list_page(request, station, user, form, error=f"{exc}{again}", code=422)
     return RedirectResponse(f"/bulletins/{bulletin.id}", status_code=303)
 
 
-def _detail(
+def detail_page(
     request: Request, station: StationDep, user: Principal, bulletin_id: int, **extra: Any
 ) -> Response:
     with station.db.session() as session:
-        bulletin = bulletins.get_bulletin(session, bulletin_id)
+        bulletin = bulletins.get_bulletin(session, bulletin_id, user)
         clip = session.get(Clip, bulletin.clip_sha256)
         slots = list(
             session.scalars(
                 select(Slot)
                 .join(SlotItem, SlotItem.slot_id == Slot.id)
-                .where(SlotItem.bulletin_id == bulletin_id, Slot.active.is_(True))
+                .where(
+                    SlotItem.bulletin_id == bulletin_id,
+                    Slot.active.is_(True),
+                    tenancy.commune_filter(Slot.commune_id, user),
+                )
                 .order_by(Slot.id)
                 .distinct()
             )
         )
         plays = list(
-            session.scalars(select(Play).where(Play.bulletin_id == bulletin_id).order_by(Play.id.desc()))
+            session.scalars(
+                select(Play)
+                .where(Play.bulletin_id == bulletin_id, tenancy.play_filter(user))
+                .order_by(Play.id.desc())
+            )
         )
         unknown = bulletins.unknown_terms(session, bulletin)
+        history = bulletin_history.history(session, bulletin_id)
     return page(
         request,
         station,
@@ -113,6 +159,10 @@ def _detail(
         unknown=unknown,
         can_approve=domain.can_approve(user.role),
         can_air=domain.can_air(bulletin.status),
+        can_edit=bulletin_review.can_edit(bulletin.status),
+        can_reject=bulletin_review.can_reject(bulletin.status),
+        can_submit=bulletin_review.can_submit(bulletin.status),
+        history=history,
         **extra,
     )
 
@@ -123,49 +173,7 @@ def bulletin_detail(
 ) -> Response:
     if user is None:
         return login_redirect()
-    return _detail(request, station, user, bulletin_id)
-
-
-@router.post("/bulletins/{bulletin_id}/approve", response_class=HTMLResponse)
-def bulletin_approve(
-    request: Request,
-    bulletin_id: int,
-    station: StationDep,
-    user: OptionalUserDep,
-    address: AddressDep,
-    csrf_token: Annotated[str, Form()],
-) -> Response:
-    if user is None:
-        return login_redirect()
-    check_csrf(request, station, csrf_token)
-    try:
-        with station.db.session() as session:
-            bulletins.approve_bulletin(session, user, bulletin_id, address)
-    except domain.DomainError as exc:
-        return _detail(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
-    station.refresh_programme()
-    return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
-
-
-@router.post("/bulletins/{bulletin_id}/render", response_class=HTMLResponse)
-def bulletin_render(
-    request: Request,
-    bulletin_id: int,
-    station: StationDep,
-    user: OptionalUserDep,
-    address: AddressDep,
-    csrf_token: Annotated[str, Form()],
-) -> Response:
-    if user is None:
-        return login_redirect()
-    check_csrf(request, station, csrf_token)
-    try:
-        with station.db.session() as session:
-            bulletins.rerender_bulletin(session, station.clips, station.settings, user, bulletin_id, address)
-    except (domain.DomainError, TtsError, AudioError) as exc:
-        return _detail(request, station, user, bulletin_id, error=str(exc), code=422)
-    station.refresh_programme()
-    return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+    return detail_page(request, station, user, bulletin_id)
 
 
 @router.post("/bulletins/{bulletin_id}/schedule", response_class=HTMLResponse)
@@ -198,6 +206,9 @@ def bulletin_schedule(
                 session, station.scheduler, station.rules(), user, slot_request, address
             )
     except domain.DomainError as exc:
-        return _detail(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
+        typed = {"mode": mode, "start_at": start_at, "daily_at": daily_at, "days": days or []}
+        return detail_page(
+            request, station, user, bulletin_id, error=str(exc), code=exc.status_code, schedule_form=typed
+        )
     station.refresh_programme(slot.zones)
     return RedirectResponse(f"/bulletins/{bulletin_id}?scheduled=1", status_code=303)

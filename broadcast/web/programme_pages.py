@@ -8,14 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from broadcast import domain, programme, publishing
+from broadcast import domain, programme, publishing, tenancy
 from broadcast.accounts import Principal
 from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
 from broadcast.scheduler.planner import plan
 from broadcast.scheduler.slots import zone as tz_zone
-from broadcast.storage.models import Slot, Zone
 from broadcast.web.pages import WEEKDAYS, check_csrf, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
@@ -26,8 +24,9 @@ def _programme(request: Request, station: StationDep, user: Principal, zone: str
     now = datetime.now(UTC)
     local = tz_zone(station.settings.timezone)
     with station.db.session() as session:
-        zones = list(session.scalars(select(Zone).order_by(Zone.id)))
-        chosen = zone or (zones[0].id if zones else "")
+        zones = tenancy.visible_zones(session, user)
+        ids = [z.id for z in zones]
+        chosen = zone if zone in ids else (ids[0] if ids else "")  # another commune's zone: not shown
         entries = [
             e
             for e in plan(
@@ -35,11 +34,8 @@ def _programme(request: Request, station: StationDep, user: Principal, zone: str
             )
             if chosen in e.zones
         ]
-        slots = [
-            (s, programme.slot_items(session, s.id))
-            for s in session.scalars(select(Slot).where(Slot.active.is_(True)).order_by(Slot.id))
-            if chosen in s.zones
-        ]
+        mine = programme.list_slots(session, user, chosen)
+        slots = [(s, programme.slot_items(session, s.id)) for s in mine]
     week: defaultdict[str, list[Any]] = defaultdict(list)
     for entry in entries:
         day = entry.start.astimezone(local)

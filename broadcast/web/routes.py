@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from fastapi import APIRouter
 
-from broadcast.web import alert_pages, auth_pages, bulletin_pages, programme_pages, station_pages
+from broadcast.web import (
+    account_pages,
+    admin_pages,
+    admin_place_pages,
+    alert_pages,
+    approval_pages,
+    audit_pages,
+    auth_pages,
+    bulletin_edit_pages,
+    bulletin_pages,
+    device_pages,
+    job_pages,
+    programme_pages,
+    report_pages,
+    station_pages,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (alert_pages, auth_pages, bulletin_pages, programme_pages, station_pages):
+pages: tuple[ModuleType, ...] = (alert_pages, auth_pages, bulletin_pages, programme_pages, station_pages)
+pages += (account_pages, audit_pages)
+# job_pages first among the bulletin pages: its /bulletins/import must win over /bulletins/{bulletin_id}.
+pages = (job_pages, approval_pages, bulletin_edit_pages, *pages)
+pages += (admin_pages, admin_place_pages, device_pages, report_pages)
+for module in pages:
     router.include_router(module.router)

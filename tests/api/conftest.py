@@ -25,10 +25,10 @@ class Api:
 
 
 @pytest.fixture
-def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
+def api(tmp_path: Path, migrated_database_url: str) -> Iterator[Api]:
     settings = Settings(
         data_dir=tmp_path / "var",
-        database_url=database_url,  # SQLite or a fresh PostgreSQL database (tests/conftest.py)
+        database_url=migrated_database_url,  # SQLite or PostgreSQL (tests/conftest.py)
         mqtt_port=free_port(),
         public_url="http://127.0.0.1:1",
         push_lead_s=1.0,

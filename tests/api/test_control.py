@@ -10,6 +10,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from broadcast import devices, protocol
 from edge_agent.config import load_config
+from edge_agent.transport import tls_context
 from tests.api.conftest import Api
 
 
@@ -27,6 +28,7 @@ def _subscribe_as_device(api: Api, tmp_path: Path, device_id: str) -> tuple[mqtt
         CallbackAPIVersion.VERSION2, client_id=device_id, protocol=MQTTProtocolVersion.MQTTv5
     )
     client.username_pw_set(config.mqtt_username, config.mqtt_password)
+    client.tls_set_context(tls_context(config))  # the managed broker takes devices over TLS only
     client.on_message = lambda c, u, message: received.put(bytes(message.payload))
     client.on_subscribe = lambda c, u, mid, codes, props: subscribed.put(mid)
     client.on_connect = lambda c, u, f, code, props: c.subscribe(

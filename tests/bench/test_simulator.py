@@ -121,7 +121,7 @@ def test_a_forged_command_is_rejected_by_the_real_decision_path(fleet: Fleet) ->
     assert missing == []
     assert len(records) == N_AGENTS
     assert {r.outcome for r in records} == {"rejected"}
-    assert {r.reason for r in records} == {"bad signature"}
+    assert all(r.reason.startswith("bad signature") for r in records)  # "...: key '<kid>' is not trusted"
     assert all(r.started_at is None for r in records)
 
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from broadcast import protocol
 from edge_agent.config import AgentConfig, dump_config
+from tests.edge_agent.programme_station import next_seq
 
 ClipServe = Callable[[Path, list[str]], str]
 
@@ -53,7 +54,7 @@ def make_body() -> Callable[..., dict[str, Any]]:
         data = b"not really mp3"
         command = protocol.PlayCommand(
             id=f"cmd-{time.monotonic_ns()}",
-            seq=1,
+            seq=next_seq(),
             issued_at=now,
             expires_at=now + 60,
             start_at=now + 5,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import itertools
 import json
 import shutil
 import signal
@@ -31,6 +32,30 @@ from tests.support.free_port import free_port
 
 ZONE = "thon-1"
 CLIP_SECONDS = 2.0
+_SEQ = itertools.count(1)
+
+
+def make_sine_mp3(path: Path) -> Path:
+    """Write a real 2 s MP3 (440 Hz sine, libmp3lame) to path and return it."""
+    import imageio_ffmpeg
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    sine = "sine=frequency=440:duration=2:sample_rate=22050"
+    encode = ["-ac", "1", "-c:a", "libmp3lame", "-b:a", "48k", str(path)]
+    subprocess.run(
+        [ffmpeg, "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", sine, *encode], check=True, timeout=60
+    )
+    return path
+
+
+def next_seq(skip: int = 0) -> int:
+    """Return the next command sequence number, as the station's counter would (agents refuse reuse).
+
+    skip: numbers the station used meanwhile for other commands (other zones, other devices).
+    """
+    for _ in range(skip):
+        next(_SEQ)
+    return next(_SEQ)
 
 
 class AgentProcess:
@@ -104,7 +129,14 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 class ProgrammeStation:
     """Broker, clip server, signing key and a station subscriber whose session outlives broker restarts."""
 
-    def __init__(self, root: Path, devices: list[str], mp3: Path, key: tuple[bytes, str]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        devices: list[str],
+        mp3: Path,
+        key: tuple[bytes, str],
+        handler: type[http.server.SimpleHTTPRequestHandler] | None = None,
+    ) -> None:
         self.root, self.key = root, key
         self.messages: list[protocol.AgentMessage] = []
         self.changed = threading.Condition()
@@ -114,8 +146,8 @@ class ProgrammeStation:
         data = mp3.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         shutil.copy(mp3, www / f"{sha}.mp3")
-        handler = functools.partial(_Quiet, directory=str(root / "www"))
-        self.clip_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        serve = functools.partial(handler or _Quiet, directory=str(root / "www"))
+        self.clip_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), serve)
         threading.Thread(target=self.clip_server.serve_forever, args=(0.05,), daemon=True).start()
         self.base_url = f"http://127.0.0.1:{self.clip_server.server_address[1]}"
         self.clip = protocol.ClipRef(f"{self.base_url}/clips/{sha}.mp3", sha, len(data), CLIP_SECONDS)
@@ -156,7 +188,7 @@ class ProgrammeStation:
 
     def add_agent(self, device_id: str) -> AgentProcess:
         directory = self.root / device_id
-        directory.mkdir()
+        directory.mkdir(exist_ok=True)  # a test may mount a small file system on its state dir first
         config = AgentConfig(
             device_id=device_id,
             zones=(ZONE,),
@@ -179,7 +211,7 @@ class ProgrammeStation:
         """Return a signed play command (as a programme entry string) for the clip at start_at."""
         command = protocol.PlayCommand(
             id=command_id,
-            seq=1,
+            seq=next_seq(),
             issued_at=time.time(),
             expires_at=start_at + 30,
             start_at=start_at,

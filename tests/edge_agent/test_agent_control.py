@@ -23,6 +23,7 @@ from edge_agent.gpio.relay import GpioRelay
 from edge_agent.mixer import Mixer, MixerError
 from edge_agent.outputs.file import FileSink
 from edge_agent.tone import SAMPLE_RATE, ensure_tone, sine_wav
+from tests.edge_agent.programme_station import next_seq
 from tests.support.free_port import free_port
 
 # Records each call as one line of tab-separated arguments; answers `sget` like the Pi's headphone jack.
@@ -140,7 +141,7 @@ def test_agent_applies_a_signed_volume_command(
 ) -> None:
     agent, _, _ = running
     now = time.time()
-    command = protocol.VolumeCommand("vol-1", 1, now, now + 60, ("thon-2",), 35)
+    command = protocol.VolumeCommand("vol-1", next_seq(), now, now + 60, ("thon-2",), 35)
     agent.handle(_signed(station_key[0], command))
     agent.handle(_signed(station_key[0], command))  # a redelivery changes nothing
     other_zone = dataclasses.replace(command, id="vol-2", zones=("thon-9",), level=90)
@@ -154,7 +155,7 @@ def test_agent_plays_a_test_tone_on_time_with_the_relay_pre_rolled(
 ) -> None:
     agent, pin, sink = running
     t0 = time.time()
-    command = protocol.TestToneCommand("tone-1", 1, t0, t0 + 30, t0 + 0.8, ("thon-1",), 0.3, 1000.0)
+    command = protocol.TestToneCommand("tone-1", next_seq(), t0, t0 + 30, t0 + 0.8, ("thon-1",), 0.3, 1000.0)
     agent.handle(_signed(station_key[0], command))
     deadline = time.time() + 5
     while pin.states[-1].state or len(pin.states) < 3:

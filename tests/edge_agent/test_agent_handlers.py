@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from broadcast import protocol
 from edge_agent.config import AgentConfig
@@ -21,6 +24,7 @@ from edge_agent.handlers import (
     decide,
     is_under,
 )
+from edge_agent.sequence import WINDOW, SequenceStore, SeqWindow
 
 NOW = time.time()
 
@@ -41,6 +45,21 @@ def _tampered(keys: Keys) -> bytes:
     return json.dumps(wire).encode()
 
 
+def _claiming_station_kid(keys: Keys) -> bytes:
+    """Sign with the forger's key but name the station's key id (a forger would)."""
+    station_kid = json.loads(keys.signed())["kid"]
+    body = {**keys.make_body(), "kid": station_kid}
+    signature = Ed25519PrivateKey.from_private_bytes(keys.forger).sign(protocol.canonical_json(body))
+    return protocol.canonical_json({**body, "sig": base64.b64encode(signature).decode()})
+
+
+def _without_kid(keys: Keys) -> bytes:
+    """Sign the way the station did before signatures named their key."""
+    body = keys.make_body()
+    signature = Ed25519PrivateKey.from_private_bytes(keys.station).sign(protocol.canonical_json(body))
+    return protocol.canonical_json({**body, "sig": base64.b64encode(signature).decode()})
+
+
 def _clip(url: str) -> dict[str, Any]:
     return {"url": url, "sha256": "ab" * 32, "size": 10, "duration_s": 1.0}
 
@@ -49,12 +68,14 @@ def _clip(url: str) -> dict[str, Any]:
 CASES: list[tuple[str, Callable[[Keys], bytes], str | None, str]] = [
     ("valid", lambda k: k.signed(id="fresh"), None, ""),
     ("valid for second zone", lambda k: k.signed(zones=["thon-9", "thon-2"]), None, ""),
+    ("signed before key ids", _without_kid, None, ""),
     (
         "forged with another key",
         lambda k: protocol.sign_body(k.make_body(), k.forger),
-        "unverified",
+        "unknown-key",
         "bad signature",
     ),
+    ("forged naming the station's key", _claiming_station_kid, "unverified", "bad signature"),
     ("unsigned", lambda k: protocol.canonical_json(k.make_body()), "unverified", "unsigned"),
     ("tampered field", _tampered, "unverified", "bad signature"),
     (
@@ -66,6 +87,12 @@ CASES: list[tuple[str, Callable[[Keys], bytes], str | None, str]] = [
     ("expired", lambda k: k.signed(start_at=NOW - 30, expires_at=NOW - 1), "expired", "expired"),
     ("wrong zone", lambda k: k.signed(zones=["thon-9"]), "not-for-me", "thon-9"),
     ("duplicate", lambda k: k.signed(id="seen-before"), "duplicate", "already"),
+    (
+        "replayed after its expiry",
+        lambda k: k.signed(id="seen-before", start_at=NOW - 30, expires_at=NOW - 10),
+        "replay",
+        "replayed",
+    ),
     ("bad url host", lambda k: k.signed(clip=_clip("http://evil.example/clips/a.mp3")), "bad-url", "evil"),
     (
         "url userinfo trick",
@@ -167,7 +194,7 @@ CONTROL_CASES: list[tuple[str, str, dict[str, Any], bool, str | None, str]] = [
     ("volume", "volume", {}, True, None, ""),
     ("test tone", "test_tone", {}, True, None, ""),
     ("volume second zone", "volume", {"zones": ["thon-9", "thon-2"]}, True, None, ""),
-    ("volume forged", "volume", {}, False, "unverified", "bad signature"),
+    ("volume forged", "volume", {}, False, "unknown-key", "bad signature"),
     ("volume other zone", "volume", {"zones": ["thon-9"]}, True, "not-for-me", "thon-9"),
     ("volume expired", "volume", {"expires_at": NOW - 1}, True, "expired", "expired"),
     ("volume duplicate", "volume", {"id": "seen-before"}, True, "duplicate", "already"),
@@ -217,3 +244,45 @@ def test_decide_streams_and_alerts(agent_config: AgentConfig, station_key: tuple
     for command in (alert, cancel):
         decision = decide(protocol.sign_body(command.to_body(), station_key[0]), NOW, agent_config, set())
         assert isinstance(decision, AcceptedAlert) and decision.command == command
+
+
+@pytest.mark.parametrize(
+    ("seq", "window", "refused"),
+    [
+        (11, SeqWindow(10, frozenset({10})), None),  # the next command
+        (10, SeqWindow(10, frozenset({10})), "already accepted"),  # a number used twice
+        (9, SeqWindow(10, frozenset({10})), None),  # overtaken (an alert retried late): once
+        (9, SeqWindow(10, frozenset({9, 10})), "already accepted"),
+        (10, SeqWindow(10 + WINDOW, frozenset()), "far below"),  # an old command, its id long forgotten
+        (1, SeqWindow(), None),  # a fresh agent
+    ],
+)
+def test_sequence_window(
+    seq: int,
+    window: SeqWindow,
+    refused: str | None,
+    agent_config: AgentConfig,
+    make_body: Callable[..., dict[str, Any]],
+    station_key: tuple[bytes, str],
+) -> None:
+    payload = protocol.sign_body(make_body(seq=seq), station_key[0])
+    decision = decide(payload, NOW, agent_config, set(), window=window)
+    if refused is None:
+        assert isinstance(decision, Accepted), decision
+        assert decision.command.seq not in window.recent and seq in window.accept(seq).recent
+    else:
+        assert isinstance(decision, Rejected) and decision.kind == "replay" and decision.report
+        assert refused in decision.reason
+    # Without a window (programme entries, restores) the number is not checked.
+    assert isinstance(decide(payload, NOW, agent_config, set()), Accepted)
+
+
+def test_window_forgets_numbers_far_below_and_survives_restarts(tmp_path: Path) -> None:
+    store = SequenceStore(tmp_path / "sequence.json")
+    for seq in (5, 3, 4000, 4200):
+        assert store.window().refuse(seq) is None
+        store.accept(seq)
+    again = SequenceStore(tmp_path / "sequence.json").window()  # a restart
+    assert again.high == 4200 and again.recent == {4000, 4200}  # 3 and 5 fell out of the window
+    assert again.refuse(4000) and again.refuse(5) and again.refuse(3)
+    assert again.refuse(4199) is None and again.refuse(4201) is None

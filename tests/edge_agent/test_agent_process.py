@@ -21,7 +21,7 @@ from broadcast import protocol
 from broadcast.mqtt.broker import BrokerConfig, ManagedBroker, write_credentials
 from broadcast.mqtt.credentials import STATION_USER, DeviceCredential, hash_password, new_password
 from edge_agent.config import AgentConfig, dump_config
-from tests.edge_agent.programme_station import AgentProcess
+from tests.edge_agent.programme_station import AgentProcess, next_seq
 from tests.support.free_port import free_port
 
 pytestmark = pytest.mark.integration
@@ -105,7 +105,7 @@ class Station:
         self.next_free = start_at + CLIP_SECONDS
         command = protocol.PlayCommand(
             id=f"cmd-{time.time_ns()}",
-            seq=1,
+            seq=next_seq(),
             issued_at=now,
             expires_at=start_at + 20,
             start_at=start_at,

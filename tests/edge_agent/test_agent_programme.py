@@ -61,7 +61,7 @@ def test_check_programme_accepts_only_newer_versions(
     assert kind(_programme(station_key[0], 2, [])) == "stale"  # same number, other content
     assert kind(_programme(station_key[0], 1, [])) == "stale"  # a replay of an older one
     assert kind(_programme(station_key[0], 3, [])) == "accepted"
-    assert kind(_programme(other_key[0], 3, [])) == "unverified"
+    assert kind(_programme(other_key[0], 3, [])) == "unknown-key"  # a forger's own key
     assert kind(_programme(station_key[0], 3, [], zone="thon-9")) == "not-for-me"
     assert (
         kind(_programme(station_key[0], 3, []), topic=protocol.zone_programme_topic("thon-2")) == "malformed"

@@ -26,6 +26,7 @@ from edge_agent.outputs.alsa import AlsaOutput
 from edge_agent.outputs.ffmpeg import encoder_command, source_command
 from edge_agent.outputs.file import FileSink
 from edge_agent.outputs.stream import PartialPlay, Warm
+from tests.edge_agent.programme_station import next_seq
 from tests.support.audio_stream import AudioStreamServer, make_stream_mp3
 from tests.support.free_port import free_port
 
@@ -47,7 +48,7 @@ def _stream(url: str, start_in: float = 1.2, duration_s: float = SECONDS) -> pro
     now = time.time()
     return protocol.StreamCommand(
         id="vov1-0530",
-        seq=1,
+        seq=next_seq(),
         issued_at=now,
         expires_at=now + 60,
         start_at=now + start_in,

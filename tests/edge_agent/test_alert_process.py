@@ -18,7 +18,7 @@ from broadcast.mqtt.broker import BrokerConfig, ManagedBroker, write_credentials
 from broadcast.mqtt.credentials import STATION_USER, DeviceCredential, hash_password, new_password
 from edge_agent.config import AgentConfig, dump_config
 from tests.edge_agent.conftest import ClipServe
-from tests.edge_agent.programme_station import AgentProcess
+from tests.edge_agent.programme_station import AgentProcess, next_seq
 from tests.support.free_port import free_port
 
 pytestmark = pytest.mark.integration
@@ -142,7 +142,9 @@ def _play(
     clip: protocol.ClipRef, command_id: str, start_at: float, zones: tuple[str, ...]
 ) -> protocol.PlayCommand:
     now = time.time()
-    return protocol.PlayCommand(command_id, 1, now, start_at + 60, start_at, "normal", zones, clip, "Bản tin")
+    return protocol.PlayCommand(
+        command_id, next_seq(), now, start_at + 60, start_at, "normal", zones, clip, "Bản tin"
+    )
 
 
 def _alert(
@@ -157,7 +159,7 @@ def _alert(
     fields: dict[str, Any] = {"repeat": 3, "interval_s": 0.3, "expires_at": now + 60, **kw}
     return protocol.AlertCommand(
         id=command_id,
-        seq=1,
+        seq=next_seq(),
         issued_at=now,
         zones=zones,
         alert_id=1,
@@ -250,7 +252,7 @@ def test_alert_preempts_repeats_cancels_and_expires(station: AlertStation) -> No
     )
     station.wait_for("alert 2 heard", lambda: all(_alerts(a, "alert-2", "audio") for a in a_agents))
     cancel = protocol.CancelCommand(
-        "cancel-2", 1, time.time(), time.time() + 60, (ZONE_A,), "alert-2", correction
+        "cancel-2", next_seq(), time.time(), time.time() + 60, (ZONE_A,), "alert-2", correction
     )
     cancelled_at = station.send(cancel, protocol.zone_command_topic(ZONE_A))
     station.wait_for("the correction", lambda: all(_alerts(a, "cancel-2", "correction") for a in a_agents))
@@ -262,10 +264,14 @@ def test_alert_preempts_repeats_cancels_and_expires(station: AlertStation) -> No
         assert _alerts(agent, "cancel-2")[0]["started_at"] - cancelled_at < 1.0
     assert all("cancelled by cancel-2" in r.reason for r in station.of(protocol.CommandRejected, "alert-2"))
 
-    # A cancel that overtakes its alert: the alert never plays.
-    early = protocol.CancelCommand("cancel-3", 1, time.time(), time.time() + 60, (ZONE_A,), "alert-3")
+    # A cancel that overtakes its alert: the alert never plays (and its lower sequence number, signed
+    # before the cancel's, is still within the agents' replay window).
+    alert_3 = _alert("alert-3", message, siren)
+    early = protocol.CancelCommand(
+        "cancel-3", next_seq(), time.time(), time.time() + 60, (ZONE_A,), "alert-3"
+    )
     station.send(early, protocol.zone_command_topic(ZONE_A))
-    station.send(_alert("alert-3", message, siren), protocol.zone_command_topic(ZONE_A))
+    station.send(alert_3, protocol.zone_command_topic(ZONE_A))
     station.wait_for("alert 3 refused", lambda: len(station.of(protocol.CommandRejected, "alert-3")) == 2)
 
     # An agent offline past the alert's expiry never plays it when it comes back.

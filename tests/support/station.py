@@ -18,6 +18,8 @@ from typing import Any
 from tests.support.database import station_database_url
 from tests.support.free_port import free_port
 
+RENDER_CACHE_ENV = "BROADCAST_RENDER_CACHE"
+
 
 @dataclass
 class StationProcess:
@@ -26,6 +28,7 @@ class StationProcess:
     data_dir: Path
     http_port: int = field(default_factory=free_port)
     mqtt_port: int = field(default_factory=free_port)
+    mqtt_tls_port: int = field(default_factory=free_port)  # where agents connect (TLS)
     extra_env: dict[str, str] = field(default_factory=dict)
     # None: the station's own SQLite file; under TEST_DATABASE=postgresql a fresh database per station.
     # Pass one URL to several stations to make them workers of one installation.
@@ -39,9 +42,12 @@ class StationProcess:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
+        if cache := os.environ.get(RENDER_CACHE_ENV):  # the suite's shared render cache (tests/conftest.py)
+            env[RENDER_CACHE_ENV] = cache
         env.update(
             BROADCAST_DATA_DIR=str(self.data_dir),
             BROADCAST_MQTT_PORT=str(self.mqtt_port),
+            BROADCAST_MQTT_TLS_PORT=str(self.mqtt_tls_port),
             BROADCAST_PUBLIC_URL=self.url,
             BROADCAST_PUSH_LEAD_S="2",
         )

@@ -1,0 +1,117 @@
+"""Admin pages, part one: the 403 page every admin page shares, and accounts (list, add, lock, reset)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from broadcast import domain, user_admin
+from broadcast.accounts import Principal
+from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.storage.models import DEFAULT_COMMUNE
+from broadcast.web.pages import check_csrf, login_redirect, page
+
+router = APIRouter(include_in_schema=False)
+ROLES = [(r.value, domain.ROLE_LABELS[r]) for r in domain.Role]
+
+
+def admin_or_refusal(request: Request, station: StationDep, user: Principal | None) -> Principal | Response:
+    """Return the caller if an admin; else the login redirect or the Vietnamese 403 page."""
+    if user is None:
+        return login_redirect()
+    if user.role != domain.Role.ADMIN:
+        return page(request, station, user, "forbidden.html", code=403)
+    return user
+
+
+def no_store(response: Response) -> Response:
+    """Keep a page that shows a one-time secret out of every cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _users_page(request: Request, station: StationDep, user: Principal, **extra: Any) -> Response:
+    with station.db.session() as session:
+        users = user_admin.list_users(session, user)
+        choices = user_admin.commune_choices(session, user)
+    labels = dict(choices)
+    extra.setdefault("form", {"role": "editor", "commune": user.commune or DEFAULT_COMMUNE})
+    return page(
+        request,
+        station,
+        user,
+        "admin_users.html",
+        users=users,
+        roles=ROLES,
+        communes=choices,
+        commune_labels=labels,
+        **extra,
+    )
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
+    admin = admin_or_refusal(request, station, user)
+    if isinstance(admin, Response):
+        return admin
+    return _users_page(request, station, admin)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def user_add(
+    request: Request,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+    name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+    commune: Annotated[str, Form()] = "",
+) -> Response:
+    """Create an account; on a refusal the form comes back with what was typed (never the passwords)."""
+    admin = admin_or_refusal(request, station, user)
+    if isinstance(admin, Response):
+        return admin
+    check_csrf(request, station, csrf_token)
+    try:
+        with station.db.session() as session:
+            user_admin.create_user(session, admin, name.strip(), role, password, confirm, commune, address)
+    except domain.DomainError as exc:
+        form = {"name": name, "role": role, "commune": commune}
+        return _users_page(request, station, admin, form=form, error=str(exc), code=exc.status_code)
+    return _users_page(request, station, admin, notice=f"Đã tạo tài khoản {name.strip()}.")
+
+
+@router.post("/admin/users/{name}/state", response_class=HTMLResponse)
+def user_state(
+    request: Request,
+    name: str,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+    action: Annotated[str, Form()] = "",
+) -> Response:
+    """Lock or unlock an account, or give it a new password shown once."""
+    admin = admin_or_refusal(request, station, user)
+    if isinstance(admin, Response):
+        return admin
+    check_csrf(request, station, csrf_token)
+    extra: dict[str, Any] = {}
+    try:
+        with station.db.session() as session:
+            if action in ("disable", "enable"):
+                user_admin.set_disabled(session, admin, name, action == "disable", address)
+                done = "Đã khoá" if action == "disable" else "Đã mở khoá"
+                extra["notice"] = f"{done} tài khoản {name}."
+            elif action == "reset":
+                extra["new_password"] = (name, user_admin.reset_password(session, admin, name, address))
+            else:
+                raise domain.Invalid("Thao tác không hợp lệ.")
+    except domain.DomainError as exc:
+        return _users_page(request, station, admin, error=str(exc), code=exc.status_code)
+    return no_store(_users_page(request, station, admin, **extra))

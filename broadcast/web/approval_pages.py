@@ -1,0 +1,123 @@
+"""The approval queue: listen, then approve or send back with a reason; submit a sent-back bulletin again."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from broadcast import bulletin_review, bulletins, domain
+from broadcast.accounts import Principal
+from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.storage.models import Clip
+from broadcast.web.bulletin_pages import detail_page
+from broadcast.web.pages import check_csrf, login_redirect, page
+
+router = APIRouter(include_in_schema=False)
+QUEUE = "queue"  # value of the forms' `back` field on the queue page: come back to the queue
+
+
+def _queue_page(request: Request, station: StationDep, user: Principal, **extra: Any) -> Response:
+    with station.db.session() as session:
+        waiting = bulletin_review.approval_queue(session, user)
+        shas = {b.clip_sha256 for b in waiting}
+        clips = {c.sha256: c for c in session.scalars(select(Clip).where(Clip.sha256.in_(shas)))}
+    return page(
+        request,
+        station,
+        user,
+        "approvals.html",
+        waiting=waiting,
+        clips=clips,
+        can_approve=domain.can_approve(user.role),
+        reasons=extra.pop("reasons", {}),
+        **extra,
+    )
+
+
+def _back(bulletin_id: int, back: str) -> RedirectResponse:
+    target = "/approvals" if back == QUEUE else f"/bulletins/{bulletin_id}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def approval_queue(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
+    if user is None:
+        return login_redirect()
+    return _queue_page(request, station, user)
+
+
+@router.post("/bulletins/{bulletin_id}/approve", response_class=HTMLResponse)
+def bulletin_approve(
+    request: Request,
+    bulletin_id: int,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    if user is None:
+        return login_redirect()
+    check_csrf(request, station, csrf_token)
+    try:
+        with station.db.session() as session:
+            bulletins.approve_bulletin(session, user, bulletin_id, address)
+    except domain.DomainError as exc:
+        if back == QUEUE:
+            return _queue_page(request, station, user, error=str(exc), code=exc.status_code)
+        return detail_page(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
+    station.refresh_programme()
+    return _back(bulletin_id, back)
+
+
+@router.post("/bulletins/{bulletin_id}/reject", response_class=HTMLResponse)
+def bulletin_reject(
+    request: Request,
+    bulletin_id: int,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    if user is None:
+        return login_redirect()
+    check_csrf(request, station, csrf_token)
+    try:
+        with station.db.session() as session:
+            bulletin_review.reject_bulletin(session, user, bulletin_id, reason, address)
+    except domain.DomainError as exc:
+        message = f"Bản tin số {bulletin_id}: {exc}"
+        if back == QUEUE:
+            return _queue_page(
+                request, station, user, error=message, code=exc.status_code, reasons={bulletin_id: reason}
+            )
+        return detail_page(
+            request, station, user, bulletin_id, error=message, code=exc.status_code, reason=reason
+        )
+    station.refresh_programme()  # an approved bulletin sent back must not air
+    return _back(bulletin_id, back)
+
+
+@router.post("/bulletins/{bulletin_id}/submit", response_class=HTMLResponse)
+def bulletin_submit(
+    request: Request,
+    bulletin_id: int,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+) -> Response:
+    if user is None:
+        return login_redirect()
+    check_csrf(request, station, csrf_token)
+    try:
+        with station.db.session() as session:
+            bulletin_review.submit_bulletin(session, user, bulletin_id, address)
+    except domain.DomainError as exc:
+        return detail_page(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
+    return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)

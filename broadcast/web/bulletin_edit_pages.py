@@ -1,0 +1,153 @@
+"""Edit a waiting or sent-back bulletin (new text read again, or a recorded file), and read one again."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from broadcast import bulletin_edits, bulletin_jobs, bulletin_review, bulletins, domain, tenancy
+from broadcast.accounts import Principal
+from broadcast.api.bulletin_files import read_file
+from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.audio import AudioError
+from broadcast.storage.models import Bulletin
+from broadcast.tts import TtsError
+from broadcast.tts.synthesis import Progress
+from broadcast.uploads import Upload
+from broadcast.web.bulletin_pages import ENGINES, detail_page
+from broadcast.web.pages import check_csrf, login_redirect, page
+
+router = APIRouter(include_in_schema=False)
+
+
+def _edit_page(
+    request: Request,
+    station: StationDep,
+    user: Principal,
+    bulletin_id: int,
+    form: dict[str, Any] | None,
+    **extra: Any,
+) -> Response:
+    with station.db.session() as session:
+        bulletin = bulletins.get_bulletin(session, bulletin_id, user)
+        zones = tenancy.visible_zones(session, user)
+    if form is None:  # first visit: the bulletin as it is
+        form = {
+            "title": bulletin.title,
+            "text": bulletin.text,
+            "priority": bulletin.priority,
+            "zones": list(bulletin.zones),
+            "engine": bulletin.engine,
+        }
+    return page(
+        request,
+        station,
+        user,
+        "bulletin_edit.html",
+        b=bulletin,
+        form=form,
+        zones=zones,
+        engines=ENGINES,
+        **extra,
+    )
+
+
+@router.get("/bulletins/{bulletin_id}/edit", response_class=HTMLResponse)
+def bulletin_edit_form(
+    request: Request, bulletin_id: int, station: StationDep, user: OptionalUserDep
+) -> Response:
+    if user is None:
+        return login_redirect()
+    try:
+        with station.db.session() as session:
+            bulletin_review.check_editable(bulletins.get_bulletin(session, bulletin_id, user))
+    except domain.Conflict as exc:  # say why on the bulletin's own page
+        return detail_page(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
+    return _edit_page(request, station, user, bulletin_id, None)
+
+
+@router.post("/bulletins/{bulletin_id}/edit", response_class=HTMLResponse)
+def bulletin_edit(
+    request: Request,
+    bulletin_id: int,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+    title: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    priority: Annotated[str, Form()] = "normal",
+    zones: Annotated[list[str] | None, Form()] = None,
+    engine: Annotated[str, Form()] = "",
+    resubmit: Annotated[str, Form()] = "",
+    audio: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    if user is None:
+        return login_redirect()
+    check_csrf(request, station, csrf_token)
+    draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None)
+    settings, clips = station.settings, station.clips
+    filename, data = "", b""
+
+    def save(session: Session, progress: Progress | None) -> Bulletin:
+        """Apply the edit (and a new recording), then submit again if asked; all in one transaction."""
+        bulletin = bulletin_edits.edit_bulletin(
+            session, clips, settings, user, bulletin_id, draft, address, progress
+        )
+        if filename:
+            bulletin = bulletin_edits.replace_audio(
+                session, clips, settings, user, bulletin_id, Upload(filename, data), address
+            )
+        if resubmit and bulletin_review.can_submit(bulletin.status):
+            bulletin = bulletin_review.submit_bulletin(session, user, bulletin_id, address)
+        return bulletin
+
+    try:
+        filename, data = read_file(audio, settings.upload_max_bytes)
+        with station.db.session() as session:
+            current = bulletins.get_bulletin(session, bulletin_id, user)
+            bulletin_review.check_editable(current)
+            text_changed = current.source == "tts" and text.strip() != current.text
+        if text_changed and not filename and bulletin_jobs.is_long(station, text):
+            bulletin_jobs.check_draft(station, user, draft)
+            job_id = bulletin_jobs.start_reading(station, user, bulletin_jobs.EDIT, save)
+            return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+        with station.db.session() as session:
+            save(session, None)
+    except (domain.DomainError, TtsError, AudioError) as exc:
+        form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
+        again = " Trình duyệt không giữ tệp đã chọn: hãy chọn lại tệp ghi âm." if filename else ""
+        status_code = exc.status_code if isinstance(exc, domain.DomainError) else 422
+        return _edit_page(request, station, user, bulletin_id, form, error=f"{exc}{again}", code=status_code)
+    return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
+
+
+@router.post("/bulletins/{bulletin_id}/render", response_class=HTMLResponse)
+def bulletin_render(
+    request: Request,
+    bulletin_id: int,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+) -> Response:
+    if user is None:
+        return login_redirect()
+    check_csrf(request, station, csrf_token)
+    try:
+        with station.db.session() as session:
+            current = bulletins.get_bulletin(session, bulletin_id, user)
+            long = current.source == "tts" and bulletin_jobs.is_long(station, current.text)
+        if long:  # read in the background, with progress
+            job_id = bulletin_jobs.start_rerender(station, user, bulletin_id, address)
+            return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+        with station.db.session() as session:
+            bulletins.rerender_bulletin(session, station.clips, station.settings, user, bulletin_id, address)
+    except (domain.DomainError, TtsError, AudioError) as exc:
+        status_code = exc.status_code if isinstance(exc, domain.DomainError) else 422
+        return detail_page(request, station, user, bulletin_id, error=str(exc), code=status_code)
+    station.refresh_programme()
+    return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)

@@ -1,0 +1,95 @@
+"""Progress pages of long operations, and the import of many bulletins from one file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from broadcast import bulletin_import, bulletin_jobs, domain, jobs, tenancy
+from broadcast.accounts import Principal
+from broadcast.api.bulletin_files import read_file
+from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.web.pages import check_csrf, login_redirect, page
+
+router = APIRouter(include_in_schema=False)
+KIND_LABELS = {
+    bulletin_jobs.CREATE: "Đọc bản tin mới",
+    bulletin_jobs.EDIT: "Đọc lại bản tin đã sửa",
+    bulletin_jobs.RENDER: "Đọc lại bản tin",
+    bulletin_jobs.IMPORT: "Nhập bản tin từ tệp",
+}
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str, station: StationDep, user: OptionalUserDep) -> Response:
+    if user is None:
+        return login_redirect()
+    with station.db.session() as session:
+        job = jobs.get_job(session, job_id, user)
+    return page(
+        request,
+        station,
+        user,
+        "job.html",
+        job=job,
+        percent=jobs.percent(job),
+        label=KIND_LABELS.get(job.kind, job.kind),
+        ids=list(job.result.get("bulletin_ids", [])),
+    )
+
+
+def _import_page(
+    request: Request, station: StationDep, user: Principal, form: dict[str, Any], **extra: Any
+) -> Response:
+    with station.db.session() as session:
+        zones = tenancy.visible_zones(session, user)
+    settings = station.settings
+    return page(
+        request,
+        station,
+        user,
+        "bulletin_import.html",
+        zones=zones,
+        form=form,
+        max_bulletins=settings.import_max_bulletins,
+        max_kb=settings.import_max_bytes // 1000,
+        **extra,
+    )
+
+
+@router.get("/bulletins/import", response_class=HTMLResponse)
+def import_form(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
+    if user is None:
+        return login_redirect()
+    return _import_page(request, station, user, {"priority": "normal", "zones": []})
+
+
+@router.post("/bulletins/import", response_class=HTMLResponse)
+def import_file(
+    request: Request,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+    zones: Annotated[list[str] | None, Form()] = None,
+    priority: Annotated[str, Form()] = "normal",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    if user is None:
+        return login_redirect()
+    check_csrf(request, station, csrf_token)
+    filename = ""
+    try:
+        filename, data = read_file(file, station.settings.import_max_bytes)
+        with station.db.session() as session:
+            rows = bulletin_import.parse_import(
+                session, user, station.settings, filename, data, zones or [], priority
+            )
+    except domain.DomainError as exc:
+        form = {"zones": zones or [], "priority": priority}
+        again = " Trình duyệt không giữ tệp đã chọn: hãy chọn lại tệp sau khi sửa." if filename else ""
+        return _import_page(request, station, user, form, error=f"{exc}{again}", code=exc.status_code)
+    job_id = bulletin_jobs.start_import(station, user, rows, filename, address)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
