@@ -107,6 +107,17 @@ class Device(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     latitude: Mapped[float | None] = mapped_column(Float, default=None)
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
+    # The agent-clock time (epoch s) of the newest report applied, so an older one arriving late is ignored.
+    report_ts: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class DevicePresence(Base):
+    """Heartbeats counted per device per hour: the ground truth for uptime."""
+
+    __tablename__ = "device_presence"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour_start: Mapped[datetime] = mapped_column(primary_key=True)
+    heartbeats: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Clip(Base):
@@ -218,7 +229,7 @@ class Play(Base):
     __tablename__ = "plays"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[str] = mapped_column(String(64), index=True)
-    command_id: Mapped[str] = mapped_column(String(64))
+    command_id: Mapped[str] = mapped_column(String(64), index=True)
     bulletin_id: Mapped[int | None] = mapped_column(Integer, default=None)
     clip_sha256: Mapped[str] = mapped_column(String(64), default="")
     started_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
@@ -226,7 +237,7 @@ class Play(Base):
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     outcome: Mapped[str] = mapped_column(String(16), default="played")  # played | rejected | skipped
     reason: Mapped[str] = mapped_column(String(500), default="")
-    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     __table_args__ = (UniqueConstraint("device_id", "command_id", "outcome", name="uq_play_report"),)
 
 
@@ -291,6 +302,8 @@ class Job(Base):
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)  # progress heartbeat of its worker
+    worker: Mapped[str] = mapped_column(String(64), default="")  # host:pid running it
 
 
 class Counter(Base):
