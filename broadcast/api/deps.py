@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, cast
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -36,8 +37,37 @@ def optional_principal(request: Request, station: StationDep) -> Principal | Non
             return accounts.principal_for_token(session, secret.strip(), "api")
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
+            if request.method not in SAFE_METHODS and from_another_site(request, station.public_url):
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    detail="Yêu cầu đến từ trang web khác, không được chấp nhận.",
+                )
             return accounts.principal_for_token(session, cookie, "session")
     return None
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def from_another_site(request: Request, public_url: str) -> bool:
+    """True if a browser says this cookie-carrying write came from another site (CSRF defence in depth).
+
+    The session cookie is SameSite=Lax and forms carry a CSRF token; this also covers JSON routes a page
+    calls with fetch(). Clients that send neither header (scripts, agents) are not browsers and pass.
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin == "null"
+    allowed = {_origin(str(request.base_url)), _origin(public_url)}
+    return origin.lower().rstrip("/") not in allowed
 
 
 def require_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
