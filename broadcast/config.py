@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     )
     mqtt_bind: str = Field("127.0.0.1", description="Address the managed Mosquitto listens on for devices.")
     mqtt_port: int = Field(
-        18830, description="Plain port of the managed Mosquitto (loopback, station accounts only, with TLS on)."
+        18830, description="Plain port of the managed Mosquitto (TLS on: loopback, station accounts only)."
     )
     mqtt_tls: bool = Field(
         True,

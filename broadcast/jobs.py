@@ -2,11 +2,17 @@
 
 Progress is written to the `jobs` table, not kept in memory, so whichever station worker answers
 `GET /api/jobs/{id}` sees it, and the officer's page never waits on the work itself.
+A worker stamps its running jobs (`worker`, `updated_at`) at every progress step and every few seconds
+between; a job left "running" whose stamp is older than STALE_AFTER belonged to a worker that died, and
+`fail_stale` (run by every station at start and periodically) marks it failed. A live worker's jobs are
+never older than a few seconds, so any number of workers can run it at once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -16,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.orm import Session
 
 from broadcast import domain
@@ -33,6 +39,10 @@ JOB_WORKERS = 2  # speech synthesis already uses every core: more jobs at once w
 WRITE_EVERY_S = 0.25  # a job's progress row is written at most this often (the page polls every ~0.7 s)
 KEEP_FINISHED = timedelta(days=7)  # finished jobs are only progress pages: older ones are deleted
 STOPPED = "Máy chủ dừng giữa chừng nên việc này chưa xong; hãy làm lại."
+ABANDONED = "Máy chủ đã dừng khi đang xử lý; hãy thử lại."
+TOUCH_EVERY_S = 10.0  # a running job's stamp is renewed this often even when its step takes long
+STALE_AFTER = timedelta(minutes=2)  # a running job not stamped for this long lost its worker
+WORKER = f"{socket.gethostname()}:{os.getpid()}"[-64:]  # host:pid, as stored in jobs.worker
 
 
 class JobStatus(StrEnum):
@@ -66,7 +76,13 @@ class Reporter:
             session.execute(
                 update(Job)
                 .where(Job.id == self.job_id)
-                .values(done=max(0, min(done, total)), total=total, message=message[:500])
+                .values(
+                    done=max(0, min(done, total)),
+                    total=total,
+                    message=message[:500],
+                    updated_at=datetime.now(UTC),
+                    worker=WORKER,
+                )
             )
 
     def sentences(self, prefix: str = "") -> Progress:
@@ -87,26 +103,53 @@ Work = Callable[[Reporter], dict[str, Any]]
 class JobRunner:
     """A small pool running jobs; `shutdown` stops them at their next step and marks the unfinished."""
 
-    def __init__(self, workers: int = JOB_WORKERS) -> None:
+    def __init__(self, workers: int = JOB_WORKERS, touch_every_s: float = TOUCH_EVERY_S) -> None:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._unfinished: dict[str, Database] = {}
+        self._touch_every_s = touch_every_s
+        self._toucher: threading.Thread | None = None  # started with the first job
 
     def start(self, db: Database, kind: str, actor: str, work: Work, message: str = "Đang chờ…") -> str:
         """Record a running job, start `work` in the background and return the job's id."""
         if self._stopping.is_set():
             raise domain.Conflict("Máy chủ đang dừng, chưa nhận việc mới.")
         job_id = uuid.uuid4().hex
+        now = datetime.now(UTC)
         with db.session() as session:
-            session.execute(delete(Job).where(Job.finished_at < datetime.now(UTC) - KEEP_FINISHED))
+            session.execute(delete(Job).where(Job.finished_at < now - KEEP_FINISHED))
             session.add(
-                Job(id=job_id, kind=kind, status=JobStatus.RUNNING, message=message, created_by=actor)
+                Job(
+                    id=job_id,
+                    kind=kind,
+                    status=JobStatus.RUNNING,
+                    message=message,
+                    created_by=actor,
+                    updated_at=now,
+                    worker=WORKER,
+                )
             )
         with self._lock:
             self._unfinished[job_id] = db
+            if self._toucher is None:
+                self._toucher = threading.Thread(target=self._keep_stamping, name="job-stamp", daemon=True)
+                self._toucher.start()
         self._executor.submit(self._run, db, job_id, work)
         return job_id
+
+    def _keep_stamping(self) -> None:
+        """Renew the stamp of this worker's unfinished jobs (queued ones too) until shutdown."""
+        while not self._stopping.wait(self._touch_every_s):
+            with self._lock:
+                by_db: dict[Database, list[str]] = {}
+                for job_id, db in self._unfinished.items():
+                    by_db.setdefault(db, []).append(job_id)
+            for db, ids in by_db.items():
+                try:
+                    touch(db, ids)
+                except Exception:  # a database hiccup: the next round tries again, well before STALE_AFTER
+                    log.exception("could not renew the stamp of jobs %s", ids)
 
     def _run(self, db: Database, job_id: str, work: Work) -> None:
         try:
@@ -128,6 +171,8 @@ class JobRunner:
         """Stop taking jobs, let running ones stop at their next step, mark what never ran as failed."""
         self._stopping.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._toucher is not None:
+            self._toucher.join(timeout=5)
         with self._lock:
             left, self._unfinished = self._unfinished, {}
         for job_id, db in left.items():
@@ -149,6 +194,34 @@ def _finish(db: Database, job_id: str, status: JobStatus, message: str, result: 
             job.result = result
         if status == JobStatus.DONE:
             job.done = job.total = max(job.total, 1)
+
+
+def touch(db: Database, job_ids: list[str]) -> None:
+    """Stamp these running jobs as alive now, by this worker."""
+    with db.session() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids), Job.status == JobStatus.RUNNING)
+            .values(updated_at=datetime.now(UTC), worker=WORKER)
+        )
+
+
+def fail_stale(db: Database, now: datetime | None = None, after: timedelta = STALE_AFTER) -> list[str]:
+    """Mark failed the running jobs nobody stamped for `after` (their worker died); return their ids."""
+    now = now or datetime.now(UTC)
+    # Rows from before the stamp existed have none: their creation time stands in for it.
+    stamp = func.coalesce(Job.updated_at, Job.created_at)
+    with db.session() as session:
+        failed = session.scalars(
+            update(Job)
+            .where(Job.status == JobStatus.RUNNING, stamp < now - after)
+            .values(status=JobStatus.FAILED, message=ABANDONED, finished_at=now)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    for job_id in failed:
+        log.warning("job %s was left running by a stopped worker: marked failed", job_id)
+    return list(failed)
 
 
 def get_job(session: Session, job_id: str, viewer: Principal) -> Job:

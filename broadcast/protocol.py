@@ -194,13 +194,18 @@ def parse_command(body: dict[str, Any]) -> Command:
 
 @dataclass(frozen=True)
 class DeviceStatus:
-    """Retained on the device's status topic; the broker publishes state=offline as the last will."""
+    """Retained on the device's status topic; the broker publishes state=offline as the last will.
+
+    `will` is True on the last will (its ts is when the agent set it, not when the link died), False on a
+    status the agent sent itself, None from agents older than the flag (their offline counts as a will).
+    """
 
     device_id: str
     state: Literal["online", "offline"]
     zone: str = ""
     version: str = ""
     ts: float = 0.0
+    will: bool | None = None
     type: Literal["status"] = "status"
 
 
@@ -250,6 +255,13 @@ def _epoch(body: dict[str, Any], name: str) -> float:
     return value
 
 
+def _will_flag(body: dict[str, Any]) -> bool | None:
+    value = body.get("will")
+    if value is not None and not isinstance(value, bool):
+        raise ProtocolError("will must be true, false or null")
+    return value
+
+
 def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
     """Parse a status/event message; the device id must match the topic it came on (ACL-enforced)."""
     body = json_object(raw)
@@ -266,6 +278,7 @@ def parse_agent_message(raw: bytes, topic_device_id: str) -> AgentMessage:
             zone=str(body.get("zone", "")),
             version=str(body.get("version", "")),
             ts=float(_field(body, "ts", (int, float))) if "ts" in body else 0.0,
+            will=_will_flag(body),
         )
     if kind == "play":
         priority = _field(body, "priority", str)

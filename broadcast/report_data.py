@@ -1,4 +1,4 @@
-"""Queries behind the reports page: plays, problems and availability of the devices an account sees.
+"""Queries behind the reports page: plays, problems, availability and uptime of the devices an account sees.
 
 The arithmetic lives in broadcast/reporting.py and broadcast/uptime.py; this module only reads rows.
 """
@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcast import uptime
+from broadcast import presence, uptime
 from broadcast.reporting import PlayedRow
 from broadcast.storage.models import Command, Device, Play, Slot, SlotItem
 
@@ -163,3 +163,14 @@ def availability(
     # Whether an unplanned entry aired at all is asked of every device, not only the ones shown.
     unplanned = heard(session, [c.command_id for c in due if not c.still_planned])
     return uptime.availability(lives, due, replies, start, end, now, unplanned)
+
+
+def heartbeat_uptime(
+    session: Session, devices: Sequence[Device], start: datetime, end: datetime, now: datetime
+) -> dict[str, uptime.Uptime]:
+    """Return each device's heartbeats received / expected in [start, end) (see broadcast/uptime.py)."""
+    lives = [uptime.Enrolment(d.id, d.zone, d.created_at, d.revoked_at) for d in devices]
+    per_hour = uptime.heartbeats_per_hour()
+    seen = presence.heartbeats_seen(session, [d.id for d in devices], start, end, per_hour)
+    since = presence.counting_since(session)
+    return uptime.uptime(lives, seen, start, end, now, counted_since=since)

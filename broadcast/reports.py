@@ -1,19 +1,34 @@
-"""Ingest what agents report: status (online/offline) and proof of play."""
+"""Ingest what agents report: status (online/offline), health, proof of play, heartbeats counted per hour.
+
+Order. Workers sharing the report subscription get a device's reports round-robin, so they can be applied
+out of order. `devices.report_ts` holds the agent-clock time of the newest report whose state was applied;
+a report changes the device's state only in one UPDATE ... WHERE report_ts IS NULL OR report_ts <= its
+time, so an older one arriving late never overwrites a newer one, whichever worker commits first.
+The last will is the exception: the broker publishes it when the link dies, but the agent wrote it (and
+its ts) when it started, so it cannot be ordered by time. A will is therefore always applied, and moves
+report_ts up to its own ts: reports from before that agent started become stale. A status the agent sent
+itself (`will: false`, e.g. its goodbye when stopped) is ordered like any report.
+An agent clock set far ahead would otherwise freeze its device's state until that date once corrected:
+report_ts never goes past the station's clock plus CLOCK_AHEAD_S.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcast import protocol
+from broadcast import presence, protocol
 from broadcast.storage.db import Database
 from broadcast.storage.models import Command, Device, Play
 
 log = logging.getLogger(__name__)
+
+CLOCK_AHEAD_S = 300.0  # how far ahead of the station an agent's clock may order its reports
 
 
 def _ts(value: float) -> datetime:
@@ -40,52 +55,98 @@ def _store_play(session: Session, device_id: str, command_id: str, outcome: str,
     )
 
 
-def newest_report_ts(health: dict[str, object] | None) -> float | None:
-    """Return the agent-clock time of the newest heartbeat applied (None: none yet)."""
-    value = (health or {}).get("ts")
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def is_will(message: protocol.AgentMessage) -> bool:
+    """Return True for a last will (or an offline status from an agent older than the `will` flag)."""
+    return (
+        isinstance(message, protocol.DeviceStatus)
+        and message.state == "offline"
+        and message.will is not False
+    )
+
+
+def order_ts(message: protocol.AgentMessage) -> float | None:
+    """Return the agent-clock time a report is ordered by, or None if it cannot be ordered."""
+    if isinstance(message, protocol.DeviceStatus):
+        return None if is_will(message) or not message.ts else message.ts
+    if isinstance(message, protocol.Heartbeat | protocol.CommandReceived):
+        return message.ts
+    if isinstance(message, protocol.PlayReport):
+        return message.started_at
+    return None  # a rejection carries no time
 
 
 def is_stale(message: protocol.AgentMessage, newest: float | None) -> bool:
-    """Return True if `message` is older than the newest heartbeat applied, so it must not change state.
+    """Return True if `message` is older than the newest report applied (`newest`: devices.report_ts)."""
+    ts = order_ts(message)
+    return ts is not None and newest is not None and ts < newest
 
-    Several workers share the report subscription and the broker hands messages out round-robin, so a
-    device's reports can be applied out of order. Times are compared on the agent's own clock only.
-    An offline status is never stale: the broker publishes an agent's last will when the link dies, but
-    the agent wrote it (and its ts) when it connected, so its ts says nothing about order.
+
+def state_of(message: protocol.AgentMessage) -> dict[str, Any] | None:
+    """Return the device columns a report sets when it is the newest (None: it sets nothing)."""
+    if isinstance(message, protocol.DeviceStatus):
+        values: dict[str, Any] = {"online": message.state == "online"}
+        if message.version and not is_will(message):  # a will's version is from when it was written
+            values["version"] = message.version[:64]
+        return values
+    if isinstance(message, protocol.Heartbeat):
+        health = asdict(message)
+        for key in ("device_id", "type"):
+            health.pop(key, None)
+        values = {"online": True, "health": health}
+        if message.version:
+            values["version"] = message.version[:64]
+        return values
+    if isinstance(message, protocol.PlayReport | protocol.CommandReceived):
+        return {"online": True}  # it proves the agent was up when it sent it
+    return None  # a rejection cannot be ordered, so it changes no state
+
+
+def _apply_state(
+    session: Session, message: protocol.AgentMessage, values: dict[str, Any], now: datetime
+) -> bool:
+    """Write the report's state if it is not older than the newest applied; return True if it was."""
+    mine = (Device.id == message.device_id, Device.revoked.is_(False))
+    ts = order_ts(message)
+    latest = now.timestamp() + CLOCK_AHEAD_S
+    if ts is not None:
+        newer = or_(Device.report_ts.is_(None), Device.report_ts <= ts)  # equal: a duplicate, same state
+        stmt = update(Device).where(*mine, newer).values(last_seen=now, report_ts=min(ts, latest), **values)
+    elif is_will(message) and isinstance(message, protocol.DeviceStatus) and message.ts:
+        # Always applied; report_ts becomes the later of the two (reports from before it are stale).
+        will_ts = min(message.ts, latest)
+        later = case(
+            (or_(Device.report_ts.is_(None), Device.report_ts < will_ts), will_ts),
+            else_=Device.report_ts,
+        )
+        stmt = update(Device).where(*mine).values(last_seen=now, report_ts=later, **values)
+    else:  # an online status without a time (old agents): applied, ordered against nothing
+        stmt = update(Device).where(*mine).values(last_seen=now, **values)
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def _seen(session: Session, device_id: str, now: datetime) -> None:
+    """Record that the device's link works now; refuse reports of unknown or revoked devices."""
+    mine = (Device.id == device_id, Device.revoked.is_(False))
+    if session.execute(update(Device).where(*mine).values(last_seen=now)).rowcount:  # type: ignore[attr-defined]
+        return
+    if session.scalar(select(Device.revoked).where(Device.id == device_id)) is None:
+        raise protocol.ProtocolError(f"unknown device {device_id!r}")
+    # e.g. queued before its revocation: nothing it says is believed any more
+    raise protocol.ProtocolError(f"revoked device {device_id!r}")
+
+
+def apply_message(session: Session, message: protocol.AgentMessage) -> bool:
+    """Update the database from one parsed agent message; return True if it changed the device's state.
+
+    last_seen is the station's clock: the link works now, whatever the report says, so even a stale
+    report sets it. An error (unknown or revoked device) rolls everything back.
     """
-    if newest is None:
-        return False
-    if isinstance(message, protocol.DeviceStatus):
-        return message.state == "online" and bool(message.ts) and message.ts < newest
-    if isinstance(message, protocol.Heartbeat | protocol.CommandReceived):
-        return message.ts < newest
-    if isinstance(message, protocol.PlayReport):
-        return message.started_at < newest
-    return False  # a rejection carries no time
-
-
-def apply_message(session: Session, message: protocol.AgentMessage) -> None:
-    """Update the database from one parsed agent message (an older report never overwrites a newer one)."""
-    # Write first, read second: the UPDATE takes the row's write lock (waiting for another worker applying a
-    # report of the same device), so the read below sees that worker's result and the staleness check
-    # compares against it rather than writing older state back over it. last_seen is the station's clock:
-    # the link works now, whatever the report says. An error below rolls the update back.
     now = datetime.now(UTC)
-    session.execute(update(Device).where(Device.id == message.device_id).values(last_seen=now))
-    device = session.get(Device, message.device_id, populate_existing=True)
-    if device is None:
-        raise protocol.ProtocolError(f"unknown device {message.device_id!r}")
-    if device.revoked:  # e.g. queued before its revocation: nothing it says is believed any more
-        raise protocol.ProtocolError(f"revoked device {message.device_id!r}")
-    stale = is_stale(message, newest_report_ts(device.health))
-    if not stale:
-        # A report (other than an offline status) proves the agent was up when it sent it.
-        device.online = not (isinstance(message, protocol.DeviceStatus) and message.state == "offline")
-    if isinstance(message, protocol.DeviceStatus):
-        if message.version and not stale:
-            device.version = message.version[:64]
-    elif isinstance(message, protocol.PlayReport):
+    values = state_of(message)
+    applied = values is not None and _apply_state(session, message, values, now)
+    if not applied:
+        _seen(session, message.device_id, now)
+    if isinstance(message, protocol.PlayReport):
         _store_play(
             session,
             message.device_id,
@@ -96,20 +157,16 @@ def apply_message(session: Session, message: protocol.AgentMessage) -> None:
             duration_s=message.duration_s,
             priority=message.priority,
         )
-    elif isinstance(message, protocol.Heartbeat):
-        if stale:
-            log.info("ignored a heartbeat of %s older than the one applied", message.device_id)
-            return
-        if message.version:
-            device.version = message.version[:64]
-        health = asdict(message)
-        for key in ("device_id", "type"):
-            health.pop(key, None)
-        device.health = health
     elif isinstance(message, protocol.CommandReceived):
         _store_play(session, message.device_id, message.command_id, "received", started_at=_ts(message.ts))
-    else:
+    elif isinstance(message, protocol.CommandRejected):
         _store_play(session, message.device_id, message.command_id, "rejected", reason=message.reason)
+    elif isinstance(message, protocol.Heartbeat):
+        # Counted even when stale: it arrived late, but the agent was up when it sent it.
+        presence.count_heartbeat(session, message.device_id, now)
+        if not applied:
+            log.info("ignored the state of a heartbeat of %s older than the one applied", message.device_id)
+    return applied
 
 
 def ingest(db: Database, topic: str, payload: bytes) -> None:

@@ -6,15 +6,15 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from broadcast import alerts, key_rotation, programme, publishing, reports
+from broadcast import alerts, key_rotation, presence, programme, publishing, reports
 from broadcast.alert_templates import Template, ensure_templates
 from broadcast.api.security import LoginThrottle
 from broadcast.clips import ClipStorage, open_clip_storage
 from broadcast.config import Settings
 from broadcast.devices import broker_config, public_url, sync_broker_credentials
-from broadcast.jobs import JobRunner
+from broadcast.jobs import JobRunner, fail_stale
 from broadcast.keys import StationKeys
 from broadcast.mqtt.broker import ManagedBroker
 from broadcast.mqtt.client import MqttTarget, StationMqtt
@@ -138,6 +138,9 @@ def start_station(settings: Settings) -> Station:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database)
     db = Database(settings.database)
+    with db.session() as session:  # uptime counts no hour before this station began counting heartbeats
+        presence.mark_counting_started(session, datetime.now(UTC))
+    fail_stale(db)  # jobs left running by a worker that died (a live worker keeps stamping its own)
     keys = StationKeys(settings.secrets_dir)
     keys.signing_key_raw()  # create the key now, not inside the first job
     clips = open_clip_storage(settings)
@@ -192,6 +195,7 @@ def start_station(settings: Settings) -> Station:
                 "alert-retry", settings.alert_retry_s, lambda: alerts.retry_silent(station.alert_deps())
             ),
             Periodic("key-announce", 5.0, lambda: announcer.tick(mqtt)),  # after `broadcast key rotate`
+            Periodic("stale-jobs", 30.0, lambda: fail_stale(db)),
         ]
         for loop in station.loops:
             loop.start()

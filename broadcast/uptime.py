@@ -1,14 +1,14 @@
-"""Device availability over a period, from what the station can prove (pure).
+"""Device availability and uptime over a period, from what the station can prove (pure).
 
-Definition ("có mặt khi cần phát"): of the programme items and alerts that were due on a cluster — addressed
-to its zone, starting inside the period, after it was enrolled and before it was revoked, long enough ago
-for its report to have arrived — the share the cluster answered (played, skipped, refused or acknowledged).
-A cluster that answers was powered, connected and running its agent when it mattered, which is what an
-officer needs to know about a loudspeaker.
+Availability ("có mặt khi cần phát"): of the programme items and alerts that were due on a cluster —
+addressed to its zone, starting inside the period, after it was enrolled and before it was revoked, long
+enough ago for its report to have arrived — the share the cluster answered (played, skipped, refused or
+acknowledged). A cluster that answers was powered, connected and running its agent when it mattered.
 
-What it is not: the share of time online. The station keeps only the last heartbeat of each device, not a
-history of them; heartbeat-based uptime needs a presence table (heartbeats per device per hour) that the
-schema does not have yet.
+Uptime ("thời gian trực tuyến"): heartbeats received / heartbeats expected while the cluster was enrolled
+in the period. Agents send one every HEARTBEAT_INTERVAL_S; the station counts them per hour (at most one
+hour's worth in any hour, see broadcast/presence.py), so the figure is the share of time the agent was up
+and its link worked, capped at 100 %. An agent configured with another interval shows a scaled figure.
 A programme entry that was re-timed or removed less than the programme window (48 h) before it was due,
 and that no cluster answered, may still count as due; items nobody answered are only counted while their
 slot still holds the bulletin, which keeps most such edits out.
@@ -22,6 +22,9 @@ from datetime import datetime, timedelta
 
 REPORT_GRACE = timedelta(minutes=10)
 """A play report arrives when the item ends; this much later, silence counts as a miss."""
+
+HEARTBEAT_INTERVAL_S = 30.0
+"""The agents' heartbeat interval (edge_agent/config.py DEFAULT_HEARTBEAT_S; a test keeps them equal)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,70 @@ def availability(
         got = sum(1 for c in due if (d.device_id, c.command_id) in answered)
         result.append(Availability(d.device_id, d.zone, len(due), got))
     return result
+
+
+def heartbeats_per_hour(interval_s: float = HEARTBEAT_INTERVAL_S) -> int:
+    """Return how many heartbeats an agent up for a whole hour sends (the most counted in one hour)."""
+    return max(1, round(3600 / interval_s))
+
+
+@dataclass(frozen=True)
+class Uptime:
+    device_id: str
+    seen: int  # heartbeats received (at most one hour's worth counted in any hour)
+    expected: float  # heartbeats an agent up all the time would have sent
+
+    @property
+    def ratio(self) -> float | None:
+        """Return seen / expected capped at 1, or None while less than one heartbeat was due."""
+        return min(1.0, self.seen / self.expected) if self.expected >= 1 else None
+
+    @property
+    def percent_text(self) -> str:
+        """Return the share the Vietnamese way ("99,8%"), rounded down so that 100% means no gap."""
+        ratio = self.ratio
+        if ratio is None:
+            return "—"
+        tenths = int(ratio * 1000 + 1e-9)  # 0.998 -> 998 (the epsilon undoes float error, not a rounding)
+        whole, tenth = divmod(tenths, 10)
+        return f"{whole}%" if tenth == 0 else f"{whole},{tenth}%"
+
+
+def expected_heartbeats(
+    device: Enrolment,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    interval_s: float = HEARTBEAT_INTERVAL_S,
+    counted_since: datetime | None = None,
+) -> float:
+    """Return how many heartbeats were due from the device in [since, until): only while it was enrolled
+    (and not revoked), only since the station began counting, and not the one still due now."""
+    start = max(since, device.enrolled_at, counted_since or since)
+    ends = [until, now - timedelta(seconds=interval_s)]  # the next heartbeat is not late before then
+    if device.revoked_at is not None:
+        ends.append(device.revoked_at)
+    return max(0.0, (min(ends) - start).total_seconds() / interval_s)
+
+
+def uptime(
+    devices: Iterable[Enrolment],
+    seen: dict[str, int],
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    interval_s: float = HEARTBEAT_INTERVAL_S,
+    counted_since: datetime | None = None,
+) -> dict[str, Uptime]:
+    """Return each device's uptime in [since, until) from the heartbeats `seen` of it (by device id)."""
+    return {
+        d.device_id: Uptime(
+            d.device_id,
+            seen.get(d.device_id, 0),
+            expected_heartbeats(d, since, until, now, interval_s, counted_since),
+        )
+        for d in devices
+    }
 
 
 def describe_duration(seconds: float | None) -> str:

@@ -65,7 +65,7 @@ class MqttTransport:
             client.tls_set_context(tls_context(config))
         client.will_set(
             protocol.device_status_topic(config.device_id),
-            protocol.encode_agent_message(self._status("offline")),
+            protocol.encode_agent_message(self._status("offline", will=True)),
             qos=1,
             retain=True,
         )
@@ -142,13 +142,14 @@ class MqttTransport:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def _status(self, state: Literal["online", "offline"]) -> protocol.DeviceStatus:
+    def _status(self, state: Literal["online", "offline"], will: bool = False) -> protocol.DeviceStatus:
         return protocol.DeviceStatus(
             device_id=self.config.device_id,
             state=state,
             zone=",".join(self.config.zones),
             version=self.version,
             ts=time.time(),
+            will=will,  # the station orders statuses by ts, except a will, whose ts is when it was set
         )
 
     def _on_connect(

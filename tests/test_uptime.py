@@ -1,4 +1,4 @@
-"""Device availability: what counts as due, who answered, and the edges of a device's life (pure)."""
+"""Device availability and uptime: what counts as due, who answered, heartbeats expected (pure)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broadcast.uptime import Availability, Due, Enrolment, availability, counts, describe_duration
+from broadcast.uptime import (
+    HEARTBEAT_INTERVAL_S,
+    Availability,
+    Due,
+    Enrolment,
+    Uptime,
+    availability,
+    counts,
+    describe_duration,
+    expected_heartbeats,
+    heartbeats_per_hour,
+    uptime,
+)
 
 T0 = datetime(2025, 5, 1, tzinfo=UTC)
 NOW = T0 + timedelta(days=7)
@@ -101,3 +113,62 @@ def test_an_unplanned_item_heard_elsewhere_counts_for_the_devices_shown() -> Non
     assert alone.due == 0
     (shown,) = availability([Enrolment("a", "t1", T0)], commands, set(), T0, NOW, NOW, {"aired-elsewhere"})
     assert (shown.due, shown.answered) == (1, 0)
+
+
+# --- uptime from heartbeats -------------------------------------------------------------------------------
+
+
+def test_the_station_expects_the_agents_heartbeat_interval() -> None:
+    from edge_agent.config import DEFAULT_HEARTBEAT_S
+
+    assert HEARTBEAT_INTERVAL_S == DEFAULT_HEARTBEAT_S
+    assert (
+        heartbeats_per_hour() == 120 and heartbeats_per_hour(3600.0) == 1 and heartbeats_per_hour(7200) == 1
+    )
+
+
+DAY = timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("device", "until", "now", "counted_since", "expected"),
+    [
+        (Enrolment("a", "t1", T0 - DAY), T0 + DAY, NOW, None, 2880),  # a whole day: 24 × 120
+        (Enrolment("a", "t1", T0 + DAY / 2), T0 + DAY, NOW, None, 1440),  # enrolled at noon
+        (Enrolment("a", "t1", T0, revoked_at=T0 + DAY / 4), T0 + DAY, NOW, None, 720),  # revoked at 6:00
+        (Enrolment("a", "t1", T0 + DAY / 2, T0 + DAY / 4), T0 + DAY, NOW, None, 0),  # revoked before enrolled
+        # the current hour counts up to now, less the heartbeat not yet due: 10:15 → 10 h 14 min 30 s
+        (Enrolment("a", "t1", T0), T0 + DAY, T0 + timedelta(hours=10, minutes=15), None, 1229),
+        (Enrolment("a", "t1", T0), T0 + DAY, NOW, T0 + DAY * 3 / 4, 720),  # counting began at 18:00
+        (Enrolment("a", "t1", T0 + DAY * 2), T0 + DAY, NOW, None, 0),  # enrolled after the period
+    ],
+)
+def test_heartbeats_expected_within_the_devices_life_and_the_past(
+    device: Enrolment, until: datetime, now: datetime, counted_since: datetime | None, expected: float
+) -> None:
+    assert expected_heartbeats(device, T0, until, now, counted_since=counted_since) == expected
+
+
+@pytest.mark.parametrize(
+    ("seen", "expected", "ratio", "text"),
+    [
+        (2880, 2880.0, 1.0, "100%"),
+        (1440, 2880.0, 0.5, "50%"),
+        (2874, 2880.0, 2874 / 2880, "99,7%"),  # 99.79 is rounded down: 100% only when nothing is missing
+        (2879, 2880.0, 2879 / 2880, "99,9%"),
+        (0, 2880.0, 0.0, "0%"),
+        (130, 120.0, 1.0, "100%"),  # extra heartbeats (volume changes) never make it over 100%
+        (0, 0.5, None, "—"),  # not even one heartbeat due yet: no evidence either way
+    ],
+)
+def test_uptime_ratio_and_how_it_reads(seen: int, expected: float, ratio: float | None, text: str) -> None:
+    result = Uptime("a", seen, expected)
+    assert result.ratio == ratio and result.percent_text == text
+
+
+def test_uptime_per_device() -> None:
+    devices = [Enrolment("a", "t1", T0), Enrolment("b", "t1", T0 + DAY / 2), Enrolment("c", "t2", T0)]
+    got = uptime(devices, {"a": 2160, "b": 1440, "x": 99}, T0, T0 + DAY, NOW)
+    assert set(got) == {"a", "b", "c"}
+    assert (got["a"].percent_text, got["b"].percent_text, got["c"].percent_text) == ("75%", "100%", "0%")
+    assert got["c"].seen == 0 and got["c"].expected == 2880

@@ -121,7 +121,7 @@ class ManagedBroker:
         while not self._stopping.wait(1.0):
             if self.config.tls_port is not None and time.monotonic() > next_cert_check:
                 next_cert_check = time.monotonic() + CERT_CHECK_S
-                self._renew_certificate()
+                self.renew_certificate()
             process = self._process
             if process is None or process.poll() is None:
                 continue
@@ -132,16 +132,20 @@ class ManagedBroker:
             except (OSError, RuntimeError):
                 log.exception("could not restart mosquitto")
 
-    def _renew_certificate(self) -> None:
-        """Replace a certificate near its end; Mosquitto re-reads certfile/keyfile on SIGHUP."""
+    def renew_certificate(self) -> str | None:
+        """Replace a certificate near its end (or naming other hosts); return why, None if it was good.
+
+        Mosquitto re-reads certfile/keyfile on SIGHUP, so connected agents stay connected.
+        """
         try:
             _, reason = ensure_tls_files(self.config)
         except (OSError, ValueError):
             log.exception("could not check the broker's TLS certificate")
-            return
+            return None
         if reason is not None:
             log.warning("broker TLS certificate renewed (%s); reloading", reason)
             self.reload()
+        return reason
 
     def reload(self) -> None:
         """Make the broker re-read passwd/acl."""

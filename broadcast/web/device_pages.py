@@ -17,7 +17,7 @@ from broadcast.web import svg_map
 from broadcast.web.pages import check_csrf, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
-HISTORY_DAYS = 7  # the availability shown on a cluster's page
+HISTORY_DAYS = 7  # the availability and uptime shown on a cluster's page
 
 
 def _can_control(user: Principal) -> bool:
@@ -74,6 +74,7 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
                 session.scalars(play_log.query(play_log.PlayFilter(device_id=device_id, limit=50), user))
             )
             (availability,) = report_data.availability(session, [device], since, now, now)
+            online_share = report_data.heartbeat_uptime(session, [device], since, now, now)[device.id]
     except domain.NotFound as exc:
         return _devices(request, station, user, error=str(exc), code=404)
     health = device.health or {}
@@ -86,6 +87,8 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
         health=health,
         plays=plays,
         availability=availability,
+        uptime=online_share,
+        heartbeat_every_s=f"{uptime.HEARTBEAT_INTERVAL_S:g}",
         history_days=HISTORY_DAYS,
         agent_running=uptime.describe_duration(health.get("agent_uptime_s")),
         system_running=uptime.describe_duration(health.get("uptime_s")),
@@ -96,7 +99,7 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
 def device_detail(request: Request, device_id: str, station: StationDep, user: OptionalUserDep) -> Response:
-    """One cluster: its health, availability this week, last plays, and (for operators) controls."""
+    """One cluster: health, availability and uptime this week, last plays, and (for operators) controls."""
     if user is None:
         return login_redirect()
     return _device(request, station, user, device_id)

@@ -1,4 +1,4 @@
-"""Reports: plays per day per zone (charts + tables), device availability, skipped plays, CSV exports."""
+"""Reports: plays per day per zone (charts + tables), device availability and uptime, skipped plays, CSVs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from broadcast import domain, report_data, reporting, tenancy, zones
+from broadcast import domain, report_data, reporting, tenancy, uptime, zones
 from broadcast.accounts import Principal
 from broadcast.api.deps import OptionalUserDep, StationDep
 from broadcast.scheduler.slots import zone as tz_zone
@@ -83,8 +83,10 @@ def reports(
         error, code, zone = str(exc), 404, ""
         per_zone, names, devices = _counts(station, user, period, zone)
     start, end = period.bounds(tz_zone(station.settings.timezone))
+    now = datetime.now(UTC)
     with station.db.session() as session:
-        availability = report_data.availability(session, devices, start, end, datetime.now(UTC))
+        availability = report_data.availability(session, devices, start, end, now)
+        online_share = report_data.heartbeat_uptime(session, devices, start, end, now)
         problems = report_data.problems(session, devices, start, end)
     form = {"since": period.first.isoformat(), "until": period.last.isoformat(), "zone": zone}
     return page(
@@ -96,6 +98,9 @@ def reports(
         zone_names=names,
         **_charts(per_zone, names, period),
         availability=availability,
+        uptime=online_share,
+        heartbeat_every_s=f"{uptime.HEARTBEAT_INTERVAL_S:g}",
+        heartbeats_per_hour=uptime.heartbeats_per_hour(),
         device_by_id={d.id: d for d in devices},
         problems=problems,
         **_exports(form, start, end),

@@ -30,6 +30,7 @@ def api(tmp_path: Path, migrated_database_url: str) -> Iterator[Api]:
         data_dir=tmp_path / "var",
         database_url=migrated_database_url,  # SQLite or PostgreSQL (tests/conftest.py)
         mqtt_port=free_port(),
+        mqtt_tls_port=free_port(),
         public_url="http://127.0.0.1:1",
         push_lead_s=1.0,
     )

@@ -129,6 +129,45 @@ def test_only_the_creator_or_an_admin_sees_a_job(db: Database) -> None:
                 jobs.get_job(session, wanted, viewer)
 
 
+def test_a_job_left_running_by_a_dead_worker_is_marked_failed(db: Database) -> None:
+    now = datetime.now(UTC)
+    old = now - timedelta(minutes=3)
+    with db.session() as session:
+        session.add_all(
+            [
+                Job(id="dead", kind="bulletin.import", created_by="canbo", updated_at=old, worker="pi:41"),
+                Job(id="legacy", kind="bulletin.import", created_by="canbo", created_at=old),  # no stamp yet
+                Job(id="finished", kind="bulletin.import", status="done", created_by="canbo", updated_at=old),
+            ]
+        )
+    runner = jobs.JobRunner(workers=1, touch_every_s=0.1)
+    release = threading.Event()
+
+    def one_long_step(report: jobs.Reporter) -> dict[str, Any]:
+        report.update(0, 1, "Đang xử lý âm thanh…", force=True)
+        release.wait(30)  # e.g. ffmpeg on a long bulletin: no progress to report for a while
+        return {}
+
+    live = runner.start(db, "bulletin.create", "canbo", one_long_step)
+    queued = runner.start(db, "bulletin.create", "canbo", one_long_step)  # waits for the only worker
+    time.sleep(1.5)
+    failed = jobs.fail_stale(db, after=timedelta(seconds=1))  # the live ones were stamped within 0.1 s
+    assert sorted(failed) == ["dead", "legacy"]
+    for job_id in ("dead", "legacy"):
+        job = _job(db, job_id)
+        assert job.status == "failed" and job.message == "Máy chủ đã dừng khi đang xử lý; hãy thử lại."
+        assert job.finished_at is not None
+    assert _job(db, "finished").status == "done"
+    for job_id in (live, queued):
+        job = _job(db, job_id)
+        assert job.status == "running" and job.worker == jobs.WORKER and ":" in job.worker
+        assert job.updated_at is not None and job.updated_at > job.created_at + timedelta(seconds=1)
+    release.set()
+    _wait(lambda: all(_job(db, job_id).status == "done" for job_id in (live, queued)))
+    runner.shutdown()
+    assert jobs.fail_stale(db, now=datetime.now(UTC) + timedelta(hours=1)) == []  # finished: left alone
+
+
 class Recorder(jobs.Reporter):
     """A reporter that keeps the updates instead of writing them (pure check of the messages)."""
 

@@ -71,6 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         data_dir=tmp / "var",
         database_url=database.fresh_database_url(tmp / "db"),
         mqtt_port=free_port(),
+        mqtt_tls_port=free_port(),
         public_url="http://127.0.0.1:1",
         push_lead_s=1.0,
         quiet_hours="",  # the slots below must not depend on the time of day the suite runs

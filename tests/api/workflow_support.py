@@ -35,6 +35,7 @@ def running_station(directory: Path, **overrides: Any) -> Iterator[Api]:
         data_dir=directory / "var",
         database_url=database.fresh_database_url(directory / "db"),
         mqtt_port=free_port(),
+        mqtt_tls_port=free_port(),
         public_url="http://127.0.0.1:1",
         push_lead_s=1.0,
         **overrides,

@@ -70,6 +70,7 @@ def start(tmp: Path, database_url: str) -> FuzzStation:
         data_dir=tmp / "var",
         database_url=database_url,
         mqtt_port=free_port(),
+        mqtt_tls_port=free_port(),
         public_url=f"http://127.0.0.1:{port}",
         push_lead_s=1.0,
     )

@@ -10,13 +10,13 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from broadcast import protocol, tls
 from edge_agent.transport import tls_context
@@ -107,22 +107,44 @@ def test_anonymous_access_is_refused_everywhere(station: BrokerStation) -> None:
     assert anonymous.connect("127.0.0.1", station.settings.mqtt_port) == "Not authorized"
 
 
-def test_certificate_is_reused_across_restarts_and_renewed_when_names_change(station: BrokerStation) -> None:
+def test_an_expiring_certificate_is_renewed_in_place_and_agents_keep_trusting_it(
+    station: BrokerStation,
+) -> None:
     config = station.broker.config
-    before = (config.tls_dir / "server.crt").read_bytes()
-    ca_before = (config.ca_directory / "ca.crt").read_bytes()
-    _, reason = tls.ensure_server_cert(tls.ensure_ca(config.ca_directory), config.tls_dir, config.tls_names)
-    assert reason is None
-    assert (config.tls_dir / "server.crt").read_bytes() == before
-    moved = dataclasses.replace(config, tls_names=(*config.tls_names, "loa.xa-an-binh.vn"))
-    _, reason = tls.ensure_server_cert(tls.ensure_ca(moved.ca_directory), moved.tls_dir, moved.tls_names)
-    assert reason == "host names changed"
-    # Same CA: enrolled agents keep working after the certificate changes.
-    assert (config.ca_directory / "ca.crt").read_bytes() == ca_before
-    station.broker.reload()  # Mosquitto re-reads certfile/keyfile on SIGHUP
-    time.sleep(0.3)
-    device = station.device("loa-1")
-    device.close()
+    assert station.broker.renew_certificate() is None  # reused: nothing to do
+    ca = tls.ensure_ca(config.ca_directory)
+    ca_before = ca.pem
+    # Put in place a certificate with 20 days left, as if the station had run for 345 days.
+    old, key = tls.make_server_cert(ca, config.tls_names, datetime.now(UTC) - timedelta(days=345))
+    (config.tls_dir / "server.crt").write_bytes(old.public_bytes(serialization.Encoding.PEM))
+    (config.tls_dir / "server.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    station.broker.reload()
+    assert wait_until(lambda: _served_serial(station) == old.serial_number, 5)
+    connected = station.device("loa-1")
+    try:
+        assert station.broker.renew_certificate() == "expires soon"
+        assert wait_until(lambda: _served_serial(station) != old.serial_number, 5)
+        assert not connected.disconnected.wait(0.3)  # the reload does not drop agents
+    finally:
+        connected.close()
+    assert tls.ensure_ca(config.ca_directory).pem == ca_before  # enrolled agents need nothing new
+    station.device("loa-1").close()
+
+
+def _served_serial(station: BrokerStation) -> int:
+    """Return the serial number of the certificate the TLS listener presents now."""
+    config = station.agents["loa-1"]
+    with (
+        socket.create_connection((config.mqtt_host, config.mqtt_port), timeout=5) as raw,
+        tls_context(config).wrap_socket(raw, server_hostname=config.mqtt_host) as wrapped,
+    ):
+        der = wrapped.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der).serial_number
 
 
 def test_a_real_agent_connects_over_tls(station: BrokerStation, tmp_path: Path) -> None:
