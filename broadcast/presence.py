@@ -13,6 +13,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from broadcast.storage.db import Database
 from broadcast.storage.models import Base, Counter, DevicePresence
 
 KEEP = timedelta(days=400)  # a year of reports plus a margin; older hours are deleted
@@ -51,6 +52,12 @@ def prune(session: Session, now: datetime, device_id: str | None = None) -> int:
     if device_id is not None:
         stmt = stmt.where(DevicePresence.device_id == device_id)
     return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def sweep(db: Database) -> int:
+    """Delete every device's hours older than KEEP (those of devices that stopped reporting too)."""
+    with db.session() as session:
+        return prune(session, datetime.now(UTC))
 
 
 def mark_counting_started(session: Session, now: datetime) -> None:

@@ -196,6 +196,7 @@ def start_station(settings: Settings) -> Station:
             ),
             Periodic("key-announce", 5.0, lambda: announcer.tick(mqtt)),  # after `broadcast key rotate`
             Periodic("stale-jobs", 30.0, lambda: fail_stale(db)),
+            Periodic("presence-sweep", 6 * 3600.0, lambda: presence.sweep(db)),
         ]
         for loop in station.loops:
             loop.start()

@@ -81,32 +81,35 @@ def test_every_accepted_heartbeat_is_counted_in_its_hour(db: Database) -> None:
 
 
 def test_hours_are_capped_when_read_and_pruned_after_a_year(db: Database) -> None:
-    noon = datetime(2025, 5, 1, 12, tzinfo=UTC)
+    hour = presence.hour_of(datetime.now(UTC)) - timedelta(days=2)
     with db.session() as session:
         for _ in range(130):  # an hour with extra heartbeats (volume changes poke one out at once)
-            presence.count_heartbeat(session, DEVICE, noon + timedelta(minutes=10))
+            presence.count_heartbeat(session, DEVICE, hour + timedelta(minutes=10))
         for _ in range(60):
-            assert presence.count_heartbeat(session, DEVICE, noon + timedelta(hours=1, minutes=59)) >= 1
-        presence.count_heartbeat(session, "loa-2", noon - presence.KEEP - timedelta(hours=2))
-    assert hours(db)[(DEVICE, noon)] == 130
+            assert presence.count_heartbeat(session, DEVICE, hour + timedelta(hours=1, minutes=59)) >= 1
+        presence.count_heartbeat(session, "loa-2", hour - presence.KEEP - timedelta(hours=2))
+    assert hours(db)[(DEVICE, hour)] == 130
     with db.session() as session:
-        seen = presence.heartbeats_seen(session, [DEVICE, "loa-2"], noon, noon + timedelta(days=1), 120)
+        seen = presence.heartbeats_seen(session, [DEVICE, "loa-2"], hour, hour + timedelta(days=1), 120)
         assert seen == {DEVICE: 120 + 60}
         assert presence.heartbeats_seen(
-            session, [DEVICE], noon + timedelta(hours=1), noon + timedelta(days=1), 120
+            session, [DEVICE], hour + timedelta(hours=1), hour + timedelta(days=1), 120
         ) == {DEVICE: 60}
     with db.session() as session:  # a device's first heartbeat of an hour drops its own old hours only
-        presence.count_heartbeat(session, DEVICE, noon - presence.KEEP - timedelta(hours=5))  # very old
-        presence.count_heartbeat(session, DEVICE, noon + timedelta(hours=3))  # a new hour: prunes
+        presence.count_heartbeat(session, DEVICE, hour - presence.KEEP - timedelta(hours=5))  # very old
+        presence.count_heartbeat(session, DEVICE, hour + timedelta(hours=3))  # a new hour: prunes
     assert set(hours(db)) == {
-        (DEVICE, noon),
-        (DEVICE, noon + timedelta(hours=1)),
-        (DEVICE, noon + timedelta(hours=3)),
-        ("loa-2", presence.hour_of(noon - presence.KEEP - timedelta(hours=2))),
+        (DEVICE, hour),
+        (DEVICE, hour + timedelta(hours=1)),
+        (DEVICE, hour + timedelta(hours=3)),
+        ("loa-2", presence.hour_of(hour - presence.KEEP - timedelta(hours=2))),
     }
     with db.session() as session:
-        assert presence.prune(session, noon) == 1  # the station-wide sweep takes the rest
+        assert presence.prune(session, hour) == 1  # the station-wide sweep takes the rest
     assert "loa-2" not in {device_id for device_id, _ in hours(db)}
+    with db.session() as session:
+        presence.count_heartbeat(session, "loa-2", datetime.now(UTC) - presence.KEEP - timedelta(hours=2))
+    assert presence.sweep(db) == 1 and len(hours(db)) == 3
 
 
 def test_counting_start_is_recorded_once(db: Database) -> None:

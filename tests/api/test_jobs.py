@@ -150,8 +150,8 @@ def test_a_job_left_running_by_a_dead_worker_is_marked_failed(db: Database) -> N
 
     live = runner.start(db, "bulletin.create", "canbo", one_long_step)
     queued = runner.start(db, "bulletin.create", "canbo", one_long_step)  # waits for the only worker
-    time.sleep(1.5)
-    failed = jobs.fail_stale(db, after=timedelta(seconds=1))  # the live ones were stamped within 0.1 s
+    time.sleep(2.0)
+    failed = jobs.fail_stale(db, after=timedelta(seconds=1.5))  # the live ones were stamped within 0.1 s
     assert sorted(failed) == ["dead", "legacy"]
     for job_id in ("dead", "legacy"):
         job = _job(db, job_id)
