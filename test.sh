@@ -7,7 +7,12 @@ scripts/bootstrap.sh
 . .venv/bin/activate
 echo ">> ruff" && ruff check . && ruff format --check .
 echo ">> mypy --strict" && mypy
-echo ">> pytest (SQLite)" && pytest -q "$@"
+# Most tests wait on processes (Mosquitto, agents, ffmpeg), so four workers keep two cores busy; the
+# timing-critical ones (marked serial in tests/conftest.py) then run alone.
+workers=${PYTEST_WORKERS:-4}
+none_selected() { [ $? -eq 5 ]; }  # pytest's "no tests collected": a selection with nothing of this kind
+echo ">> pytest (SQLite, $workers workers)" && pytest -q -n "$workers" -m "not serial" "$@" || none_selected
+echo ">> pytest (SQLite, timing-critical tests alone)" && pytest -q -m serial "$@" || none_selected
 
 # TEST_DATABASE_SERVER (a SQLAlchemy URL without a database) points the pass at another server.
 pg_host=127.0.0.1 pg_port=5432
@@ -20,7 +25,11 @@ python -c 'import psycopg' 2>/dev/null || {
   exit 1
 }
 # The PostgreSQL pass runs the suites that touch the station's database (storage, API, scheduler,
-# the spine end to end); the agent, TTS and MQTT suites never open it and already ran above.
-pg_suites=(tests/storage tests/api tests/scheduler tests/integration/test_spine.py)
+# fuzzing, the spine and workers end to end, command numbers, report ordering, presence, tenancy);
+# the agent, TTS and MQTT suites never open it and already ran above.
+pg_suites=(tests/storage tests/api tests/scheduler tests/fuzz tests/integration/test_spine.py
+  tests/integration/test_station_workers.py tests/test_commands_seq.py tests/test_reports_order.py
+  tests/test_device_presence.py tests/test_tenancy_rules.py)
 [ "$#" -gt 0 ] && pg_suites=("$@")
-echo ">> pytest (PostgreSQL)" && TEST_DATABASE=postgresql pytest -q "${pg_suites[@]}"
+echo ">> pytest (PostgreSQL, $workers workers)" &&
+  TEST_DATABASE=postgresql pytest -q -n "$workers" "${pg_suites[@]}"
