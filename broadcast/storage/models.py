@@ -109,6 +109,8 @@ class Device(Base):
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
     # The agent-clock time (epoch s) of the newest report applied, so an older one arriving late is ignored.
     report_ts: Mapped[float | None] = mapped_column(Float, default=None)
+    # Agent settings the station pushes in a signed config command (heartbeat interval, relay timing...).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
 
 
 class DevicePresence(Base):
@@ -312,3 +314,17 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SkippedSlot(Base):
+    """A programme occurrence the station did not send, and why (shown on the reports page)."""
+
+    __tablename__ = "skipped_slots"
+    __table_args__ = (UniqueConstraint("slot_id", "start_at", "reason", name="uq_skipped_slot_reason"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), index=True)
+    start_at: Mapped[datetime] = mapped_column(index=True)
+    zones: Mapped[list[str]] = mapped_column(JSONDocument)
+    commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), default=DEFAULT_COMMUNE, index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
