@@ -7,7 +7,12 @@ bulletin creation (which synthesises speech) with a Python client at `--create-c
 generator runs on the same machine and takes CPU from the station: figures are a floor. The result is
 also written to bench/results/api_throughput.json.
 
+`--listing-only` measures only the list endpoints (devices with a heartbeat each, no ingest, no clip)
+and writes bench/results/api_listing.json; `--station-root DIR` runs the station from another source
+tree (e.g. `git archive <commit> | tar -x -C DIR`), to measure a change against the code before it.
+
 Usage: python -m bench.api_throughput [--backends sqlite,postgresql] [--duration S] [--connections N]
+       python -m bench.api_throughput --listing-only [--station-root DIR] [--out FILE]
 """
 
 from __future__ import annotations
@@ -37,14 +42,18 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert, make_url, select, text
 
+from bench.http_load import python_load, request, wrk_load
 from broadcast import accounts, protocol, reports
 from broadcast.mqtt.credentials import hash_password
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Bulletin, Device, Zone
 
 RESULTS = Path(__file__).resolve().parent / "results" / "api_throughput.json"
+LISTING_RESULTS = RESULTS.with_name("api_listing.json")
 PG_SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
-ENDPOINTS = ("/healthz", "/api/devices", "/api/bulletins")
+# The device list pages by 100 since issue 9; `limit=1000` is the whole list, what it answered before.
+LISTING = ("/api/devices", "/api/devices?limit=1000", "/api/bulletins")
+ENDPOINTS = ("/healthz", *LISTING)
 TEXT = "Ủy ban nhân dân xã thông báo: sáng thứ hai, 8 giờ, họp dân tại nhà văn hoá thôn {n}."
 
 
@@ -114,7 +123,9 @@ def clone_bulletins(url: str, total: int) -> int:
 class Station:
     """A `broadcast serve` process on its own data dir and ports."""
 
-    def __init__(self, directory: Path, url: str, clips: Path | None = None) -> None:
+    def __init__(
+        self, directory: Path, url: str, clips: Path | None = None, source: Path | None = None
+    ) -> None:
         self.directory = directory
         self.port = _free_port()
         directory.mkdir(parents=True, exist_ok=True)
@@ -127,6 +138,8 @@ class Station:
             BROADCAST_MQTT_PORT=str(_free_port()),
             BROADCAST_QUIET_HOURS="",
         )
+        if source is not None:  # `python -m` puts the working directory first on sys.path
+            env["PYTHONPATH"] = str(source)
         self._log = (directory / "station.log").open("ab")
         self.process = subprocess.Popen(
             [
@@ -140,6 +153,7 @@ class Station:
                 "warning",
             ],
             env=env,
+            cwd=source,
             stdout=self._log,
             stderr=self._log,
         )
@@ -162,104 +176,6 @@ class Station:
             self.process.kill()
             self.process.wait()
         self._log.close()
-
-
-def _request(conn: http.client.HTTPConnection, method: str, path: str, token: str, body: Any = None) -> int:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    conn.request(method, path, body=data, headers=headers)
-    response = conn.getresponse()
-    response.read()
-    return response.status
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
-def python_load(ports: list[int], path: str, token: str, connections: int, duration: float) -> dict[str, Any]:
-    """Keep-alive GETs from `connections` threads for `duration` seconds."""
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    stop_at = time.monotonic() + duration
-
-    def client(port: int) -> None:
-        nonlocal errors
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine: list[float] = []
-        bad = 0
-        while (started := time.monotonic()) < stop_at:
-            if _request(conn, "GET", path, token) != 200:
-                bad += 1
-            mine.append(time.monotonic() - started)
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-            errors += bad
-
-    threads = [threading.Thread(target=client, args=(ports[i % len(ports)],)) for i in range(connections)]
-    begun = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - begun
-    return {
-        "tool": "python",
-        "requests": len(latencies),
-        "requests_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
-        "errors": errors,
-    }
-
-
-_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _grab(pattern: str, output: str) -> str:
-    found = re.search(pattern, output, re.MULTILINE)
-    if found is None:
-        raise RuntimeError(f"wrk output without {pattern!r}: {output}")
-    return found.group(1)
-
-
-def _wrk_ms(value: str) -> float:
-    number, unit = _grab(r"^([\d.]+)(?:us|ms|s)$", value), _grab(r"(us|ms|s)$", value)
-    return round(float(number) * _WRK_UNITS[unit], 2)
-
-
-def wrk_load(ports: list[int], path: str, token: str, connections: int, duration: float) -> dict[str, Any]:
-    """Run one wrk per worker port at once; sum their rates (latency: the worst worker's)."""
-    per_port = max(1, connections // len(ports))
-    command = [
-        "wrk",
-        "-t1",
-        f"-c{per_port}",
-        f"-d{duration:g}s",
-        *("--timeout", "60s"),  # a saturated listing queues for seconds: count it, do not drop it
-        "--latency",
-        "-H",
-        f"Authorization: Bearer {token}",
-    ]
-    runs = [
-        subprocess.Popen([*command, f"http://127.0.0.1:{port}{path}"], stdout=subprocess.PIPE, text=True)
-        for port in ports
-    ]
-    outputs = [run.communicate()[0] for run in runs]
-    non_2xx = [re.search(r"Non-2xx or 3xx responses: (\d+)", out) for out in outputs]
-    sockets = [re.search(r"Socket errors: (.*)", out) for out in outputs]
-    return {
-        "tool": "wrk",
-        "requests": sum(int(_grab(r"(\d+) requests in", out)) for out in outputs),
-        "requests_per_s": round(sum(float(_grab(r"Requests/sec:\s+([\d.]+)", out)) for out in outputs), 1),
-        "p50_ms": max(_wrk_ms(_grab(r"^\s+50%\s+(\S+)\s*$", out)) for out in outputs),
-        "p99_ms": max(_wrk_ms(_grab(r"^\s+99%\s+(\S+)\s*$", out)) for out in outputs),
-        "errors": sum(int(m.group(1)) for m in non_2xx if m is not None),
-        "socket_errors": [m.group(1) for m in sockets if m is not None],
-    }
 
 
 def _heartbeat(device_id: str) -> bytes:
@@ -351,7 +267,7 @@ def create_bulletins(port: int, token: str, count: int, concurrency: int) -> dic
                 break
             body = {"title": f"Thông báo {n}", "text": TEXT.format(n=n), "zones": ["thon-1"]}
             started = time.monotonic()
-            status = _request(conn, "POST", "/api/bulletins", token, body)
+            status = request(conn, "POST", "/api/bulletins", token, body)
             with lock:
                 latencies.append(time.monotonic() - started)
                 errors += status != 201
@@ -380,22 +296,29 @@ def measure(backend: str, args: argparse.Namespace, use_wrk: bool) -> dict[str, 
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp, database(backend, Path(tmp)) as url:
         tokens = seed(url, args.devices)
         result: dict[str, Any] = {"devices": args.devices}
-        # Agent heartbeats into the database, without MQTT: the station's ingest cost per message.
-        result["heartbeat_ingest"] = [ingest_rate(url, args.devices, args.ingest_messages, n) for n in (1, 2)]
-        if backend == "postgresql":
+        if args.listing_only:
+            _ingest_worker(url, 0, args.devices, args.devices)  # every device shows a last heartbeat
+        else:
+            # Agent heartbeats into the database, without MQTT: the station's ingest cost per message.
+            result["heartbeat_ingest"] = [
+                ingest_rate(url, args.devices, args.ingest_messages, n) for n in (1, 2)
+            ]
+        if backend == "postgresql" and not args.listing_only:
             # The same with commits not waiting for the WAL flush (what a heartbeat-only session could use).
             relaxed = make_url(url).update_query_dict({"options": "-c synchronous_commit=off"})
             result["heartbeat_ingest_synchronous_commit_off"] = ingest_rate(
                 relaxed.render_as_string(hide_password=False), args.devices, args.ingest_messages, 1
             )
-        station = Station(Path(tmp) / "w1", url)
+        station = Station(Path(tmp) / "w1", url, source=args.station_root)
         try:
             result["create_bulletin"] = create_bulletins(
                 station.port, tokens["editor"], args.creates, args.create_concurrency
             )
-            clip = long_clip(station.port, tokens["editor"], args.clip_sentences)
-            result["clip"] = {k: v for k, v in clip.items() if k != "path"}
-            endpoints = (*ENDPOINTS, clip["path"])
+            endpoints: tuple[str, ...] = LISTING
+            if not args.listing_only:
+                clip = long_clip(station.port, tokens["editor"], args.clip_sentences)
+                result["clip"] = {k: v for k, v in clip.items() if k != "path"}
+                endpoints = (*ENDPOINTS, clip["path"])
             result["bulletins"] = clone_bulletins(url, args.bulletins)
             # One connection: the service time of a request, with no queueing in front of it.
             result["one_worker_one_connection"] = {
@@ -409,7 +332,7 @@ def measure(backend: str, args: argparse.Namespace, use_wrk: bool) -> dict[str, 
             if backend == "postgresql" and args.workers > 1:
                 # Clips are files in the first worker's data dir; the others share them (as object storage).
                 others = [
-                    Station(Path(tmp) / f"w{n}", url, clips=station.directory / "clips")
+                    Station(Path(tmp) / f"w{n}", url, station.directory / "clips", args.station_root)
                     for n in range(2, args.workers + 1)
                 ]
                 try:
@@ -439,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-messages", type=int, default=4000, help="heartbeats stored per run")
     parser.add_argument("--workers", type=int, default=2, help="API workers on PostgreSQL (one port each)")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/results")
+    parser.add_argument("--listing-only", action="store_true", help="only the list endpoints")
+    parser.add_argument("--station-root", type=Path, help="run the station from this source tree")
+    parser.add_argument("--out", type=Path, help="where to write the JSON (default: bench/results)")
     args = parser.parse_args(argv)
     use_wrk = shutil.which("wrk") is not None
     report: dict[str, Any] = {
@@ -454,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             "connections": args.connections,
             "generator": "wrk" if use_wrk else "python",
         },
+        "station_source": str(args.station_root or "this tree"),
         "backends": {},
     }
     for backend in args.backends.split(","):
@@ -462,8 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     text_out = json.dumps(report, indent=2, ensure_ascii=False)
     print(text_out)
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text_out + "\n")
+        out = args.out or (LISTING_RESULTS if args.listing_only else RESULTS)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text_out + "\n")
     return 0
 
 

@@ -10,7 +10,13 @@ one run against one managed Mosquitto:
    (mosquitto_sub) alone, in the same steps;
 3. fan-out: a signed emergency play to all agents vs a raw probe of the same size.
 
+With --tls the run compares transports instead: for plain and for TLS in turn (--repeat times), a fresh
+broker configured as the station's managed one (TLS: devices on the TLS listener with the generated CA
+and server certificate, agents pinning that CA as agent.toml does) gets the connect phase and the
+fan-out; broker CPU and memory are read from /proc. Results go to bench/results/scale_connect_tls.json.
+
 Usage: python bench/scale_connect.py [--agents 5000] [--rates 1000,2500,5000,10000,20000] [--step-s 3]
+       python bench/scale_connect.py --tls [--agents 5000] [--repeat 2] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -43,10 +49,12 @@ def _cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, f
 
 
 def connect_phase(fleet: Fleet) -> dict[str, Any]:
-    """Return raw and agent connect times and when the station saw every device online."""
+    """Return raw and agent connect times, the broker's memory, and when the station saw all online."""
+    memory_before = fleet.broker_memory()
     cpu = fleet.cpu()
     raw = fleet.raw_connect()
     cpu_raw = fleet.cpu()
+    memory_raw = fleet.broker_memory()  # its peak: every raw connection was held open at once
     began = time.time()
     agents = fleet.connect()
     deadline = time.monotonic() + 60
@@ -62,6 +70,8 @@ def connect_phase(fleet: Fleet) -> dict[str, Any]:
                    "cpu_s": _cpu_delta(cpu_raw, fleet.cpu())},
         "station_saw_all_online_s": round(online_at - began, 3) if online_at else None,
         "station_online": fleet.ingest.online(),
+        "broker_memory_mb": {"before": memory_before["rss_mb"], "raw_peak": memory_raw["peak_rss_mb"],
+                             "agents_connected": fleet.broker_memory()["rss_mb"]},
     }  # fmt: skip
 
 
@@ -159,6 +169,38 @@ def _sample_heartbeat() -> bytes:
     )  # fmt: skip
 
 
+def transport_run(args: argparse.Namespace, tls: bool) -> dict[str, Any]:
+    """Connect the fleet on a fresh broker over one transport, then fan out; return the figures."""
+    spec = FleetSpec(n_agents=args.agents, workers=args.workers, tls=tls)
+    load = load_1m()
+    with Fleet(spec) as fleet:
+        connect = connect_phase(fleet)
+        fan_out(fleet, emergency)  # warm-up
+        cpu = fleet.cpu()
+        fanout = round_stats([fan_out(fleet, emergency) for _ in range(args.rounds)])
+        fanout["cpu_s"] = _cpu_delta(cpu, fleet.cpu())
+        memory = fleet.broker_memory()
+    return {
+        "transport": "tls" if tls else "plain",
+        "build_agents_s": round(fleet.build_s, 2),
+        "connect": connect,
+        "fanout": fanout,
+        "broker_memory_mb_end": memory,
+        "worker_disconnects": sum(s.disconnects for s in fleet.stopped),
+        "worker_errors": [e for s in fleet.stopped for e in s.errors][:3],
+        "loadavg_1m_start": load,
+    }
+
+
+def compare_transports(args: argparse.Namespace) -> dict[str, Any]:
+    """Run plain then TLS (alternating, --repeat times) in one process; return every run."""
+    runs: dict[str, list[dict[str, Any]]] = {"plain": [], "tls": []}
+    for _ in range(args.repeat):
+        for tls in (False, True):
+            runs["tls" if tls else "plain"].append(transport_run(args, tls))
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -168,9 +210,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="fan-out rounds")
     parser.add_argument("--workers", type=int, default=0, help="simulator processes (0: one per CPU)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--tls", action="store_true", help="compare plain and TLS connects (see above)")
+    parser.add_argument("--repeat", type=int, default=2, help="--tls: plain/TLS pairs to run")
     args = parser.parse_args(argv)
     exit_cleanly_on_sigterm()
     began, load_start = time.monotonic(), load_1m()
+    if args.tls:
+        runs = compare_transports(args)
+        comparison = {"bench": "scale_connect_tls", **environment(), "agents": args.agents, "runs": runs,
+                      "loadavg_1m": {"start": load_start, "end": load_1m()},
+                      "seconds": round(time.monotonic() - began, 1)}  # fmt: skip
+        emit("scale_connect_tls", comparison, args.out)
+        return 0
     rates = [float(r) for r in args.rates.split(",")]
     spec = FleetSpec(n_agents=args.agents, workers=args.workers, extra_users=(OBSERVER,))
     with Fleet(spec) as fleet:

@@ -14,6 +14,7 @@ from broadcast.api import alerts, bulletin_files, bulletins, devices, dictionary
 from broadcast.api import audit as audit_api
 from broadcast.api import tokens as tokens_api
 from broadcast.api.errors import install_error_handlers
+from broadcast.api.rate_limit import install_rate_limit
 from broadcast.api.security import MB, install_body_guard, install_security_headers
 from broadcast.config import Settings
 from broadcast.station import start_station, stop_station
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    web_routes.install_page_refusals(app)
     install_body_guard(app, upload_limit=settings.upload_max_bytes + MB)  # + room for the form fields
+    install_rate_limit(app, settings)  # outside the body guard: a refused write's body is never read
     install_security_headers(app)
     routers = (
         *(bulletins, bulletin_files, jobs, programme, alerts, devices, dictionary),

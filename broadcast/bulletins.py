@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from broadcast import audit, dictionary, domain, tenancy
@@ -184,13 +184,44 @@ def unknown_terms(session: Session, bulletin: Bulletin) -> list[str]:
     return unknown_abbreviations(bulletin.text, dictionary.commune_dictionary(session))
 
 
+def _filters(status: str | None, viewer: Principal | None) -> list[ColumnElement[bool]]:
+    """Return a list's where-clauses: the viewer's commune (None: every commune) and a status."""
+    found = [] if viewer is None else [tenancy.commune_filter(Bulletin.commune_id, viewer)]
+    return found + ([Bulletin.status == status] if status else [])
+
+
 def list_bulletins(
-    session: Session, status: str | None = None, limit: int = 100, viewer: Principal | None = None
+    session: Session,
+    status: str | None = None,
+    limit: int = 100,
+    viewer: Principal | None = None,
+    offset: int = 0,
+    before_id: int | None = None,
 ) -> list[Bulletin]:
     """Return the newest bulletins first, only the viewer's commune's (viewer None: every commune)."""
-    query = select(Bulletin).order_by(Bulletin.id.desc()).limit(limit)
-    if viewer is not None:
-        query = query.where(tenancy.commune_filter(Bulletin.commune_id, viewer))
-    if status:
-        query = query.where(Bulletin.status == status)
-    return list(session.scalars(query))
+    query = select(Bulletin).where(*_filters(status, viewer))
+    if before_id is not None:
+        query = query.where(Bulletin.id < before_id)
+    return list(session.scalars(query.order_by(Bulletin.id.desc()).offset(offset).limit(limit)))
+
+
+def list_with_durations(
+    session: Session,
+    status: str | None,
+    viewer: Principal | None,
+    limit: int,
+    offset: int = 0,
+    before_id: int | None = None,
+) -> list[tuple[Bulletin, float]]:
+    """Return one page, newest first, each bulletin with its clip's length: one query, not one per row."""
+    joined = select(Bulletin, Clip.duration_s).outerjoin(Clip, Clip.sha256 == Bulletin.clip_sha256)
+    query = joined.where(*_filters(status, viewer))
+    if before_id is not None:
+        query = query.where(Bulletin.id < before_id)
+    rows = session.execute(query.order_by(Bulletin.id.desc()).offset(offset).limit(limit))
+    return [(bulletin, duration or 0.0) for bulletin, duration in rows]
+
+
+def count_bulletins(session: Session, status: str | None = None, viewer: Principal | None = None) -> int:
+    """Return how many bulletins a list with these filters holds across all its pages."""
+    return session.scalar(select(func.count(Bulletin.id)).where(*_filters(status, viewer))) or 0

@@ -124,6 +124,20 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(1_000_000, gt=0, description="Largest CSV/TXT bulletin import file.")
     import_max_bulletins: int = Field(50, gt=0, description="Most bulletins one import file may hold.")
     session_days: int = Field(7, description="Web session lifetime.")
+    rate_limit_per_minute: float = Field(
+        60.0,
+        ge=0,
+        description="Writes (POST/PUT/PATCH/DELETE, API and web forms) one account, or one address when not "
+        "logged in, may make per minute on average; 0 = no limit. Reads are never limited.",
+    )
+    rate_limit_burst: int = Field(20, ge=1, description="Writes allowed at once before the rate applies.")
+    alert_rate_limit_per_minute: float = Field(
+        30.0,
+        ge=0,
+        description="Emergency alerts (send, confirm) one account may make per minute, on a budget of their "
+        "own apart from other writes; cancelling an alert and logging in are never limited. 0 = no limit.",
+    )
+    alert_rate_limit_burst: int = Field(10, ge=1, description="Alerts allowed at once, then the rate.")
     env: Literal["local", "production"] = "local"
 
     @property

@@ -28,11 +28,18 @@ class PlayFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 200
+    offset: int = 0
+    before_id: int | None = None  # keyset paging: only plays with a smaller id
+
+
+MAX_EXPORT = 100_000  # rows in one CSV export
 
 
 def query(f: PlayFilter, viewer: Principal | None = None) -> Select[Play]:
     """Return the newest-first query for a filter; a viewer sees only the plays of their devices."""
-    stmt = select(Play).order_by(Play.id.desc()).limit(f.limit)
+    stmt = select(Play).order_by(Play.id.desc()).offset(f.offset).limit(f.limit)
+    if f.before_id is not None:
+        stmt = stmt.where(Play.id < f.before_id)
     if viewer is not None:
         stmt = stmt.where(tenancy.play_filter(viewer))
     if f.device_id:

@@ -42,6 +42,7 @@ from broadcast.protocol_commands import (
     parse_test_tone_command,
     parse_volume_command,
 )
+from broadcast.protocol_config import ConfigCommand, parse_config_command
 from broadcast.protocol_health import ClockSource, Heartbeat, LinkInfo, LinkType, parse_heartbeat
 from broadcast.protocol_keys import (
     KEYS_TOPIC,
@@ -67,14 +68,14 @@ __all__ = [
     "EVENT_SUBSCRIPTION", "KEYS_TOPIC", "MAX_ALERT_BYTES", "MAX_MESSAGE_BYTES", "MAX_PROGRAMME_BYTES",
     "PRIORITIES", "PROTOCOL_VERSION", "STATUS_SUBSCRIPTION", "TOPIC_ROOT", "AgentMessage", "AlertCommand",
     "CancelCommand", "ClipRef", "ClockSource", "Command", "CommandReceived", "CommandRejected",
-    "DeviceStatus", "Heartbeat", "KeyUpdate", "LinkInfo", "LinkType", "PlayCommand", "PlayReport",
-    "Priority", "ProgrammeMessage", "ProtocolError", "StreamCommand", "TestToneCommand", "TrustedKey",
-    "UnknownKeyError", "VolumeCommand", "as_priority", "canonical_json", "device_command_topic",
+    "ConfigCommand", "DeviceStatus", "Heartbeat", "KeyUpdate", "LinkInfo", "LinkType", "PlayCommand",
+    "PlayReport", "Priority", "ProgrammeMessage", "ProtocolError", "StreamCommand", "TestToneCommand",
+    "TrustedKey", "UnknownKeyError", "VolumeCommand", "as_priority", "canonical_json", "device_command_topic",
     "device_event_topic", "device_id_from_topic", "device_status_topic", "encode_agent_message",
     "is_identifier", "key_id", "parse_agent_message", "parse_alert_command", "parse_cancel_command",
-    "parse_command", "parse_key_update", "parse_play_command", "parse_programme", "parse_stream_command",
-    "parse_test_tone_command", "parse_volume_command", "public_key_of", "sign_body", "verify_message",
-    "zone_command_topic", "zone_programme_topic",
+    "parse_command", "parse_config_command", "parse_key_update", "parse_play_command", "parse_programme",
+    "parse_stream_command", "parse_test_tone_command", "parse_volume_command", "public_key_of", "sign_body",
+    "verify_message", "zone_command_topic", "zone_programme_topic",
 ]  # fmt: skip
 
 
@@ -167,7 +168,15 @@ def parse_play_command(body: dict[str, Any]) -> PlayCommand:
     )
 
 
-Command = PlayCommand | VolumeCommand | TestToneCommand | StreamCommand | AlertCommand | CancelCommand
+Command = (
+    PlayCommand
+    | VolumeCommand
+    | TestToneCommand
+    | StreamCommand
+    | AlertCommand
+    | CancelCommand
+    | ConfigCommand
+)
 _PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "play": parse_play_command,
     "alert": parse_alert_command,
@@ -175,6 +184,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "stream": parse_stream_command,
     "volume": parse_volume_command,
     "test_tone": parse_test_tone_command,
+    "config": parse_config_command,
 }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from broadcast.protocol_base import ProtocolError, _field, _number, _optional_number
+from broadcast.protocol_config import SettingValue, check_setting
 
 LinkType = Literal["eth", "wlan", "wwan", "other", "none"]
 LINK_TYPES: tuple[LinkType, ...] = ("eth", "wlan", "wwan", "other", "none")
@@ -43,6 +44,9 @@ class Heartbeat:
     version: str = ""
     volume: int | None = None
     now_playing: str | None = None
+    # The settings the station set by config command and the agent applies ({}: none); None: an agent
+    # older than config commands.
+    settings: dict[str, SettingValue] | None = None
     type: Literal["heartbeat"] = "heartbeat"
 
 
@@ -83,6 +87,7 @@ def parse_heartbeat(body: dict[str, Any], device_id: str) -> Heartbeat:
         version=str(body.get("version", ""))[:64],
         volume=volume,
         now_playing=now_playing,
+        settings=_settings(body.get("settings")),
     )
 
 
@@ -91,3 +96,19 @@ def _non_negative(body: dict[str, Any], name: str) -> int:
     if value < 0:
         raise ProtocolError(f"field {name!r} is negative")
     return int(value)
+
+
+def _settings(raw: object) -> dict[str, SettingValue] | None:
+    """Return the reported settings, leaving out entries this station does not know or accept: a newer
+    agent's extra setting must not cost the whole heartbeat (the device would look offline)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ProtocolError("settings must be an object")
+    kept: dict[str, SettingValue] = {}
+    for name, value in raw.items():
+        try:
+            kept[str(name)] = check_setting(str(name), value)
+        except ProtocolError:
+            continue
+    return kept

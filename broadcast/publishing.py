@@ -18,8 +18,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import commands, domain, protocol
-from broadcast.scheduler.planner import Entry, ItemSpec, SlotPlan, plan
+from broadcast import commands, domain, protocol, skips
+from broadcast.scheduler.planner import Entry, ItemSpec, QuietHours, SlotPlan, in_quiet_hours, plan
 from broadcast.scheduler.slots import SlotRule
 from broadcast.storage.db import Database
 from broadcast.storage.models import Bulletin, Clip, Command, Slot, SlotItem, Zone, ZoneProgramme
@@ -50,6 +50,7 @@ class PushContext:
     tz: str
     window: timedelta = timedelta(hours=48)
     prefetch: tuple[protocol.ClipRef, ...] = ()  # alert sounds every agent keeps cached
+    quiet: QuietHours | None = None  # occurrences touching them are not sent (settings changed since)
 
 
 def rule_of(slot: Slot) -> SlotRule:
@@ -59,20 +60,25 @@ def rule_of(slot: Slot) -> SlotRule:
     return SlotRule(start_at=slot.start_at)
 
 
-def _item_spec(session: Session, item: SlotItem) -> ItemSpec | None:
-    """Return the planner's view of an item, or None if it cannot air (unapproved, missing clip)."""
-    if item.kind == "stream" and item.stream_url and item.duration_s:
+def airable(session: Session, item: SlotItem) -> ItemSpec | str:
+    """Return the planner's view of an item, or why it cannot air (Vietnamese, as the reports show it)."""
+    item_id = item.id or -(item.position + 1)  # an item not stored yet (a slot being checked)
+    if item.kind == "stream":
+        if not (item.stream_url and item.duration_s):
+            return skips.stream_incomplete(item.title)
         return ItemSpec(
-            item.id, "stream", item.duration_s, "normal", item.position, item.stream_url, item.title
+            item_id, "stream", item.duration_s, "normal", item.position, item.stream_url, item.title
         )
     bulletin = session.get(Bulletin, item.bulletin_id) if item.bulletin_id else None
-    if bulletin is None or not domain.can_air(bulletin.status):
-        return None
+    if bulletin is None:
+        return skips.bulletin_gone(item.bulletin_id)
+    if not domain.can_air(bulletin.status):
+        return skips.bulletin_not_airable(bulletin)
     clip = session.get(Clip, bulletin.clip_sha256)
     if clip is None:
-        return None
+        return skips.clip_missing(bulletin)
     return ItemSpec(
-        item_id=item.id,
+        item_id=item_id,
         kind="bulletin",
         duration_s=clip.duration_s,
         priority=bulletin.priority,
@@ -84,6 +90,14 @@ def _item_spec(session: Session, item: SlotItem) -> ItemSpec | None:
     )
 
 
+def slot_plan(
+    session: Session, slot_id: int, rule: SlotRule, zones: Iterable[str], items: Iterable[SlotItem]
+) -> SlotPlan | None:
+    """Return the plan of a slot's airable items, None if none of them can air."""
+    specs = tuple(spec for item in items if isinstance(spec := airable(session, item), ItemSpec))
+    return SlotPlan(slot_id, rule, tuple(zones), specs) if specs else None
+
+
 def load_plans(session: Session, slots: Iterable[Slot] | None = None) -> list[SlotPlan]:
     """Return the airable plan of the given (default: all active) slots."""
     chosen = list(slots) if slots is not None else list(session.scalars(select(Slot).where(Slot.active)))
@@ -92,10 +106,19 @@ def load_plans(session: Session, slots: Iterable[Slot] | None = None) -> list[Sl
         items = session.scalars(
             select(SlotItem).where(SlotItem.slot_id == slot.id).order_by(SlotItem.position)
         )
-        specs = tuple(spec for item in items if (spec := _item_spec(session, item)) is not None)
-        if specs:
-            plans.append(SlotPlan(slot.id, rule_of(slot), tuple(slot.zones), specs))
+        if (found := slot_plan(session, slot.id, rule_of(slot), slot.zones, items)) is not None:
+            plans.append(found)
     return plans
+
+
+def planned(
+    plans: Iterable[SlotPlan], start: datetime, end: datetime, tz: str, quiet: QuietHours | None
+) -> list[Entry]:
+    """Return the entries that will be sent: the plan less occurrences touching quiet hours."""
+    chosen = list(plans)
+    by_id = {p.slot_id: p for p in chosen}
+    entries = plan(chosen, start, end, tz)
+    return [e for e in entries if not in_quiet_hours(by_id[e.slot_id], e.occurrence, quiet, tz)]
 
 
 def _command_body(ctx: PushContext, entry: Entry, seq: int) -> dict[str, object]:
@@ -177,12 +200,21 @@ def refresh(ctx: PushContext, zones: Iterable[str] | None = None, *, force: bool
     published: dict[str, int] = {}
     with ctx.db.session() as session:
         wanted = set(zones) if zones is not None else set(session.scalars(select(Zone.id)))
-        entries = plan(load_plans(session), now, now + ctx.window, ctx.tz)
+        plans = load_plans(session)
+        entries = planned(plans, now, now + ctx.window, ctx.tz, ctx.quiet)
+        states = {
+            z: session.get(ZoneProgramme, z) or ZoneProgramme(zone=z, version=0, digest="") for z in wanted
+        }
+        # A zone whose last sent window ended before now: what fell in between never reached its agents.
+        ran_out = {
+            z: s.window_end for z, s in states.items() if s.window_end is not None and s.window_end < now
+        }
+        skips.record_unsent(session, plans, ran_out, now, ctx.tz, ctx.quiet)
         outgoing: list[tuple[str, bytes]] = []
         for zone in sorted(wanted):
             rows = [signed_entry(session, ctx, e) for e in entries if zone in e.zones]
             digest = hashlib.sha256("\n".join(r.id for r in rows).encode()).hexdigest()
-            state = session.get(ZoneProgramme, zone) or ZoneProgramme(zone=zone, version=0, digest="")
+            state = states[zone]
             fresh = state.published_at is not None and now - state.published_at < REPUBLISH_AFTER
             if state.digest == digest and fresh and not force:
                 continue

@@ -13,9 +13,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcast import presence, uptime
-from broadcast.reporting import PlayedRow
-from broadcast.storage.models import Command, Device, Play, Slot, SlotItem
+from broadcast import presence, tenancy, uptime
+from broadcast.accounts import Principal
+from broadcast.reporting import PlayedRow, SkippedRow
+from broadcast.storage.models import Command, Device, Play, SkippedSlot, Slot, SlotItem
 
 AIRED_KINDS = ("bulletin", "stream", "alert")  # commands every device of their zones must answer
 PROBLEM_OUTCOMES = ("skipped", "rejected")
@@ -82,6 +83,33 @@ def problems(
             at = p.started_at or p.reported_at
             found.append(Problem(at, p.device_id, zone_of[p.device_id], p.bulletin_id, p.outcome, p.reason))
     return sorted(found, key=lambda p: p.at, reverse=True)[:limit]
+
+
+def skipped_slots(
+    session: Session, viewer: Principal, zone: str, start: datetime, end: datetime, limit: int = 200
+) -> list[SkippedRow]:
+    """Return the programme occurrences in [start, end) the station did not send, newest first.
+
+    Scoped like slots: a commune account sees its commune's; `zone` (optional) keeps the ones for it.
+    """
+    stmt = (
+        select(SkippedSlot, Slot.title)
+        .join(Slot, Slot.id == SkippedSlot.slot_id)
+        .where(
+            SkippedSlot.start_at >= start,
+            SkippedSlot.start_at < end,
+            tenancy.commune_filter(SkippedSlot.commune_id, viewer),
+        )
+        .order_by(SkippedSlot.start_at.desc(), SkippedSlot.id)
+    )
+    rows: list[SkippedRow] = []
+    for skip, title in session.execute(stmt):
+        if zone and zone not in skip.zones:  # JSON lists: filtered here
+            continue
+        rows.append(SkippedRow(skip.start_at, skip.slot_id, title, tuple(skip.zones), skip.reason))
+        if len(rows) >= limit:
+            break
+    return rows
 
 
 def _duration(kind: str, payload: str) -> float:
@@ -170,7 +198,11 @@ def heartbeat_uptime(
 ) -> dict[str, uptime.Uptime]:
     """Return each device's heartbeats received / expected in [start, end) (see broadcast/uptime.py)."""
     lives = [uptime.Enrolment(d.id, d.zone, d.created_at, d.revoked_at) for d in devices]
-    per_hour = uptime.heartbeats_per_hour()
-    seen = presence.heartbeats_seen(session, [d.id for d in devices], start, end, per_hour)
+    intervals = {d.id: uptime.configured_interval(d.settings) or uptime.HEARTBEAT_INTERVAL_S for d in devices}
+    seen: dict[str, int] = {}
+    for interval in set(intervals.values()):  # the hourly cap depends on the interval
+        ids = [device_id for device_id, value in intervals.items() if value == interval]
+        per_hour = uptime.heartbeats_per_hour(interval)
+        seen.update(presence.heartbeats_seen(session, ids, start, end, per_hour))
     since = presence.counting_since(session)
-    return uptime.uptime(lives, seen, start, end, now, counted_since=since)
+    return uptime.uptime(lives, seen, start, end, now, counted_since=since, intervals=intervals)

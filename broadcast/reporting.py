@@ -105,6 +105,30 @@ def per_day_csv(per_zone: dict[str, list[DayCount]], zone_names: dict[str, str])
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class SkippedRow:
+    """A programme occurrence (or part of it) the station did not send, and why."""
+
+    start_at: datetime
+    slot_id: int
+    title: str
+    zones: tuple[str, ...]
+    reason: str
+
+
+def skipped_csv(rows: Iterable[SkippedRow], tz: tzinfo, zone_names: dict[str, str]) -> str:
+    """Return the station's skipped occurrences as CSV (local times; UTF-8 with BOM)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(["thoi_diem", "khung_gio", "ten_khung", "vung", "ten_vung", "ly_do"])
+    for r in rows:
+        names = " ".join(zone_names.get(z, z) for z in r.zones)
+        local = r.start_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        writer.writerow([local, r.slot_id, r.title, " ".join(r.zones), names, r.reason])
+    return out.getvalue()
+
+
 def daily_csv(day: date, report: Sequence[dict[str, object]]) -> str:
     """Return a day's per-zone summary (play_log.daily_report) as CSV, one row per zone."""
     out = io.StringIO()

@@ -15,6 +15,7 @@ report_ts never goes past the station's clock plus CLOCK_AHEAD_S.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcast import presence, protocol
+from broadcast import presence, protocol, uptime
 from broadcast.storage.db import Database
 from broadcast.storage.models import Command, Device, Play
 
@@ -169,24 +170,52 @@ def apply_message(session: Session, message: protocol.AgentMessage) -> bool:
     return applied
 
 
-def ingest(db: Database, topic: str, payload: bytes) -> None:
-    """Handle one raw MQTT message from an agent; bad ones are logged and dropped, never raised."""
+SettingsCheck = Callable[[str, Mapping[str, object], Mapping[str, object] | None], None]
+"""Called with (device id, desired settings, settings the heartbeat says are applied)."""
+
+
+def ingest(db: Database, topic: str, payload: bytes, on_settings: SettingsCheck | None = None) -> None:
+    """Handle one raw MQTT message from an agent; bad ones are logged and dropped, never raised.
+
+    on_settings sees every heartbeat newer than the state applied, after it is committed.
+    """
     try:
         device_id = protocol.device_id_from_topic(topic)
         message = protocol.parse_agent_message(payload, device_id)
+        desired = None
         with db.session() as session:
-            apply_message(session, message)
+            applied = apply_message(session, message)
+            if applied and on_settings is not None and isinstance(message, protocol.Heartbeat):
+                desired = session.scalar(select(Device.settings).where(Device.id == device_id))
     except protocol.ProtocolError as exc:
         log.warning("rejected agent message on %s: %s", topic, exc)
+        return
+    if desired is not None and on_settings is not None and isinstance(message, protocol.Heartbeat):
+        on_settings(device_id, desired, message.settings)
+
+
+def silence_allowed(silent_for_s: float, settings: Mapping[str, object] | None) -> float:
+    """Return how long a device may stay silent: `silent_for_s`, or three heartbeats and a margin when
+    the station set it a longer heartbeat interval (a 5-minute heartbeat is not a dead device at 95 s)."""
+    interval = uptime.configured_interval(settings)
+    return silent_for_s if interval is None else max(silent_for_s, 3 * interval + 5)
 
 
 def mark_silent_devices_offline(db: Database, silent_for_s: float, now: datetime | None = None) -> list[str]:
     """Mark devices offline that sent nothing for `silent_for_s` (a cut link may never fire the will)."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=silent_for_s)
+    moment = now or datetime.now(UTC)
+    cutoff = moment - timedelta(seconds=silent_for_s)
     with db.session() as session:
-        stale = list(
-            session.scalars(select(Device.id).where(Device.online.is_(True), Device.last_seen < cutoff))
+        rows = session.execute(
+            select(Device.id, Device.last_seen, Device.settings).where(
+                Device.online.is_(True), Device.last_seen < cutoff
+            )
         )
+        stale = [
+            device_id
+            for device_id, last_seen, settings in rows
+            if last_seen < moment - timedelta(seconds=silence_allowed(silent_for_s, settings))
+        ]
         if stale:
             session.execute(update(Device).where(Device.id.in_(stale)).values(online=False))
     for device_id in stale:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from broadcast import alerts, key_rotation, presence, programme, publishing, reports
+from broadcast import alerts, device_settings, key_rotation, presence, programme, publishing, reports
 from broadcast.alert_templates import Template, ensure_templates
 from broadcast.api.security import LoginThrottle
 from broadcast.clips import ClipStorage, open_clip_storage
@@ -72,6 +72,7 @@ class Station:
     jobs: JobRunner = field(default_factory=JobRunner)  # long operations with a progress page
     started_at: datetime | None = field(default=None)
     agent_messages: int = 0  # reports this worker took from the (shared) subscription, for /metrics
+    config_resender: device_settings.Resender | None = None  # re-sends settings a heartbeat disagrees with
 
     def push_context(self) -> publishing.PushContext:
         return publishing.PushContext(
@@ -83,6 +84,7 @@ class Station:
             tz=self.settings.timezone,
             window=timedelta(hours=self.settings.programme_window_h),
             prefetch=tuple(t.clip for t in self.templates.values()),
+            quiet=parse_quiet_hours(self.settings.quiet_hours),
         )
 
     def alert_deps(self) -> alerts.AlertDeps:
@@ -167,9 +169,11 @@ def start_station(settings: Settings) -> Station:
         with db.session() as session:  # rendered once, then served from the render cache
             station.templates = ensure_templates(session, station.clips, settings, station.public_url)
 
+        station.config_resender = resender = device_settings.Resender(station.push_context)
+
         def ingest(topic: str, payload: bytes) -> None:
             try:
-                reports.ingest(db, topic, payload)
+                reports.ingest(db, topic, payload, on_settings=resender)
             finally:
                 station.agent_messages += 1  # counted once applied; one consumer thread: no lock
 

@@ -6,9 +6,11 @@ enough ago for its report to have arrived — the share the cluster answered (pl
 acknowledged). A cluster that answers was powered, connected and running its agent when it mattered.
 
 Uptime ("thời gian trực tuyến"): heartbeats received / heartbeats expected while the cluster was enrolled
-in the period. Agents send one every HEARTBEAT_INTERVAL_S; the station counts them per hour (at most one
-hour's worth in any hour, see broadcast/presence.py), so the figure is the share of time the agent was up
-and its link worked, capped at 100 %. An agent configured with another interval shows a scaled figure.
+in the period. Agents send one every HEARTBEAT_INTERVAL_S, or at the interval the station set for the
+device (devices.settings, sent by config command); the station counts them per hour (at most one hour's
+worth in any hour, see broadcast/presence.py), so the figure is the share of time the agent was up and its
+link worked, capped at 100 %. The interval in force now is used for the whole period: after a change the
+figure for the time before it is scaled, and an interval set only in a device's agent.toml is not known.
 A programme entry that was re-timed or removed less than the programme window (48 h) before it was due,
 and that no cluster answered, may still count as due; items nobody answered are only counted while their
 slot still holds the bulletin, which keeps most such edits out.
@@ -16,7 +18,7 @@ slot still holds the bulletin, which keeps most such edits out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +27,12 @@ REPORT_GRACE = timedelta(minutes=10)
 
 HEARTBEAT_INTERVAL_S = 30.0
 """The agents' heartbeat interval (edge_agent/config.py DEFAULT_HEARTBEAT_S; a test keeps them equal)."""
+
+
+def configured_interval(settings: Mapping[str, object] | None) -> float | None:
+    """Return the heartbeat interval the station set for a device (devices.settings), if it set one."""
+    value = (settings or {}).get("heartbeat_interval_s")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
@@ -166,13 +174,16 @@ def uptime(
     now: datetime,
     interval_s: float = HEARTBEAT_INTERVAL_S,
     counted_since: datetime | None = None,
+    intervals: Mapping[str, float] | None = None,
 ) -> dict[str, Uptime]:
-    """Return each device's uptime in [since, until) from the heartbeats `seen` of it (by device id)."""
+    """Return each device's uptime in [since, until) from the heartbeats `seen` of it (by device id);
+    `intervals` holds the heartbeat interval of devices that do not use `interval_s`."""
+    other = intervals or {}
     return {
         d.device_id: Uptime(
             d.device_id,
             seen.get(d.device_id, 0),
-            expected_heartbeats(d, since, until, now, interval_s, counted_since),
+            expected_heartbeats(d, since, until, now, other.get(d.device_id, interval_s), counted_since),
         )
         for d in devices
     }

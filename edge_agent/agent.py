@@ -9,6 +9,7 @@ import time
 from importlib import metadata
 
 from broadcast import protocol
+from edge_agent._files import describe as describe_error
 from edge_agent.alerts import AlertPlayer
 from edge_agent.cache import ClipCache
 from edge_agent.clock import ClockMonitor
@@ -29,6 +30,7 @@ from edge_agent.programme_store import ProgrammeStore
 from edge_agent.reporter import Reporter
 from edge_agent.seen import SeenStore
 from edge_agent.sequence import SequenceStore
+from edge_agent.settings import OVERLAY_NAME, SettingsStore, Tunables, describe, effective
 from edge_agent.transport import Inbound, MqttTransport
 from edge_agent.trust import TrustStore
 
@@ -53,12 +55,19 @@ class Agent:
         relay: Relay | None = None,
         mixer: Mixer | None = None,
         health_paths: HealthPaths | None = None,
+        log_level: str | None = None,
     ) -> None:
+        """log_level: set on the command line, it wins over the station's log_level setting."""
         self.config = config
         self.started = time.monotonic()
         self.version = _version()
         state = config.state_dir
         state.mkdir(parents=True, exist_ok=True)
+        self.settings = SettingsStore(state / OVERLAY_NAME)
+        tunables = effective(config, self.settings.values)
+        self._log_level = log_level
+        self._logger = logging.getLogger("edge_agent")
+        self._initial_log_level = self._logger.level
         self.seen = SeenStore(state / "seen.jsonl")
         self.trust = TrustStore(state / "keys.json", config.station_public_key)
         self.sequence = SequenceStore(state / "sequence.json")
@@ -70,11 +79,13 @@ class Agent:
         self.reporter = Reporter(self.outbox, self.transport)
         self.amp = AmpControl(
             relay if relay is not None else make_relay(config.relay_pin, config.relay_active_high),
-            config.relay_pre_roll_s,
-            config.relay_hold_s,
+            tunables.relay_pre_roll_s,
+            tunables.relay_hold_s,
         )
         self.volume = VolumeKeeper(
-            mixer or Mixer(config.mixer_control, config.mixer_card), state / "volume.json"
+            mixer or Mixer(config.mixer_control, config.mixer_card),
+            state / "volume.json",
+            default=tunables.default_volume,
         )
         self.playout = Playout(
             output,
@@ -83,7 +94,7 @@ class Agent:
             on_done=lambda command, outcome: self.pipeline.done(command, outcome),
             on_started=lambda command: self.pipeline.started(command),
         )
-        self.clock = ClockMonitor()
+        self.clock = ClockMonitor(ntp_warn_ms=tunables.ntp_warn_ms)
         self.cache = ClipCache(
             state / "clips",
             config.cache_max_bytes,
@@ -118,14 +129,16 @@ class Agent:
             pipeline=self.pipeline,
             report=self.reporter.report,
             on_volume=self._set_volume,
+            on_config=self._configure,
             on_alert=self._alert,
             on_prefetch=self.pipeline.keep,
             trust=self.trust,
             sequence=self.sequence,
         )
         self.heartbeat = HeartbeatLoop(
-            config.heartbeat_interval_s, self._heartbeat, self.transport.publish_heartbeat
+            tunables.heartbeat_interval_s, self._heartbeat, self.transport.publish_heartbeat
         )
+        self._apply_log_level(tunables)
         self._health_paths = health_paths or HealthPaths()
         self._worker = threading.Thread(target=self._work, name="commands", daemon=True)
 
@@ -140,6 +153,8 @@ class Agent:
         self.transport.start()
         self.heartbeat.start()
         log.info("agent %s started (zones %s)", self.config.device_id, ",".join(self.config.zones))
+        if self.settings.values:
+            log.info("settings from the station: %s", describe(self.settings.values))
 
     def stop(self) -> None:
         """Stop taking commands, stop playing, switch the amplifier off, say offline and disconnect."""
@@ -156,6 +171,7 @@ class Agent:
         self.seen.close()
         self.outbox.close()
         log.info("agent %s stopped", self.config.device_id)
+        self._logger.setLevel(self._initial_log_level)  # an in-process restart (tests) starts afresh
 
     def healthy(self) -> bool:
         """Return True while every long-lived thread runs (what the systemd watchdog vouches for)."""
@@ -205,9 +221,33 @@ class Agent:
             return
         self.heartbeat.poke()  # the station sees the new level in the next heartbeat: send it now
 
+    def _configure(self, command: protocol.ConfigCommand) -> None:
+        """Persist the station's settings (all or nothing), apply them live, and show them at once."""
+        try:
+            self.settings.replace(command.settings)
+        except OSError as exc:
+            # Nothing applied: a live change lost at the next restart would disagree with the heartbeat.
+            log.error("config command %s not saved: %s", command.id, describe_error(exc))
+            self.planner.reject(command.id, f"config not saved: {describe_error(exc)}")
+            return
+        tunables = effective(self.config, command.settings)
+        self.heartbeat.set_interval(tunables.heartbeat_interval_s)
+        self.amp.retime(tunables.relay_pre_roll_s, tunables.relay_hold_s)
+        self.clock.ntp_warn_ms = tunables.ntp_warn_ms
+        self.volume.set_default(tunables.default_volume)
+        self._apply_log_level(tunables)
+        log.info("config command %s applied: %s", command.id, describe(command.settings))
+        self.heartbeat.poke()  # the station compares what it wants with what the heartbeat says
+
+    def _apply_log_level(self, tunables: Tunables) -> None:
+        level = self._log_level or tunables.log_level
+        self._logger.setLevel(level if level is not None else self._initial_log_level)
+
     def _heartbeat(self) -> protocol.Heartbeat:
         state = AgentState(
-            volume=self.volume.current(), now_playing=self.alerts.now_playing() or self.playout.now_playing()
+            volume=self.volume.current(),
+            now_playing=self.alerts.now_playing() or self.playout.now_playing(),
+            settings=dict(self.settings.values),
         )
         return collect(
             self.config.device_id,

@@ -31,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output", help="file:DIR (plays.jsonl + audio) or alsa; overrides the config")
     parser.add_argument("--state-dir", type=Path, help="clip cache and persisted state; overrides the config")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default INFO, or the station's log_level setting; given here, it wins over the station's",
+    )
     return parser
 
 
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the agent until SIGTERM or SIGINT; return the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=args.log_level,
+        level=args.log_level or "INFO",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        agent = Agent(config, output)
+        agent = Agent(config, output, log_level=args.log_level)
     except RelayError as exc:
         print(f"edge-agent: {exc}", file=sys.stderr)
         return 2

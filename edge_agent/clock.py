@@ -90,8 +90,9 @@ def run_tool(command: list[str]) -> str | None:
 class ClockMonitor:
     """Keep the latest HTTP Date estimate; ask the NTP daemon when a heartbeat wants a reading."""
 
-    def __init__(self, run: Runner = run_tool) -> None:
+    def __init__(self, run: Runner = run_tool, ntp_warn_ms: float = NTP_WARN_MS) -> None:
         self._run = run
+        self.ntp_warn_ms = ntp_warn_ms  # the station may change it (config command)
         self._lock = threading.Lock()
         self._http: tuple[float, float] | None = None
         self._warned: set[str] = set()  # each problem is logged when it starts, not every heartbeat
@@ -130,11 +131,12 @@ class ClockMonitor:
         return ClockReading(round(http[0], 1), "http", synced) if http else ClockReading(ntp_synced=synced)
 
     def _checked(self, reading: ClockReading) -> ClockReading:
-        off = reading.offset_ms is not None and abs(reading.offset_ms) > NTP_WARN_MS
+        off = reading.offset_ms is not None and abs(reading.offset_ms) > self.ntp_warn_ms
         if self._changed("ntp", off):
             log.warning("clock is %+.1f ms off NTP time; speakers may echo", reading.offset_ms)
         elif self._cleared("ntp", off):
-            log.info("clock is back within %.0f ms of NTP time: %+.1f ms", NTP_WARN_MS, reading.offset_ms)
+            back = "clock is back within %.0f ms of NTP time: %+.1f ms"
+            log.info(back, self.ntp_warn_ms, reading.offset_ms)
         if self._changed("unsynced", reading.ntp_synced is False):
             log.warning("NTP reports the clock as not synchronised")
         elif self._cleared("unsynced", reading.ntp_synced is False):

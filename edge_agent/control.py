@@ -19,22 +19,32 @@ class VolumeKeeper:
     """Apply volume levels through the mixer and remember the last one in the state dir.
 
     ALSA saves mixer levels only on a clean shutdown (alsa-state), so after a power cut the card comes
-    back with an old level; the agent re-applies the station's last level when it starts.
+    back with an old level; the agent re-applies the station's last level when it starts. `default` (a
+    config setting) is the level used while the station never sent one.
     """
 
-    def __init__(self, mixer: Mixer, path: Path) -> None:
+    def __init__(self, mixer: Mixer, path: Path, default: int | None = None) -> None:
         self.mixer = mixer
         self.path = path
+        self.default = default
         self.level: int | None = self._load()
 
     def restore(self) -> None:
-        """Re-apply the remembered level (if any); a missing mixer is logged, not fatal."""
-        if self.level is None:
+        """Re-apply the remembered level, else the default (if any); a missing mixer is logged, not fatal."""
+        level = self.level if self.level is not None else self.default
+        if level is None:
             return
         try:
-            self.mixer.set_volume(self.level)
+            self.mixer.set_volume(level)
         except MixerError as exc:
-            log.warning("could not restore volume %d%%: %s", self.level, exc)
+            log.warning("could not restore volume %d%%: %s", level, exc)
+
+    def set_default(self, default: int | None) -> None:
+        """Change the default level; applied now if no level was ever set by a volume command."""
+        changed = default != self.default
+        self.default = default
+        if changed and self.level is None:
+            self.restore()
 
     def current(self) -> int | None:
         """Return the last level set, else what the mixer says now (None without a mixer)."""

@@ -34,9 +34,9 @@ class Accepted:
 
 @dataclass(frozen=True)
 class AcceptedControl:
-    """A volume or test-tone command that is authentic, valid, new and meant for this device."""
+    """A volume, test-tone or config command that is authentic, valid, new and meant for this device."""
 
-    command: protocol.VolumeCommand | protocol.TestToneCommand
+    command: protocol.VolumeCommand | protocol.TestToneCommand | protocol.ConfigCommand
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,8 @@ def _decide(
         return Rejected("duplicate", "already received", command.id)
     if isinstance(command, protocol.AlertCommand | protocol.CancelCommand):
         return _decide_alert(command, now, config)
-    if not isinstance(command, protocol.VolumeCommand) and command.start_at > command.expires_at:
+    untimed = protocol.VolumeCommand | protocol.ConfigCommand  # applied on arrival: no start_at
+    if not isinstance(command, untimed) and command.start_at > command.expires_at:
         return Rejected("malformed", "start_at is after expires_at", command.id)
     if now > command.expires_at:
         return Rejected("expired", f"expired {now - command.expires_at:.1f} s ago", command.id)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broadcast import protocol
+from broadcast.protocol_config import SettingValue
 from edge_agent import health
 from edge_agent.clock import ClockMonitor
 
@@ -35,6 +36,7 @@ class AgentState:
 
     volume: int | None
     now_playing: str | None
+    settings: dict[str, SettingValue] | None = None  # the config overlay in force
 
 
 def collect(
@@ -64,6 +66,7 @@ def collect(
         version=version,
         volume=agent.volume,
         now_playing=agent.now_playing,
+        settings=agent.settings,
     )
 
 
@@ -92,6 +95,10 @@ class HeartbeatLoop:
     def is_alive(self) -> bool:
         """Return True while the thread runs."""
         return self._thread.is_alive()
+
+    def set_interval(self, interval_s: float) -> None:
+        """Publish every interval_s from the next heartbeat on (poke() to send one now)."""
+        self.interval_s = interval_s
 
     def poke(self) -> None:
         """Publish a heartbeat now rather than at the next tick."""

@@ -58,6 +58,7 @@ class Planner:
         pipeline: Pipeline,
         report: Callable[[protocol.AgentMessage], None],
         on_volume: Callable[[protocol.VolumeCommand], None],
+        on_config: Callable[[protocol.ConfigCommand], None] | None = None,
         on_alert: Callable[[protocol.AlertCommand | protocol.CancelCommand], None] | None = None,
         on_prefetch: Callable[[list[protocol.ClipRef]], None] | None = None,
         trust: TrustStore | None = None,
@@ -67,7 +68,7 @@ class Planner:
         self.seen, self.pending, self.programmes, self.pipeline = seen, pending, programmes, pipeline
         self.trust, self.sequence = trust, sequence
         self.parked = Parked()
-        self._report, self._on_volume = report, on_volume
+        self._report, self._on_volume, self._on_config = report, on_volume, on_config
         self._on_alert, self._on_prefetch = on_alert, on_prefetch
         self._lock = threading.Lock()
         self._current: dict[str, protocol.ProgrammeMessage] = {}
@@ -103,6 +104,13 @@ class Planner:
         if isinstance(command, protocol.VolumeCommand):
             self.seen.add(command.id, command.expires_at)
             self._on_volume(command)
+            return
+        if isinstance(command, protocol.ConfigCommand):
+            self.seen.add(command.id, command.expires_at)
+            if self._on_config is None:
+                self.reject(command.id, "config commands are not supported by this agent")
+            else:
+                self._on_config(command)
             return
         log.info(
             "received %s %s (starts in %.1f s)", command.kind, command.id, command.start_at - time.time()
@@ -195,7 +203,7 @@ class Planner:
         for key, payload in self.pending.load():
             decision = decide(payload, now, self.config, frozenset(), keys=keys)
             command = None if isinstance(decision, Rejected | AcceptedAlert) else decision.command
-            if command is None or isinstance(command, protocol.VolumeCommand):
+            if command is None or isinstance(command, protocol.VolumeCommand | protocol.ConfigCommand):
                 command_id = command.id if command else getattr(decision, "command_id", "")
                 reason = getattr(decision, "reason", "not a persisted kind")
                 log.warning("dropping persisted command %s: %s", command_id or key, reason)

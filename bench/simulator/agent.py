@@ -9,6 +9,7 @@ wall-clock deadline met like `edge_agent.playout` (sleep, then spin); its firing
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,7 @@ class Host(Protocol):
 
     loop: ClientLoop
     report_plays: bool
+    tls: ssl.SSLContext | None  # one context for all agents of a worker (the same pinned CA)
 
     def receive(self, agent: SimAgent, topic: str, payload: bytes, received: float) -> None: ...
 
@@ -78,6 +80,8 @@ class SimAgent:
             mqtt_port=worker.port,
             mqtt_username=spec.device_id,
             mqtt_password=spec.password,
+            mqtt_tls=bool(worker.tls_ca_pem),
+            mqtt_ca_pem=worker.tls_ca_pem,
             state_dir=self.state,
         )
         self.seen = SeenStore(self.state / "seen.jsonl")
@@ -91,7 +95,7 @@ class SimAgent:
         self.client = self._client()
 
     def _client(self) -> mqtt.Client:
-        client = new_client(self.spec.device_id, self.spec.password)
+        client = new_client(self.spec.device_id, self.spec.password, self.host.tls)
         client.will_set(
             protocol.device_status_topic(self.spec.device_id), self._status("offline"), qos=1, retain=True
         )
@@ -166,6 +170,11 @@ class SimAgent:
     ) -> None:
         self.connected = False
         if self.stopping:
+            return
+        tls_error = getattr(client, "tls_error", None)
+        if tls_error and not self.ready_once:
+            self.stopping = True  # a certificate the pinned CA did not sign stays refused: do not retry
+            self.host.link_ready(self, f"tls: {tls_error}")
             return
         self.host.link_lost(self)
         self.host.loop.call_later(1.0 + random.random(), self._reconnect)

@@ -64,6 +64,7 @@ class FleetSpec:
     extra_users: tuple[str, ...] = ()  # bench-only accounts with the station's rights (observers)
     station_url: str | None = None  # where a real station serves clips (agents refuse clip URLs elsewhere)
     parse_ingest: bool = True
+    tls: bool = False  # agents connect over TLS to the managed broker's TLS listener, pinning its CA
 
 
 @dataclass
@@ -74,6 +75,16 @@ class ConnectResult:
     failed: int
     seconds: float
     errors: list[str] = field(default_factory=list)
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Return a process's resident memory now and at its peak, in MB (0 if it is gone)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {"rss_mb": 0.0, "peak_rss_mb": 0.0}
+    kb = {line.split(":")[0]: int(line.split()[1]) for line in lines if line.startswith(("VmRSS", "VmHWM"))}
+    return {"rss_mb": round(kb.get("VmRSS", 0) / 1024, 1), "peak_rss_mb": round(kb.get("VmHWM", 0) / 1024, 1)}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -107,6 +118,7 @@ class Fleet:
             extra_users=spec.extra_users,
             fetch=spec.fetch,
             station_url=spec.station_url,
+            tls=spec.tls,
         )
         self._dirs: list[Path] = []
         self._workers: list[tuple[BaseProcess, Connection]] = []
@@ -148,13 +160,14 @@ class Fleet:
                 index=index,
                 agents=tuple(self.devices[index::count]),
                 host="127.0.0.1",
-                port=self.station.port,
+                port=self.station.device_port,
                 public_key=self.station.key.public_b64,
                 station_url=self.station.station_url,
                 state_dir=state,
                 fetch=self.spec.fetch,
                 report_plays=self.spec.report_plays,
                 connect_window=self.spec.connect_window,
+                tls_ca_pem=self.station.ca_pem,
             )
             parent, child = context.Pipe()
             process = context.Process(
@@ -238,6 +251,11 @@ class Fleet:
             "workers": sum(cpu_seconds(pid) for pid in self.worker_pids),
             "coordinator": times.user + times.system,
         }
+
+    def broker_memory(self) -> dict[str, float]:
+        """Return the broker's resident memory now and at its peak (MB)."""
+        pid = self.station.broker_pid
+        return memory_mb(pid) if pid else {"rss_mb": 0.0, "peak_rss_mb": 0.0}
 
     # --- phases ---------------------------------------------------------------------------------------
 

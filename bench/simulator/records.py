@@ -38,6 +38,7 @@ class WorkerSpec:
     report_plays: bool = True
     connect_window: int = 32
     keepalive_s: int = 60
+    tls_ca_pem: str = ""  # set: agents connect over TLS and trust only this CA (as agent.toml pins it)
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,12 @@ class BenchStation:
         extra_users: tuple[str, ...] = (),
         fetch: bool = False,
         station_url: str | None = None,
+        tls: bool = False,
     ) -> None:
         self.devices = devices
+        self.tls = tls
+        self.device_port = 0  # where agents connect: the TLS listener with tls, else the plain one
+        self.ca_pem = ""  # the generated CA agents pin (tls only)
         self.ingest = ingest
         self.key = key or new_station_key()
         self.station_user = station_user
@@ -87,14 +91,22 @@ class BenchStation:
         return self._broker.pid if self._broker else None
 
     def start(self, root: Path) -> None:
-        """Write passwd + acl (one account per device, `%u` patterns), start Mosquitto, clips, the session."""
+        """Write passwd + acl (one account per device, `%u` patterns), start Mosquitto, clips, the session.
+
+        With tls the broker is configured as the station's managed one: devices on a TLS listener with
+        a generated CA and server certificate, the station's accounts on a loopback plain listener.
+        """
         self.port = free_port()
-        config = BrokerConfig(directory=root / "broker", port=self.port)
+        tls_port = free_port() if self.tls else None
+        config = BrokerConfig(directory=root / "broker", port=self.port, tls_port=tls_port)
         devices = [DeviceCredential(d.device_id, hash_password(d.password), d.zones) for d in self.devices]
         write_credentials(config, hash_password(self.station_password), devices)
         self._add_extra_users(config)
         self._broker = ManagedBroker(config)
         self._broker.start()
+        self.device_port = tls_port or self.port
+        if self.tls:
+            self.ca_pem = (config.ca_directory / "ca.crt").read_text()
         self._start_clip_server(root / "www")
         self.session_on()
 
@@ -102,10 +114,15 @@ class BenchStation:
         """Give bench-only accounts (observers) the station's rights; the registry knows none of them."""
         if not self.extra_passwords:
             return
-        with config.passwd_path.open("a") as passwd, config.acl_path.open("a") as acl:
-            for user, password in self.extra_passwords.items():
-                passwd.write(f"{user}:{hash_password(password)}\n")
-                acl.write(f"\nuser {user}\ntopic readwrite {protocol.TOPIC_ROOT}/#\n")
+        # With TLS they log in on the station's loopback listener, which reads the .local files.
+        files = [(config.passwd_path, config.acl_path)]
+        if self.tls:
+            files.append((config.local_passwd_path, config.local_acl_path))
+        for passwd_path, acl_path in files:
+            with passwd_path.open("a") as passwd, acl_path.open("a") as acl:
+                for user, password in self.extra_passwords.items():
+                    passwd.write(f"{user}:{hash_password(password)}\n")
+                    acl.write(f"\nuser {user}\ntopic readwrite {protocol.TOPIC_ROOT}/#\n")
 
     def _start_clip_server(self, www: Path) -> None:
         if self.station_url:

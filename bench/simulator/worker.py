@@ -35,8 +35,27 @@ from bench.simulator.records import (
     WorkerSpec,
 )
 from broadcast import protocol
+from edge_agent.config import AgentConfig
+from edge_agent.transport import tls_context
 
 _HEARTBEAT_TICK_S = 0.01
+
+
+def _tls_config(spec: WorkerSpec) -> AgentConfig:
+    """Return an agent config carrying only what the agent's TLS context is built from."""
+    return AgentConfig(
+        device_id="tls",
+        zones=("tls",),
+        station_url=spec.station_url,
+        station_public_key=spec.public_key,
+        mqtt_host=spec.host,
+        mqtt_port=spec.port,
+        mqtt_username="tls",
+        mqtt_password="",
+        mqtt_tls=True,
+        mqtt_ca_pem=spec.tls_ca_pem,
+        state_dir=spec.state_dir,
+    )
 
 
 def raise_fd_limit() -> int:
@@ -87,6 +106,7 @@ class Worker:
         self.deferred: list[Callable[[], None]] = []
         self.phase: _Phase | None = None
         self.fetcher = Fetcher(self.loop) if spec.fetch else None
+        self.tls = tls_context(_tls_config(spec)) if spec.tls_ca_pem else None
         self.agents: list[SimAgent] = []
         self.stopping = False
         self.disconnects = 0
@@ -253,14 +273,21 @@ class Worker:
 
     def _raw_connect(self, agent: SimAgent) -> None:
         """Connect a bare client under the agent's identity: CONNECT/CONNACK only, nothing else."""
-        client = new_client(agent.spec.device_id, agent.spec.password)
+        client = new_client(agent.spec.device_id, agent.spec.password, self.tls)
 
         def on_connect(
             c: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, props: object
         ) -> None:
             self._phase_step(f"refused: {reason}" if reason.is_failure else None)
 
+        def on_disconnect(
+            c: mqtt.Client, userdata: object, flags: object, reason: object, props: object
+        ) -> None:
+            if client.tls_error:
+                self._phase_step(f"tls: {client.tls_error}")
+
         client.on_connect = on_connect
+        client.on_disconnect = on_disconnect
         self.loop.attach(client)
         assert self.phase is not None
         self.phase.raw_clients.append(client)

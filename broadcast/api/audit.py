@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from broadcast import audit, domain
 from broadcast.accounts import Principal
+from broadcast.api import paging
 from broadcast.api.deps import StationDep, UserDep
 from broadcast.api.schemas import CsvResponse
 
@@ -60,16 +61,21 @@ class PageOut(BaseModel):
     entries: list[EntryOut]
 
 
-@router.get("/audit")
+@router.get("/audit", responses=paging.PAGE_HEADERS)
 def list_audit(
+    request: Request,
+    response: Response,
     station: StationDep,
     where: FilterDep,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=paging.MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
 ) -> PageOut:
-    """Return who did what, when and from where, newest first (admins only)."""
+    """Return who did what, when and from where, newest first (admins only); the page and the total are
+    in the body, and also in the `Link` / `X-Total-Count` headers as on the other lists."""
     with station.db.session() as session:
         entries, total = audit.search(session, where, offset, limit)
+    page = paging.PageRequest(limit, offset)
+    paging.set_headers(request, response, page, more=offset + len(entries) < total, total=total)
     return PageOut(
         total=total,
         offset=offset,

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
-from broadcast import bulletin_edits, bulletin_history, bulletin_jobs, bulletin_review, bulletins
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from broadcast import (
+    bulletin_edits,
+    bulletin_history,
+    bulletin_jobs,
+    bulletin_review,
+    bulletins,
+    unknown_terms,
+)
+from broadcast.api import paging
 from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.api.jobs import JobOut, job_out
 from broadcast.api.schemas import BulletinEventOut, BulletinIn, BulletinOut, BulletinRejectIn
+from broadcast.dictionary import commune_dictionary
 from broadcast.storage.models import Bulletin, Clip
+from broadcast.unknown_terms import MEMO
 
 router = APIRouter(prefix="/api/bulletins", tags=["bulletins"])
 
@@ -29,11 +41,37 @@ def create_bulletin(body: BulletinIn, station: StationDep, user: UserDep, addres
     return bulletin_out(station, bulletin)
 
 
-@router.get("")
-def list_bulletins(station: StationDep, user: UserDep, status: str | None = None) -> list[BulletinOut]:
+@router.get("", responses=paging.PAGE_HEADERS)
+def list_bulletins(
+    request: Request,
+    response: Response,
+    station: StationDep,
+    user: UserDep,
+    page: Annotated[paging.PageRequest, Depends(paging.id_paging())],
+    status: str | None = None,
+) -> list[BulletinOut]:
+    """Return the newest bulletins first, a page at a time (`Link` header: the next page).
+
+    Three queries whatever the page size: the total, the page with its clips' lengths joined, and the
+    commune dictionary (unknown abbreviations are remembered per text and dictionary).
+    """
+    chosen = bulletin_review.check_status_filter(status)
     with station.db.session() as session:
-        rows = bulletins.list_bulletins(session, bulletin_review.check_status_filter(status), viewer=user)
-    return [bulletin_out(station, b) for b in rows]
+        total = bulletins.count_bulletins(session, chosen, user)
+        rows, more = paging.split(
+            bulletins.list_with_durations(session, chosen, user, page.limit + 1, page.offset, page.before_id),
+            page,
+        )
+        needs_dictionary = any(b.source != "upload" for b, _ in rows)
+        dictionary = commune_dictionary(session) if needs_dictionary else {}
+    key = unknown_terms.fingerprint(dictionary)
+    listed = [
+        BulletinOut.of(b, duration, [] if b.source == "upload" else MEMO.of(b.text, dictionary, key))
+        for b, duration in rows
+    ]
+    last_id = rows[-1][0].id if rows else None
+    paging.set_headers(request, response, page, more=more, last_id=last_id, keyset=True, total=total)
+    return listed
 
 
 @router.get("/{bulletin_id}")

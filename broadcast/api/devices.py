@@ -2,29 +2,54 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from broadcast import control, devices, domain, play_log, reporting, tenancy, user_admin, zones
+from broadcast import (
+    control,
+    device_settings,
+    devices,
+    domain,
+    play_log,
+    protocol_config,
+    reporting,
+    tenancy,
+    user_admin,
+    zones,
+)
+from broadcast.api import paging
 from broadcast.api.deps import AddressDep, StationDep, UserDep
-from broadcast.api.schemas import CsvResponse, DeviceOut, PlayOut
+from broadcast.api.schemas import DEVICE_COLUMNS, CsvResponse, DeviceOut, PlayOut
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.storage.models import Device, Zone
 
 router = APIRouter(prefix="/api", tags=["devices"])
+DevicePageDep = Annotated[paging.PageRequest, Depends(paging.offset_paging())]
 
 
-@router.get("/devices")
-def list_devices(station: StationDep, user: UserDep) -> list[DeviceOut]:
-    """Return the devices of the caller's commune (every commune for a province account)."""
-    query = select(Device).where(tenancy.device_filter(user)).order_by(Device.zone, Device.id)
+@router.get("/devices", responses=paging.PAGE_HEADERS)
+def list_devices(
+    request: Request, response: Response, station: StationDep, user: UserDep, page: DevicePageDep
+) -> list[DeviceOut]:
+    """Return the devices of the caller's commune (every commune for a province account), by zone and id,
+    a page at a time (`Link` header: the next page; `X-Total-Count`: how many in all)."""
+    scope = tenancy.device_filter(user)
+    query = select(*DEVICE_COLUMNS).where(scope).order_by(Device.zone, Device.id)
     with station.db.session() as session:
-        return [DeviceOut.of(d) for d in session.scalars(query)]
+        total = session.scalar(select(func.count(Device.id)).where(scope)) or 0
+        rows = session.execute(query.offset(page.offset).limit(page.limit + 1)).all()
+    shown, more = paging.split(rows, page)
+    paging.set_headers(request, response, page, more=more, total=total)
+    return [DeviceOut.of_row(row) for row in shown]
+
+
+PLAYS_PAGE = 200  # the default page of the play log (what the endpoint answered before it was paged)
 
 
 def _filter(
@@ -34,26 +59,45 @@ def _filter(
     outcome: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: int = Query(200, ge=1, le=100_000),
 ) -> play_log.PlayFilter:
-    return play_log.PlayFilter(device_id, zone, bulletin_id, outcome, since, until, limit)
+    return play_log.PlayFilter(device_id, zone, bulletin_id, outcome, since, until)
 
 
 FilterDep = Annotated[play_log.PlayFilter, Depends(_filter)]
+PlayPageDep = Annotated[paging.PageRequest, Depends(paging.id_paging(PLAYS_PAGE))]
 
 
-@router.get("/plays")
-def list_plays(station: StationDep, user: UserDep, where: FilterDep) -> list[PlayOut]:
-    """Return the newest plays (and skips/rejections) first, filtered by device, zone, bulletin, time."""
+@router.get("/plays", responses=paging.PAGE_HEADERS)
+def list_plays(
+    request: Request,
+    response: Response,
+    station: StationDep,
+    user: UserDep,
+    where: FilterDep,
+    page: PlayPageDep,
+) -> list[PlayOut]:
+    """Return the newest plays (and skips/rejections) first, filtered by device, zone, bulletin, time,
+    a page at a time (`Link` header: the next page; no total: the log holds millions of rows)."""
+    paged = replace(where, limit=page.limit + 1, offset=page.offset, before_id=page.before_id)
     with station.db.session() as session:
-        return [PlayOut.of(p) for p in session.scalars(play_log.query(where, user))]
+        rows, more = paging.split(list(session.scalars(play_log.query(paged, user))), page)
+        plays = [PlayOut.of(p) for p in rows]
+    paging.set_headers(
+        request, response, page, more=more, last_id=plays[-1].id if plays else None, keyset=True
+    )
+    return plays
 
 
 @router.get("/plays.csv", response_class=CsvResponse)
-def export_plays(station: StationDep, user: UserDep, where: FilterDep) -> PlainTextResponse:
+def export_plays(
+    station: StationDep,
+    user: UserDep,
+    where: FilterDep,
+    limit: int = Query(PLAYS_PAGE, ge=1, le=play_log.MAX_EXPORT),
+) -> PlainTextResponse:
     """Export the play log as CSV (opens in a spreadsheet with Vietnamese intact)."""
     with station.db.session() as session:
-        plays = list(session.scalars(play_log.query(where, user)))
+        plays = list(session.scalars(play_log.query(replace(where, limit=limit), user)))
         zones = {d.id: d.zone for d in session.scalars(select(Device).where(tenancy.device_filter(user)))}
     return PlainTextResponse(
         play_log.to_csv(plays, zones, station.settings.timezone),
@@ -146,6 +190,54 @@ def test_tone(
     return CommandSent(
         command_id=control.play_test_tone(context, user, device_id, body.duration_s, body.frequency, address)
     )
+
+
+_S = protocol_config.SPECS
+
+
+class AgentSettingsIn(BaseModel):
+    """The whole desired set: a setting left out (or null) reverts to the device's agent.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+    heartbeat_interval_s: float | None = Field(
+        None, ge=_S["heartbeat_interval_s"].low, le=_S["heartbeat_interval_s"].high, description="Giây"
+    )
+    relay_pre_roll_s: float | None = Field(
+        None, ge=_S["relay_pre_roll_s"].low, le=_S["relay_pre_roll_s"].high, description="Giây"
+    )
+    relay_hold_s: float | None = Field(
+        None, ge=_S["relay_hold_s"].low, le=_S["relay_hold_s"].high, description="Giây"
+    )
+    default_volume: int | None = Field(
+        None, ge=_S["default_volume"].low, le=_S["default_volume"].high, description="Khi khởi động, %"
+    )
+    ntp_warn_ms: float | None = Field(
+        None, ge=_S["ntp_warn_ms"].low, le=_S["ntp_warn_ms"].high, description="Ngưỡng cảnh báo lệch giờ, ms"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+
+
+class AgentSettingsOut(BaseModel):
+    device_id: str
+    settings: dict[str, float | int | str]
+    command_id: str
+    sent: bool = Field(description="Published now; false: the broker was unreachable (sent again later).")
+
+
+@router.put("/devices/{device_id}/settings")
+def set_settings(
+    device_id: str, body: AgentSettingsIn, station: StationDep, user: UserDep, address: AddressDep
+) -> AgentSettingsOut:
+    """Set a device's agent settings (admins): stored, audited, and sent as a signed config command."""
+    settings, command_id, sent = device_settings.set_desired(
+        station.push_context(),
+        user,
+        device_id,
+        body.model_dump(),
+        address,
+        resender=station.config_resender,
+    )
+    return AgentSettingsOut(device_id=device_id, settings=settings, command_id=command_id, sent=sent)
 
 
 class RevokedOut(BaseModel):

@@ -23,6 +23,32 @@ def _location(loc: tuple[object, ...] | list[object]) -> str:
     return ".".join(parts) or "nội dung"
 
 
+# The validation errors people meet most (a page number typed by hand, a missing field), in Vietnamese;
+# others keep pydantic's English text after the Vietnamese summary.
+_MESSAGES = {
+    "int_parsing": "phải là số nguyên",
+    "int_from_float": "phải là số nguyên",
+    "float_parsing": "phải là số",
+    "bool_parsing": "phải là true hoặc false",
+    "missing": "bắt buộc phải có",
+    "greater_than_equal": "phải lớn hơn hoặc bằng {ge}",
+    "greater_than": "phải lớn hơn {gt}",
+    "less_than_equal": "phải nhỏ hơn hoặc bằng {le}",
+    "less_than": "phải nhỏ hơn {lt}",
+    "string_too_long": "dài quá {max_length} ký tự",
+}
+
+
+def _message(error: Any) -> str:
+    template = _MESSAGES.get(str(error.get("type", "")))
+    if template is None:
+        return str(error.get("msg", ""))
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return str(error.get("msg", ""))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on the app."""
     _document_error_shape(app)
@@ -42,9 +68,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _location(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in exc.errors()
-        ]
+        errors = [{"field": _location(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse({"detail": f"Dữ liệu gửi lên không hợp lệ — {summary}", "errors": errors}, 422)
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from broadcast import programme, publishing, tenancy
 from broadcast.api.deps import AddressDep, StationDep, UserDep
-from broadcast.scheduler.planner import plan
+from broadcast.scheduler.slots import next_start
 from broadcast.storage.models import Slot, SlotItem
 
 router = APIRouter(prefix="/api", tags=["programme"])
@@ -41,6 +41,21 @@ class SlotIn(BaseModel):
     days: list[str] | None = Field(None, description="mon..sun hoặc t2..t7, cn; mặc định mọi ngày")
     zones: list[str] = Field(default_factory=list, description="Mặc định: các vùng của bản tin đầu tiên")
     title: str = ""
+
+
+class ProblemOut(BaseModel):
+    code: int = Field(description="Mã HTTP mà lệnh tạo khung giờ sẽ trả về vì vấn đề này")
+    field: str = Field(description="items | zones | time | quiet_hours | conflict")
+    message: str
+    slot_id: int | None = Field(None, description="Khung giờ bị trùng (với field = conflict)")
+
+
+class CheckOut(BaseModel):
+    ok: bool = Field(description="Không có vấn đề: tạo khung giờ này sẽ được chấp nhận")
+    problems: list[ProblemOut]
+    zones: list[str] = Field(description="Các vùng khung giờ sẽ phát tới")
+    next_start: datetime | None = Field(None, description="Lần phát đầu tiên")
+    next_start_local: str = Field("", description="Lần phát đầu tiên theo giờ của trạm, HH:MM dd/mm/yyyy")
 
 
 class ItemsIn(BaseModel):
@@ -105,20 +120,42 @@ def _slot_out(slot: Slot, items: list[SlotItem], **extra: object) -> SlotOut:
     )
 
 
-@router.post("/slots", status_code=status.HTTP_201_CREATED)
-def create_slot(body: SlotIn, station: StationDep, user: UserDep, address: AddressDep) -> SlotOut:
-    """Place bulletins / stream relays in the programme once (start_at) or daily (daily_at + days)."""
+def _request(body: SlotIn) -> programme.SlotRequest:
     items = [i.request() for i in body.items]
     if body.bulletin_id is not None:
         items.insert(0, programme.ItemRequest(bulletin_id=body.bulletin_id))
-    request = programme.SlotRequest(body.zones, body.start_at, body.daily_at, body.days, items, body.title)
+    return programme.SlotRequest(body.zones, body.start_at, body.daily_at, body.days, items, body.title)
+
+
+@router.post("/slots", status_code=status.HTTP_201_CREATED)
+def create_slot(body: SlotIn, station: StationDep, user: UserDep, address: AddressDep) -> SlotOut:
+    """Place bulletins / stream relays in the programme once (start_at) or daily (daily_at + days)."""
     with station.db.session() as session:
         slot, next_push = programme.create_slot(
-            session, station.scheduler, station.rules(), user, request, address
+            session, station.scheduler, station.rules(), user, _request(body), address
         )
         saved = programme.slot_items(session, slot.id)
     published = station.refresh_programme(slot.zones)
     return _slot_out(slot, saved, next_push_at=next_push, published=published)
+
+
+@router.post("/programme/slots/check")
+def check_slot(body: SlotIn, station: StationDep, user: UserDep) -> CheckOut:
+    """Return what creating this slot would refuse (quiet hours, clashes, approval, zones); store nothing."""
+    with station.db.session() as session:
+        checked = programme.check_slot(session, station.rules(), user, _request(body))
+        session.rollback()  # nothing was added; a check never writes
+    first = next_start(checked.rule, datetime.now(UTC), station.settings.timezone) if checked.rule else None
+    return CheckOut(
+        ok=not checked.problems,
+        problems=[
+            ProblemOut(code=p.code, field=p.field, message=p.message, slot_id=p.slot_id)
+            for p in checked.problems
+        ],
+        zones=checked.zones,
+        next_start=first,
+        next_start_local=f"{first:%H:%M %d/%m/%Y}" if first else "",  # next_start is in the station's zone
+    )
 
 
 @router.get("/slots")
@@ -161,8 +198,9 @@ def planned(
     now = datetime.now(UTC)
     with station.db.session() as session:
         mine = tenancy.visible_zone_ids(session, user)
-        entries = plan(
-            publishing.load_plans(session), now, now + timedelta(days=days), station.settings.timezone
+        quiet = station.rules().quiet  # occurrences in quiet hours are not sent, so not listed
+        entries = publishing.planned(
+            publishing.load_plans(session), now, now + timedelta(days=days), station.settings.timezone, quiet
         )
     return [
         EntryOut(

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from broadcast.protocol import Priority
 from broadcast.storage.models import Bulletin, Device, Play
@@ -105,6 +106,35 @@ class DeviceOut(BaseModel):
             revoked=device.revoked,
             health=dict(device.health or {}),
         )
+
+    @classmethod
+    def of_row(cls, row: Row[Any]) -> DeviceOut:
+        """Build from a row of DEVICE_COLUMNS without validating again what the database typed.
+
+        A device list is up to 2,000 of these: loading ORM objects and validating each field cost more
+        than the query (cProfile: 2/3 of the request), and the other JSON column (settings) is not read.
+        """
+        return cls.model_construct(
+            id=row.id,
+            zone=row.zone,
+            online=row.online,
+            last_seen=row.last_seen,
+            version=row.version,
+            revoked=row.revoked,
+            health=row.health or {},
+        )
+
+
+# What a device list reads: only what DeviceOut shows.
+DEVICE_COLUMNS = (
+    Device.id,
+    Device.zone,
+    Device.online,
+    Device.last_seen,
+    Device.version,
+    Device.revoked,
+    Device.health,
+)
 
 
 class PlayOut(BaseModel):

@@ -1,13 +1,20 @@
-"""The managed local Mosquitto process: start, reload, supervise (and renew its certificate), stop."""
+"""The managed local Mosquitto process: start, reload, supervise (and renew its certificate), stop.
+
+Mosquitto runs under a tether (broadcast/mqtt/tether.py) that stops it when this process dies, however
+it dies, so a killed station never leaves a broker holding its ports and files.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -57,17 +64,23 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
 
 
 class ManagedBroker:
-    """Run Mosquitto as a child process and restart it if it dies."""
+    """Run Mosquitto (through its tether) as a child process and restart it if it dies."""
 
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | None = None  # the tether
+        self._broker_pid: int | None = None
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
         self.restarts = 0
 
     @property
     def pid(self) -> int | None:
+        """Return mosquitto's own pid (not the tether's): what CPU and signal tooling want."""
+        return self._broker_pid if self._process else None
+
+    @property
+    def tether_pid(self) -> int | None:
         return self._process.pid if self._process else None
 
     def start(self, timeout: float = 10.0) -> None:
@@ -91,13 +104,18 @@ class ManagedBroker:
             log.warning("stopping a managed mosquitto left over from an earlier run (pid %s)", stale)
             os.kill(stale, signal.SIGTERM)
             time.sleep(0.3)
+        self._release()
+        mosquitto = find_mosquitto(self.config.executable)
+        tether = [sys.executable, "-m", "broadcast.mqtt.tether", "--pidfile", str(self.config.pid_path)]
         self._process = subprocess.Popen(
-            [find_mosquitto(self.config.executable), "-c", str(self.config.conf_path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            [*tether, "--", mosquitto, "-c", str(self.config.conf_path)],
+            # Only this process holds the pipe's write end and never writes: the tether takes its EOF as
+            # this process's death. Not inherited by other children (os.pipe is close-on-exec).
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the station, which stops the broker
         )
-        atomic_write(self.config.pid_path, f"{self._process.pid}\n", mode=0o644)
+        self._broker_pid = self._read_pid(timeout)
         host = self.config.station_host
         try:
             wait_for_port(host, self.config.port, timeout)
@@ -108,7 +126,27 @@ class ManagedBroker:
             tail = self._log_tail()
             self.stop()
             raise RuntimeError(f"mosquitto did not start (exit {code}): {tail}") from None
-        log.info("managed mosquitto pid %s listening on %s:%s", self._process.pid, host, self.config.port)
+        log.info("managed mosquitto pid %s listening on %s:%s", self._broker_pid, host, self.config.port)
+
+    def _read_pid(self, timeout: float) -> int:
+        """Return the pid the tether reports once mosquitto is spawned (it writes the pid file too)."""
+        process = self._process
+        assert process is not None and process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], timeout)
+        line = process.stdout.readline() if ready else b""
+        process.stdout.close()
+        try:
+            return int(line.strip())
+        except ValueError:
+            code = process.poll()
+            self.stop()
+            raise RuntimeError(f"the mosquitto tether did not start it (exit {code})") from None
+
+    def _release(self) -> None:
+        """Close our end of a finished tether's pipe (one per restart would otherwise leak)."""
+        process = self._process
+        if process is not None and process.stdin is not None and process.poll() is not None:
+            process.stdin.close()
 
     def _log_tail(self) -> str:
         try:
@@ -148,24 +186,28 @@ class ManagedBroker:
         return reason
 
     def reload(self) -> None:
-        """Make the broker re-read passwd/acl."""
+        """Make the broker re-read passwd/acl (the tether passes SIGHUP on)."""
         if self._process and self._process.poll() is None:
             self._process.send_signal(signal.SIGHUP)
 
     def kill(self) -> None:
         """Kill the broker hard (tests use this to simulate a crash; the supervisor restarts it)."""
-        if self._process:
-            self._process.kill()
+        if self._process and self._process.poll() is None and self._broker_pid is not None:
+            os.kill(self._broker_pid, signal.SIGKILL)  # the tether sees it die and exits likewise
 
     def stop(self) -> None:
         """Stop supervising and terminate the broker (it saves its persistence on SIGTERM)."""
         self._stopping.set()
         process = self._process
         if process and process.poll() is None:
-            process.terminate()
+            process.terminate()  # the tether stops mosquitto: SIGTERM, then SIGKILL after its grace
             try:
-                process.wait(timeout=5)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
+                if self._broker_pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(self._broker_pid, signal.SIGKILL)
                 process.kill()
                 process.wait(timeout=5)
+        self._release()
         self.config.pid_path.unlink(missing_ok=True)

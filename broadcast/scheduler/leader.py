@@ -27,9 +27,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import make_url
 
-from broadcast import programme
+from broadcast import last_call, programme
 from broadcast.config import Settings
 from broadcast.scheduler import slots
+from broadcast.scheduler.planner import parse_quiet_hours
 from broadcast.scheduler.service import ProgrammeScheduler
 from broadcast.scheduler.slots import SlotRule
 from broadcast.storage.db import Database
@@ -453,8 +454,16 @@ def elected_scheduler(settings: Settings, db: Database) -> ElectedScheduler:
         with db.session() as session:
             programme.restore_slots(session, scheduler)
 
+    quiet = parse_quiet_hours(settings.quiet_hours)
+
+    def due(slot_id: int, start: datetime) -> None:
+        """Record what of this occurrence is not sent (its last call ran, or was missed in an outage)."""
+        last_call.record(db, slot_id, start, quiet, settings.timezone)
+
     return ElectedScheduler(
-        lambda: ProgrammeScheduler(settings.database, settings.timezone, settings.push_lead_s),
+        lambda: ProgrammeScheduler(
+            settings.database, settings.timezone, settings.push_lead_s, on_missed=due, on_pushed=due
+        ),
         settings.database,
         on_elected=lead,
     )

@@ -134,17 +134,25 @@ def check_quiet_hours(
     """Raise SlotError if any occurrence in the next `days` plays during quiet hours."""
     if quiet is None:
         return
-    length = slot_length_s(slot.items)
     for occurrence in occurrences(slot.rule, now, now + timedelta(days=days), tz):
-        moment, finish = occurrence, occurrence + timedelta(seconds=length)
-        while moment <= finish:
-            if quiet.covers(moment, tz):
-                local = occurrence.astimezone(zone(tz))
-                raise SlotError(
-                    f"Lịch phát lúc {local:%H:%M %d/%m} rơi vào giờ yên tĩnh ban đêm ({quiet.label()}); "
-                    "chỉ cảnh báo khẩn cấp mới được phát trong giờ này."
-                )
-            moment += timedelta(minutes=1)
+        if in_quiet_hours(slot, occurrence, quiet, tz):
+            local = occurrence.astimezone(zone(tz))
+            raise SlotError(
+                f"Lịch phát lúc {local:%H:%M %d/%m} rơi vào giờ yên tĩnh ban đêm ({quiet.label()}); "
+                "chỉ cảnh báo khẩn cấp mới được phát trong giờ này."
+            )
+
+
+def in_quiet_hours(slot: SlotPlan, occurrence: datetime, quiet: QuietHours | None, tz: str) -> bool:
+    """Return True if any minute of this occurrence of the slot falls in quiet hours."""
+    if quiet is None:
+        return False
+    moment, finish = occurrence, occurrence + timedelta(seconds=slot_length_s(slot.items))
+    while moment <= finish:
+        if quiet.covers(moment, tz):
+            return True
+        moment += timedelta(minutes=1)
+    return False
 
 
 def conflicts(

@@ -32,6 +32,7 @@ _JOB_PREFIX = "slot-"
 _CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 MissedHandler = Callable[[int, datetime], None]
+"""Called with (slot id, occurrence start) from the scheduler's thread."""
 
 
 REFRESH_JOB_ID = "programme-refresh"
@@ -61,11 +62,13 @@ class ProgrammeScheduler:
         tz: str,
         lead_s: float,
         on_missed: MissedHandler | None = None,
+        on_pushed: MissedHandler | None = None,
     ) -> None:
         self.tz = tz
         self.lead_s = lead_s
         self._zone = slots.zone(tz)
         self._on_missed = on_missed
+        self._on_pushed = on_pushed  # after each last call ran (or failed): the occurrence is due
         # Job arguments by job id, so a missed event (which carries only the id and the scheduled push
         # time) can be turned into the start that was skipped, even after a date job was removed.
         self._job_args: dict[str, dict[str, Any]] = {}
@@ -189,7 +192,8 @@ class ProgrammeScheduler:
             if kwargs.get("start_at_iso") is not None:
                 # A one-off runs once; its job is gone from the store after this event.
                 self._job_args.pop(event.job_id, None)
-        if event.code != EVENT_JOB_MISSED:
+        handler = self._on_missed if event.code == EVENT_JOB_MISSED else self._on_pushed
+        if event.code != EVENT_JOB_MISSED and handler is None:
             return
         try:
             start = jobs.slot_start(
@@ -197,9 +201,11 @@ class ProgrammeScheduler:
             )
         except ValueError:  # a job stored by an older version: assume it was scheduled lead before start
             start = slots.push_time(event.scheduled_run_time, -self.lead_s)
-        log.warning("slot %s: push for the %s start missed; skipped", slot_id, start.isoformat())
-        if self._on_missed is not None:
+        if event.code == EVENT_JOB_MISSED:
+            # Agents still play it from the programme they hold; last_call records what was not sent.
+            log.warning("slot %s: last call for the %s start missed", slot_id, start.isoformat())
+        if handler is not None:
             try:
-                self._on_missed(slot_id, start)
+                handler(slot_id, start)
             except Exception:
-                log.exception("on_missed handler failed for slot %s", slot_id)
+                log.exception("occurrence handler failed for slot %s", slot_id)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from broadcast import account_admin, accounts, domain
 from broadcast.accounts import Principal
-from broadcast.api.deps import SESSION_COOKIE, AddressDep, OptionalUserDep, StationDep
-from broadcast.web.pages import check_csrf, login_redirect, page
+from broadcast.api.deps import SESSION_COOKIE, AddressDep, StationDep
+from broadcast.web.pages import PageUser, check_csrf, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,9 +51,7 @@ def _signed_out() -> Response:
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
-    if user is None:
-        return login_redirect()
+def account_page(request: Request, station: StationDep, user: PageUser) -> Response:
     return _account(request, station, user)
 
 
@@ -61,13 +59,11 @@ def account_page(request: Request, station: StationDep, user: OptionalUserDep) -
 def logout_everywhere(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
 ) -> Response:
     """Sign this account out on every browser and revoke its API tokens (this browser too)."""
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     with station.db.session() as session:
         account_admin.logout_everywhere(session, user, user.name, user.name, address)
@@ -79,12 +75,10 @@ def revoke_one(
     request: Request,
     token_id: int,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
 ) -> Response:
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
@@ -101,7 +95,7 @@ def revoke_one(
 def change_password(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
     current: Annotated[str, Form()] = "",
@@ -109,8 +103,6 @@ def change_password(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """Change the password; every other session and token of the account stops working."""
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     throttle = station.login_throttle  # a wrong current password counts as a failed login
     try:

@@ -9,21 +9,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from broadcast import domain, user_admin
 from broadcast.accounts import Principal
-from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.api.deps import AddressDep, StationDep
 from broadcast.storage.models import DEFAULT_COMMUNE
-from broadcast.web.pages import check_csrf, login_redirect, page
+from broadcast.web.pages import PageAdmin, check_csrf, page
 
 router = APIRouter(include_in_schema=False)
 ROLES = [(r.value, domain.ROLE_LABELS[r]) for r in domain.Role]
-
-
-def admin_or_refusal(request: Request, station: StationDep, user: Principal | None) -> Principal | Response:
-    """Return the caller if an admin; else the login redirect or the Vietnamese 403 page."""
-    if user is None:
-        return login_redirect()
-    if user.role != domain.Role.ADMIN:
-        return page(request, station, user, "forbidden.html", code=403)
-    return user
 
 
 def no_store(response: Response) -> Response:
@@ -52,10 +43,7 @@ def _users_page(request: Request, station: StationDep, user: Principal, **extra:
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-def users(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
+def users(request: Request, station: StationDep, admin: PageAdmin) -> Response:
     return _users_page(request, station, admin)
 
 
@@ -63,7 +51,7 @@ def users(request: Request, station: StationDep, user: OptionalUserDep) -> Respo
 def user_add(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    admin: PageAdmin,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
     name: Annotated[str, Form()] = "",
@@ -73,9 +61,6 @@ def user_add(
     commune: Annotated[str, Form()] = "",
 ) -> Response:
     """Create an account; on a refusal the form comes back with what was typed (never the passwords)."""
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
     check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
@@ -91,15 +76,12 @@ def user_state(
     request: Request,
     name: str,
     station: StationDep,
-    user: OptionalUserDep,
+    admin: PageAdmin,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
     action: Annotated[str, Form()] = "",
 ) -> Response:
     """Lock or unlock an account, or give it a new password shown once."""
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
     check_csrf(request, station, csrf_token)
     extra: dict[str, Any] = {}
     try:

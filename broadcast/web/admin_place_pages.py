@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from broadcast import devices, domain, tenancy, zones
 from broadcast.accounts import Principal
-from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.api.deps import AddressDep, StationDep
 from broadcast.storage.models import DEFAULT_COMMUNE
-from broadcast.web.admin_pages import admin_or_refusal, no_store
-from broadcast.web.pages import check_csrf, page
+from broadcast.web.admin_pages import no_store
+from broadcast.web.pages import PageAdmin, check_csrf, page
 
 router = APIRouter(include_in_schema=False)
 OUTPUTS = {"alsa": "Loa thật (ALSA, trên Raspberry Pi)", "file": "Thử nghiệm (ghi ra tệp, không phát ra loa)"}
@@ -42,10 +42,7 @@ def _zones_page(request: Request, station: StationDep, admin: Principal, **extra
 
 
 @router.get("/admin/zones", response_class=HTMLResponse)
-def zone_list(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
+def zone_list(request: Request, station: StationDep, admin: PageAdmin) -> Response:
     return _zones_page(request, station, admin)
 
 
@@ -53,7 +50,7 @@ def zone_list(request: Request, station: StationDep, user: OptionalUserDep) -> R
 def zone_add(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    admin: PageAdmin,
     address: AddressDep,
     csrf_token: Text,
     zone_id: Text = "",
@@ -62,9 +59,6 @@ def zone_add(
     latitude: Text = "",
     longitude: Text = "",
 ) -> Response:
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
     check_csrf(request, station, csrf_token)
     try:
         where = zones.parse_coordinates(latitude, longitude)
@@ -87,7 +81,7 @@ def zone_update(
     request: Request,
     zone_id: str,
     station: StationDep,
-    user: OptionalUserDep,
+    admin: PageAdmin,
     address: AddressDep,
     csrf_token: Text,
     name: Text = "",
@@ -95,9 +89,6 @@ def zone_update(
     longitude: Text = "",
 ) -> Response:
     """Rename a zone and set or clear its coordinates."""
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
     check_csrf(request, station, csrf_token)
     try:
         where = zones.parse_coordinates(latitude, longitude)
@@ -120,10 +111,7 @@ def _devices_page(request: Request, station: StationDep, admin: Principal, **ext
 
 
 @router.get("/admin/devices", response_class=HTMLResponse)
-def device_list(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
+def device_list(request: Request, station: StationDep, admin: PageAdmin) -> Response:
     return _devices_page(request, station, admin)
 
 
@@ -131,7 +119,7 @@ def device_list(request: Request, station: StationDep, user: OptionalUserDep) ->
 def device_add(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    admin: PageAdmin,
     address: AddressDep,
     csrf_token: Text,
     device_id: Text = "",
@@ -141,9 +129,6 @@ def device_add(
     longitude: Text = "",
 ) -> Response:
     """Enrol a device exactly as `broadcast device add` does, and show its agent.toml once."""
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
     check_csrf(request, station, csrf_token)
     device_id = device_id.strip()
     try:
@@ -182,16 +167,13 @@ def device_location(
     request: Request,
     device_id: str,
     station: StationDep,
-    user: OptionalUserDep,
+    admin: PageAdmin,
     address: AddressDep,
     csrf_token: Text,
     latitude: Text = "",
     longitude: Text = "",
 ) -> Response:
     """Set or clear where a loudspeaker cluster stands."""
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
     check_csrf(request, station, csrf_token)
     try:
         where = zones.parse_coordinates(latitude, longitude)
@@ -208,15 +190,12 @@ def device_revoke(
     request: Request,
     device_id: str,
     station: StationDep,
-    user: OptionalUserDep,
+    admin: PageAdmin,
     address: AddressDep,
     csrf_token: Text,
     confirm: Text = "",
 ) -> Response:
     """Revoke a device (broker login removed, open connection ended), after an explicit confirmation."""
-    admin = admin_or_refusal(request, station, user)
-    if isinstance(admin, Response):
-        return admin
     check_csrf(request, station, csrf_token)
     try:
         if confirm != "yes":

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from broadcast import alerts, domain, tenancy
 from broadcast.accounts import Principal
 from broadcast.alert_templates import PHRASES
-from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.api.deps import AddressDep, StationDep
 from broadcast.audio import AudioError
 from broadcast.tts import TtsError
-from broadcast.web.pages import check_csrf, login_redirect, page
+from broadcast.web.pages import PageUser, check_csrf, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,9 +31,7 @@ def _emergency(request: Request, station: StationDep, user: Principal, **extra: 
 
 
 @router.get("/emergency", response_class=HTMLResponse)
-def emergency_page(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
-    if user is None:
-        return login_redirect()
+def emergency_page(request: Request, station: StationDep, user: PageUser) -> Response:
     return _emergency(request, station, user)
 
 
@@ -41,7 +39,7 @@ def emergency_page(request: Request, station: StationDep, user: OptionalUserDep)
 def emergency_send(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
     text: Annotated[str, Form()] = "",
@@ -50,8 +48,6 @@ def emergency_send(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """First post shows what will happen; only the second (confirm=yes) sends: no one-click alerts."""
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     form = {"text": text, "zones": zones or [], "repeat": repeat}
     if confirm != "yes":
@@ -73,9 +69,7 @@ def emergency_send(
 
 
 @router.get("/emergency/{alert_id}", response_class=HTMLResponse)
-def alert_status(request: Request, alert_id: int, station: StationDep, user: OptionalUserDep) -> Response:
-    if user is None:
-        return login_redirect()
+def alert_status(request: Request, alert_id: int, station: StationDep, user: PageUser) -> Response:
     with station.db.session() as session:
         alert = alerts.get_alert(session, alert_id, user)
         seen = alerts.delivery(session, alert, user)
@@ -88,13 +82,11 @@ def alert_action(
     alert_id: int,
     action: str,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
 ) -> Response:
     """Confirm (second approver) or cancel an alert."""
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from broadcast import bulletin_review, bulletins, domain
 from broadcast.accounts import Principal
-from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.api.deps import AddressDep, StationDep
 from broadcast.storage.models import Clip
 from broadcast.web.bulletin_pages import detail_page
-from broadcast.web.pages import check_csrf, login_redirect, page
+from broadcast.web.pages import PageUser, check_csrf, page
 
 router = APIRouter(include_in_schema=False)
 QUEUE = "queue"  # value of the forms' `back` field on the queue page: come back to the queue
@@ -43,9 +43,7 @@ def _back(bulletin_id: int, back: str) -> RedirectResponse:
 
 
 @router.get("/approvals", response_class=HTMLResponse)
-def approval_queue(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
-    if user is None:
-        return login_redirect()
+def approval_queue(request: Request, station: StationDep, user: PageUser) -> Response:
     return _queue_page(request, station, user)
 
 
@@ -54,13 +52,11 @@ def bulletin_approve(
     request: Request,
     bulletin_id: int,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
@@ -78,14 +74,12 @@ def bulletin_reject(
     request: Request,
     bulletin_id: int,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
@@ -108,12 +102,10 @@ def bulletin_submit(
     request: Request,
     bulletin_id: int,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
 ) -> Response:
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:

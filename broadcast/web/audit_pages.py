@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from broadcast import audit, domain
 from broadcast.accounts import Principal
-from broadcast.api.deps import OptionalUserDep, StationDep
+from broadcast.api.deps import StationDep
 from broadcast.scheduler.slots import zone as tz_zone
-from broadcast.web.pages import login_redirect, page
+from broadcast.web.pages import PageUser, page
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -53,7 +53,7 @@ Field = Annotated[str, Query(max_length=128)]
 def audit_page(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     actor: Field = "",
     action: Field = "",
     target: Field = "",
@@ -61,8 +61,6 @@ def audit_page(
     until: Field = "",
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    if user is None:
-        return login_redirect()
     if user.role != domain.Role.ADMIN:
         return _forbidden(request, station, user)
     form = {"actor": actor, "action": action, "target": target, "since": since, "until": until}
@@ -89,15 +87,13 @@ def audit_page(
 def audit_csv(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     actor: Field = "",
     action: Field = "",
     target: Field = "",
     since: Field = "",
     until: Field = "",
 ) -> Response:
-    if user is None:
-        return login_redirect()
     if user.role != domain.Role.ADMIN:
         return _forbidden(request, station, user)
     form = {"actor": actor, "action": action, "target": target, "since": since, "until": until}

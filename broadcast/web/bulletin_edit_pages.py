@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 from broadcast import bulletin_edits, bulletin_jobs, bulletin_review, bulletins, domain, tenancy
 from broadcast.accounts import Principal
 from broadcast.api.bulletin_files import read_file
-from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.api.deps import AddressDep, StationDep
 from broadcast.audio import AudioError
 from broadcast.storage.models import Bulletin
 from broadcast.tts import TtsError
 from broadcast.tts.synthesis import Progress
 from broadcast.uploads import Upload
 from broadcast.web.bulletin_pages import ENGINES, detail_page
-from broadcast.web.pages import check_csrf, login_redirect, page
+from broadcast.web.pages import PageUser, check_csrf, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,11 +56,7 @@ def _edit_page(
 
 
 @router.get("/bulletins/{bulletin_id}/edit", response_class=HTMLResponse)
-def bulletin_edit_form(
-    request: Request, bulletin_id: int, station: StationDep, user: OptionalUserDep
-) -> Response:
-    if user is None:
-        return login_redirect()
+def bulletin_edit_form(request: Request, bulletin_id: int, station: StationDep, user: PageUser) -> Response:
     try:
         with station.db.session() as session:
             bulletin_review.check_editable(bulletins.get_bulletin(session, bulletin_id, user))
@@ -74,7 +70,7 @@ def bulletin_edit(
     request: Request,
     bulletin_id: int,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
     title: Annotated[str, Form()] = "",
@@ -85,8 +81,6 @@ def bulletin_edit(
     resubmit: Annotated[str, Form()] = "",
     audio: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None)
     settings, clips = station.settings, station.clips
@@ -130,12 +124,10 @@ def bulletin_render(
     request: Request,
     bulletin_id: int,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
 ) -> Response:
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:

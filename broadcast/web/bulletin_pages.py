@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -19,15 +19,18 @@ from broadcast import (
     tenancy,
 )
 from broadcast.accounts import Principal
+from broadcast.api import paging
 from broadcast.api.bulletin_files import read_file
 from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
 from broadcast.audio import AudioError
 from broadcast.storage.models import Clip, Play, Slot, SlotItem
 from broadcast.tts import TtsError
 from broadcast.uploads import Upload
+from broadcast.web import programme_pages
 from broadcast.web.pages import WEEKDAYS, check_csrf, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
+LIST_PAGE = 100  # bulletins per page of the list
 ENGINES = {
     "espeak": "espeak-ng (ngoại tuyến, luôn sẵn sàng)",
     "piper": "Piper (ngoại tuyến, giọng tự nhiên hơn; cần cài giọng)",
@@ -43,18 +46,27 @@ def _list_page(
     user: Principal,
     form: dict[str, Any],
     status: str | None = None,
+    page_no: int = 1,
     **extra: Any,
 ) -> Response:
-    """Render the bulletin list (filtered by status) with the new-bulletin form."""
+    """Render one page of the bulletin list (filtered by status) with the new-bulletin form."""
     with station.db.session() as session:
-        rows = bulletins.list_bulletins(session, status, viewer=user)
+        rows = bulletins.list_bulletins(
+            session, status, LIST_PAGE + 1, viewer=user, offset=(page_no - 1) * LIST_PAGE
+        )
         zones = tenancy.visible_zones(session, user)
+    prev_url, next_url = paging.page_urls(
+        "/bulletins", {"status": status or ""}, "page", page_no, len(rows) > LIST_PAGE, "#list"
+    )
     return page(
         request,
         station,
         user,
         "bulletins.html",
-        bulletins=rows,
+        bulletins=rows[:LIST_PAGE],
+        page_no=page_no,
+        prev_url=prev_url,
+        next_url=next_url,
         zones=zones,
         form=form,
         engines=ENGINES,
@@ -66,15 +78,22 @@ def _list_page(
 
 
 @router.get("/bulletins", response_class=HTMLResponse)
-def bulletin_list(request: Request, station: StationDep, user: OptionalUserDep, status: str = "") -> Response:
+def bulletin_list(
+    request: Request,
+    station: StationDep,
+    user: OptionalUserDep,
+    status: str = "",
+    page_no: Annotated[str, Query(alias="page")] = "",
+) -> Response:
     if user is None:
         return login_redirect()
     form = {"engine": station.settings.tts_engine}
     try:
         chosen = bulletin_review.check_status_filter(status)
+        number = paging.page_number(page_no)
     except domain.DomainError as exc:
         return _list_page(request, station, user, form, error=str(exc), code=exc.status_code)
-    return _list_page(request, station, user, form, chosen)
+    return _list_page(request, station, user, form, chosen, number)
 
 
 @router.post("/bulletins", response_class=HTMLResponse)
@@ -192,14 +211,7 @@ def bulletin_schedule(
     if user is None:
         return login_redirect()
     check_csrf(request, station, csrf_token)
-    once = mode == "once"
-    slot_request = programme.SlotRequest(
-        zones=[],
-        start_at=start_at if once else None,
-        daily_at=None if once else daily_at,
-        days=None if once else days,
-        items=[programme.ItemRequest(bulletin_id=bulletin_id)],
-    )
+    slot_request = _schedule_request(bulletin_id, mode, start_at, daily_at, days)
     try:
         with station.db.session() as session:
             slot, _ = programme.create_slot(
@@ -212,3 +224,42 @@ def bulletin_schedule(
         )
     station.refresh_programme(slot.zones)
     return RedirectResponse(f"/bulletins/{bulletin_id}?scheduled=1", status_code=303)
+
+
+def _schedule_request(
+    bulletin_id: int, mode: str, start_at: str, daily_at: str, days: list[str] | None
+) -> programme.SlotRequest:
+    """Return the slot the schedule form asks for (static/programme_check.js builds the same body)."""
+    once = mode == "once"
+    return programme.SlotRequest(
+        zones=[],
+        start_at=start_at if once else None,
+        daily_at=None if once else daily_at,
+        days=None if once else (days or []),  # every day unticked is a mistake to point out, not "daily"
+        items=[programme.ItemRequest(bulletin_id=bulletin_id)],
+    )
+
+
+@router.post("/bulletins/{bulletin_id}/schedule/check", response_class=HTMLResponse)
+def bulletin_schedule_check(
+    request: Request,
+    bulletin_id: int,
+    station: StationDep,
+    user: OptionalUserDep,
+    csrf_token: Annotated[str, Form()],
+    mode: Annotated[str, Form()] = "once",
+    start_at: Annotated[str, Form()] = "",
+    daily_at: Annotated[str, Form()] = "",
+    days: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Show what saving this schedule would refuse (the no-script "Kiểm tra" button); store nothing."""
+    if user is None:
+        return login_redirect()
+    check_csrf(request, station, csrf_token)
+    slot_request = _schedule_request(bulletin_id, mode, start_at, daily_at, days)
+    with station.db.session() as session:
+        checked = programme.check_slot(session, station.rules(), user, slot_request)
+        session.rollback()
+    typed = {"mode": mode, "start_at": start_at, "daily_at": daily_at, "days": days or []}
+    view = programme_pages.check_view(checked, station.settings.timezone)
+    return detail_page(request, station, user, bulletin_id, schedule_form=typed, slot_check=view)

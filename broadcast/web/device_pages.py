@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from broadcast import control, domain, play_log, report_data, tenancy, uptime
+from broadcast import control, device_settings, domain, play_log, report_data, tenancy, uptime
 from broadcast.accounts import Principal
+from broadcast.api import paging
 from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
 from broadcast.storage.models import Device, Zone
 from broadcast.web import svg_map
@@ -18,6 +19,8 @@ from broadcast.web.pages import check_csrf, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
 HISTORY_DAYS = 7  # the availability and uptime shown on a cluster's page
+TABLE_PAGE = 200  # clusters per page of the table (a province has up to ~2,000)
+PLAYS_PAGE = 50  # plays per page of the recent play log
 
 
 def _can_control(user: Principal) -> bool:
@@ -33,7 +36,15 @@ def zone_map(zones: list[Zone], devices: list[Device]) -> svg_map.MapLayout | No
     return svg_map.layout(places)
 
 
-def _devices(request: Request, station: StationDep, user: Principal, **extra: Any) -> Response:
+def _devices(
+    request: Request,
+    station: StationDep,
+    user: Principal,
+    page_no: int = 1,
+    plays_page: int = 1,
+    **extra: Any,
+) -> Response:
+    """Render the clusters table (a page of TABLE_PAGE; counts and map cover all) and a page of plays."""
     with station.db.session() as session:
         query = (
             select(Device)
@@ -42,26 +53,56 @@ def _devices(request: Request, station: StationDep, user: Principal, **extra: An
         )
         devices = list(session.scalars(query))
         zones = tenancy.visible_zones(session, user)
-        plays = list(session.scalars(play_log.query(play_log.PlayFilter(limit=50), user)))
+        window = play_log.PlayFilter(limit=PLAYS_PAGE + 1, offset=(plays_page - 1) * PLAYS_PAGE)
+        plays = list(session.scalars(play_log.query(window, user)))
+    start = (page_no - 1) * TABLE_PAGE
+    shown = devices[start : start + TABLE_PAGE]
+    params = {"page": _number(page_no), "plays_page": _number(plays_page)}
+    more = len(devices) > start + TABLE_PAGE
+    pages = paging.page_urls("/devices", params, "page", page_no, more)
+    plays_pages = paging.page_urls(
+        "/devices", params, "plays_page", plays_page, len(plays) > PLAYS_PAGE, "#plays"
+    )
     return page(
         request,
         station,
         user,
         "devices.html",
         devices=devices,
+        shown=shown,
+        page_no=page_no,
+        prev_url=pages[0],
+        next_url=pages[1],
         zone_names={z.id: z.name for z in zones},
         map=zone_map(zones, devices),
-        plays=plays,
+        plays=plays[:PLAYS_PAGE],
+        plays_page=plays_page,
+        plays_prev_url=plays_pages[0],
+        plays_next_url=plays_pages[1],
         can_control=_can_control(user),
         **extra,
     )
 
 
+def _number(page_no: int) -> str:
+    return str(page_no) if page_no > 1 else ""  # page 1 is the default: left out of links
+
+
 @router.get("/devices", response_class=HTMLResponse)
-def device_list(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
+def device_list(
+    request: Request,
+    station: StationDep,
+    user: OptionalUserDep,
+    page_no: Annotated[str, Query(alias="page")] = "",
+    plays_page: str = "",
+) -> Response:
     if user is None:
         return login_redirect()
-    return _devices(request, station, user)
+    try:
+        numbers = paging.page_number(page_no), paging.page_number(plays_page)
+    except domain.DomainError as exc:
+        return _devices(request, station, user, error=str(exc), code=exc.status_code)
+    return _devices(request, station, user, *numbers)
 
 
 def _device(request: Request, station: StationDep, user: Principal, device_id: str, **extra: Any) -> Response:
@@ -78,6 +119,7 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
     except domain.NotFound as exc:
         return _devices(request, station, user, error=str(exc), code=404)
     health = device.health or {}
+    interval = uptime.configured_interval(device.settings) or uptime.HEARTBEAT_INTERVAL_S
     return page(
         request,
         station,
@@ -88,11 +130,15 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
         plays=plays,
         availability=availability,
         uptime=online_share,
-        heartbeat_every_s=f"{uptime.HEARTBEAT_INTERVAL_S:g}",
+        heartbeat_every_s=f"{interval:g}",
         history_days=HISTORY_DAYS,
         agent_running=uptime.describe_duration(health.get("agent_uptime_s")),
         system_running=uptime.describe_duration(health.get("uptime_s")),
         can_control=_can_control(user),
+        can_configure=user.role == domain.Role.ADMIN,
+        setting_rows=device_settings.form_rows(
+            device.settings, health.get("settings"), extra.pop("typed", None)
+        ),
         **extra,
     )
 
@@ -150,3 +196,44 @@ def device_control(
     except domain.DomainError as exc:
         return answer(error=str(exc), code=exc.status_code, typed_level=level)
     return answer(notice=notice)
+
+
+@router.post("/devices/{device_id}/settings", response_class=HTMLResponse)
+def device_settings_form(
+    request: Request,
+    device_id: str,
+    station: StationDep,
+    user: OptionalUserDep,
+    address: AddressDep,
+    csrf_token: Annotated[str, Form()],
+    heartbeat_interval_s: Annotated[str, Form()] = "",
+    relay_pre_roll_s: Annotated[str, Form()] = "",
+    relay_hold_s: Annotated[str, Form()] = "",
+    default_volume: Annotated[str, Form()] = "",
+    ntp_warn_ms: Annotated[str, Form()] = "",
+    log_level: Annotated[str, Form()] = "",
+) -> Response:
+    """Save a cluster's agent settings (admins) and send them as a signed config command."""
+    if user is None:
+        return login_redirect()
+    check_csrf(request, station, csrf_token)
+    typed = {
+        "heartbeat_interval_s": heartbeat_interval_s,
+        "relay_pre_roll_s": relay_pre_roll_s,
+        "relay_hold_s": relay_hold_s,
+        "default_volume": default_volume,
+        "ntp_warn_ms": ntp_warn_ms,
+        "log_level": log_level,
+    }
+    try:
+        values = device_settings.parse_form(typed)
+        _, _, sent = device_settings.set_desired(
+            station.push_context(), user, device_id, values, address, resender=station.config_resender
+        )
+    except domain.DomainError as exc:
+        return _device(request, station, user, device_id, error=str(exc), code=exc.status_code, typed=typed)
+    if sent:
+        notice = f"Đã lưu cài đặt và gửi lệnh (đã ký) tới {device_id}."
+    else:
+        notice = "Đã lưu cài đặt; chưa gửi được (mất kết nối MQTT), trạm sẽ gửi lại khi cụm loa báo về."
+    return _device(request, station, user, device_id, notice=notice)

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from broadcast import bulletin_import, bulletin_jobs, domain, jobs, tenancy
 from broadcast.accounts import Principal
 from broadcast.api.bulletin_files import read_file
-from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
-from broadcast.web.pages import check_csrf, login_redirect, page
+from broadcast.api.deps import AddressDep, StationDep
+from broadcast.web.pages import PageUser, check_csrf, page
 
 router = APIRouter(include_in_schema=False)
 KIND_LABELS = {
@@ -23,9 +23,7 @@ KIND_LABELS = {
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: str, station: StationDep, user: OptionalUserDep) -> Response:
-    if user is None:
-        return login_redirect()
+def job_page(request: Request, job_id: str, station: StationDep, user: PageUser) -> Response:
     with station.db.session() as session:
         job = jobs.get_job(session, job_id, user)
     return page(
@@ -60,9 +58,7 @@ def _import_page(
 
 
 @router.get("/bulletins/import", response_class=HTMLResponse)
-def import_form(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
-    if user is None:
-        return login_redirect()
+def import_form(request: Request, station: StationDep, user: PageUser) -> Response:
     return _import_page(request, station, user, {"priority": "normal", "zones": []})
 
 
@@ -70,15 +66,13 @@ def import_form(request: Request, station: StationDep, user: OptionalUserDep) ->
 def import_file(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
     zones: Annotated[list[str] | None, Form()] = None,
     priority: Annotated[str, Form()] = "normal",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     filename = ""
     try:

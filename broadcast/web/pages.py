@@ -1,17 +1,17 @@
-"""Shared page plumbing: templates, CSRF, the login redirect."""
+"""Shared page plumbing: templates, CSRF, who may see a page (login redirect, Vietnamese 403 page)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from broadcast import domain
 from broadcast.accounts import Principal
-from broadcast.api.deps import SESSION_COOKIE, StationDep
+from broadcast.api.deps import SESSION_COOKIE, OptionalUserDep, StationDep
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.web import csrf
 
@@ -45,3 +45,31 @@ def check_csrf(request: Request, station: StationDep, token: str) -> None:
     """Refuse a form post whose token does not belong to the caller's session."""
     if not csrf.is_valid(station.keys.web_secret(), request.cookies.get(SESSION_COOKIE, ""), token):
         raise domain.Forbidden("Phiên làm việc không hợp lệ, hãy tải lại trang.")
+
+
+class PageRefused(Exception):
+    """Raised by the page dependencies below; the app answers with `response` (see api/errors.py)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("page refused")
+        self.response = response
+
+
+def page_user(user: OptionalUserDep) -> Principal:
+    """The signed-in caller of a page, or the login page for everybody else."""
+    if user is None:
+        raise PageRefused(login_redirect())
+    return user
+
+
+PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def page_admin(request: Request, station: StationDep, user: PageUser) -> Principal:
+    """The caller if an admin; anyone else signed in gets the Vietnamese 403 page."""
+    if user.role != domain.Role.ADMIN:
+        raise PageRefused(page(request, station, user, "forbidden.html", code=403))
+    return user
+
+
+PageAdmin = Annotated[Principal, Depends(page_admin)]

@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from broadcast import domain, report_data, reporting, tenancy, uptime, zones
 from broadcast.accounts import Principal
-from broadcast.api.deps import OptionalUserDep, StationDep
+from broadcast.api.deps import StationDep
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.storage.models import Device
-from broadcast.web.pages import login_redirect, page
+from broadcast.web.pages import PageUser, page
 from broadcast.web.svg_chart import BarChart, bar_chart
 
 router = APIRouter(include_in_schema=False)
@@ -63,14 +63,12 @@ def _counts(
 def reports(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     since: str = "",
     until: str = "",
     zone: str = "",
 ) -> Response:
     """Show the period's plays per zone, availability, problems, and the CSV exports."""
-    if user is None:
-        return login_redirect()
     error, code = "", 200
     try:
         period = _period(since, until, station.settings.timezone)
@@ -88,6 +86,7 @@ def reports(
         availability = report_data.availability(session, devices, start, end, now)
         online_share = report_data.heartbeat_uptime(session, devices, start, end, now)
         problems = report_data.problems(session, devices, start, end)
+        skipped = report_data.skipped_slots(session, user, zone, start, end)
     form = {"since": period.first.isoformat(), "until": period.last.isoformat(), "zone": zone}
     return page(
         request,
@@ -103,6 +102,7 @@ def reports(
         heartbeats_per_hour=uptime.heartbeats_per_hour(),
         device_by_id={d.id: d for d in devices},
         problems=problems,
+        skipped=skipped,
         **_exports(form, start, end),
         error=error,
         code=code,
@@ -130,28 +130,48 @@ def _charts(
 
 
 def _exports(form: dict[str, str], start: datetime, end: datetime) -> dict[str, str]:
-    """Return the links of the three CSV files for what the page shows."""
+    """Return the links of the CSV files for what the page shows."""
     zone = {"zone": form["zone"]} if form["zone"] else {}
     plays = {"since": start.isoformat(), "until": end.isoformat(), "limit": "100000", **zone}
     return {
         "plays_csv": "/api/plays.csv?" + urlencode(plays),
         "daily_csv": "/api/reports/daily.csv?" + urlencode({"day": form["until"], **zone}),
         "per_day_csv": "/reports/plays-per-day.csv?" + urlencode(form),
+        "skipped_csv": "/reports/skipped-slots.csv?" + urlencode(form),
     }
 
 
 @router.get("/reports/plays-per-day.csv", response_class=PlainTextResponse)
 def plays_per_day_csv(
-    station: StationDep, user: OptionalUserDep, since: str = "", until: str = "", zone: str = ""
+    station: StationDep, user: PageUser, since: str = "", until: str = "", zone: str = ""
 ) -> Response:
     """Export the per-day-per-zone counts of the period as CSV."""
-    if user is None:
-        return login_redirect()
     period = _period(since, until, station.settings.timezone)
     per_zone, names, _ = _counts(station, user, period, zone)
     filename = f"luot-phat-{period.first.isoformat()}-{period.last.isoformat()}.csv"
     return PlainTextResponse(
         reporting.per_day_csv(per_zone, names),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/reports/skipped-slots.csv", response_class=PlainTextResponse)
+def skipped_slots_csv(
+    station: StationDep, user: PageUser, since: str = "", until: str = "", zone: str = ""
+) -> Response:
+    """Export the programme occurrences the station did not send in the period, with reasons, as CSV."""
+    tz = tz_zone(station.settings.timezone)
+    period = _period(since, until, station.settings.timezone)
+    start, end = period.bounds(tz)
+    with station.db.session() as session:
+        names = {z.id: z.name or z.id for z in tenancy.visible_zones(session, user)}
+        if zone and zone not in names:
+            raise domain.NotFound(f"Không có vùng {zone!r}.")
+        rows = report_data.skipped_slots(session, user, zone, start, end, limit=100_000)
+    filename = f"khung-gio-bo-qua-{period.first.isoformat()}-{period.last.isoformat()}.csv"
+    return PlainTextResponse(
+        reporting.skipped_csv(rows, tz, names),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -1,10 +1,11 @@
-"""All Vietnamese pages, one router."""
+"""All Vietnamese pages, one router, and the handler that answers a page's refusal."""
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
 
 from broadcast.web import (
     account_pages,
@@ -22,6 +23,7 @@ from broadcast.web import (
     report_pages,
     station_pages,
 )
+from broadcast.web.pages import PageRefused
 
 router = APIRouter(include_in_schema=False)
 pages: tuple[ModuleType, ...] = (alert_pages, auth_pages, bulletin_pages, programme_pages, station_pages)
@@ -31,3 +33,13 @@ pages = (job_pages, approval_pages, bulletin_edit_pages, *pages)
 pages += (admin_pages, admin_place_pages, device_pages, report_pages)
 for module in pages:
     router.include_router(module.router)
+
+
+def install_page_refusals(app: FastAPI) -> None:
+    """Answer a page dependency's refusal (login redirect, 403 page) with the response it carries."""
+
+    async def _refused(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PageRefused)
+        return exc.response
+
+    app.add_exception_handler(PageRefused, _refused)

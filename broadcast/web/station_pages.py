@@ -8,16 +8,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcast import dictionary, domain
-from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
-from broadcast.web.pages import check_csrf, login_redirect, page
+from broadcast.api.deps import AddressDep, StationDep
+from broadcast.web.pages import PageUser, check_csrf, page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/dictionary", response_class=HTMLResponse)
-def dictionary_page(request: Request, station: StationDep, user: OptionalUserDep, term: str = "") -> Response:
-    if user is None:
-        return login_redirect()
+def dictionary_page(request: Request, station: StationDep, user: PageUser, term: str = "") -> Response:
     with station.db.session() as session:
         entries = dictionary.list_entries(session)
     return page(request, station, user, "dictionary.html", entries=entries, form={"term": term})
@@ -27,15 +25,13 @@ def dictionary_page(request: Request, station: StationDep, user: OptionalUserDep
 def dictionary_save(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
     csrf_token: Annotated[str, Form()],
     term: Annotated[str, Form()] = "",
     reading: Annotated[str, Form()] = "",
     delete: Annotated[str, Form()] = "",
 ) -> Response:
-    if user is None:
-        return login_redirect()
     check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:

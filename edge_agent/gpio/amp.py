@@ -57,6 +57,13 @@ class AmpControl:
             )
             self._cond.notify_all()
 
+    def retime(self, pre_roll_s: float, hold_s: float) -> None:
+        """Use new pre-roll and hold times from now on (plays already reserved keep their switch-on time)."""
+        with self._cond:
+            self.pre_roll_s = pre_roll_s
+            self.hold_s = hold_s
+            self._cond.notify_all()
+
     def release(self, key: str) -> None:
         """The play ended (or will not happen): the hold time starts now unless other plays are due."""
         with self._cond:

@@ -14,6 +14,7 @@ from broadcast.app import create_app
 from broadcast.config import Settings
 from broadcast.station import Station
 from tests.support.free_port import free_port
+from tests.support.rate_limits import RAISED_RATE_LIMITS
 
 
 @dataclass
@@ -33,6 +34,9 @@ def api(tmp_path: Path, migrated_database_url: str) -> Iterator[Api]:
         mqtt_tls_port=free_port(),
         public_url="http://127.0.0.1:1",
         push_lead_s=1.0,
+        # Tests write to every route in quick succession; the limits have their own tests
+        # (tests/test_rate_limit.py). Raised, not switched off: the limiter still runs on every write.
+        **RAISED_RATE_LIMITS,
     )
     with TestClient(create_app(settings)) as client:
         station: Station = client.app.state.station  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from broadcast.config import Settings
 from broadcast.station import Station
 from broadcast.storage.models import AuthToken, User
 from tests.support.free_port import free_port
+from tests.support.rate_limits import RAISED_RATE_LIMITS
 
 PASSWORDS = {"quantri": "so-tay-cua-dai-xa", "canbo": "mat-khau-bien-tap", "chutich": "mat-khau-duyet-tin"}
 ROLES = {"admin": "quantri", "editor": "canbo", "approver": "chutich"}
@@ -73,6 +74,7 @@ def start(tmp: Path, database_url: str) -> FuzzStation:
         mqtt_tls_port=free_port(),
         public_url=f"http://127.0.0.1:{port}",
         push_lead_s=1.0,
+        **RAISED_RATE_LIMITS,  # a fuzzer writes hundreds of times a second; limits: tests/test_rate_limit.py
     )
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

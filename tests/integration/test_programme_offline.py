@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from datetime import UTC, datetime
@@ -55,10 +54,11 @@ def _schedule(station: StationProcess, editor: str, approver: str, seconds_ahead
 
 def _kill_station_and_broker(station: StationProcess) -> None:
     assert station.process is not None
+    pid = int((station.data_dir / "mosquitto" / "mosquitto.pid").read_text())
     station.process.send_signal(signal.SIGKILL)
     station.process.wait(timeout=10)
-    pid = int((station.data_dir / "mosquitto" / "mosquitto.pid").read_text())
-    os.kill(pid, signal.SIGKILL)
+    # The broker's tether takes it down with the station (broadcast/mqtt/tether.py).
+    assert wait_until(lambda: not Path(f"/proc/{pid}").exists(), 5), "mosquitto outlived the station"
 
 
 def test_agents_play_on_time_while_station_and_broker_are_dead(tmp_path: Path) -> None:

@@ -1,0 +1,141 @@
+"""Run Mosquitto on a tether to the station: when the station dies, even by SIGKILL, the broker goes too.
+
+    python -m broadcast.mqtt.tether --pidfile PATH -- mosquitto -c mosquitto.conf
+
+The station starts this with a pipe on its stdin whose write end only the station holds and never writes
+to. The kernel closes that end however the station ends (SIGKILL, OOM kill, crash), so EOF on stdin means
+"the station is gone": the tether sends mosquitto SIGTERM (it saves its persistence), SIGKILL after a
+grace period, removes the pid file and exits with mosquitto's status. SIGTERM from the station stops it
+the same way; SIGHUP is passed on (mosquitto re-reads passwd/acl and its TLS certificate). The tether is
+single-threaded, so it can safely set PR_SET_PDEATHSIG on mosquitto between fork and exec: should the
+tether itself be killed, mosquitto still gets SIGTERM. The station itself sets no such thing: it has many
+threads (preexec_fn is unsafe there) and the signal would fire when the spawning thread ends.
+
+Mosquitto's pid goes to the pid file (which `broadcast device ...` commands read to send SIGHUP) and, as
+one line, to stdout for the station. Standard library only; Linux only (prctl, pidfd).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+GRACE_S = 5.0  # mosquitto writes its persistence file on SIGTERM; that takes well under a second
+_PR_SET_PDEATHSIG = 1
+_TICK_S = 0.5
+
+
+def _die_with_parent() -> Callable[[], None]:
+    """Return a preexec_fn making the child get SIGTERM when this (single-threaded) process dies."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, only called after
+    except (OSError, AttributeError):
+        return lambda: None
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return preexec
+
+
+def _write_pid(path: Path, pid: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{pid}\n")
+    tmp.chmod(0o644)
+    os.replace(tmp, path)
+
+
+def _remove_pid(path: Path, pid: int) -> None:
+    """Remove the pid file if it still names our mosquitto (a newer one may have replaced it)."""
+    try:
+        if int(path.read_text().strip()) == pid:
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+class _Tether:
+    def __init__(self, command: list[str], grace_s: float) -> None:
+        self.grace_s = grace_s
+        self.kill_at: float | None = None
+        self.child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent(),  # safe: this process has one thread (see above)
+        )
+
+    def stop(self, why: str = "") -> None:
+        """Ask mosquitto to end (once); the loop kills it if it has not after the grace period."""
+        if self.kill_at is None and self.child.poll() is None:
+            if why:  # the station's own stop is logged by the station
+                print(
+                    f"tether: {why}: stopping mosquitto (pid {self.child.pid})", file=sys.stderr, flush=True
+                )
+            self.child.terminate()
+            self.kill_at = time.monotonic() + self.grace_s
+
+    def run(self) -> int:
+        """Watch stdin (the station) and mosquitto until mosquitto has ended; return its exit status."""
+        try:
+            exited: list[int] = [os.pidfd_open(self.child.pid)]  # readable once mosquitto has ended
+        except (AttributeError, OSError):  # Linux < 5.3: look every tick instead
+            exited = []
+        watched = [0, *exited]
+        while self.child.poll() is None:
+            if self.kill_at is not None and time.monotonic() >= self.kill_at:
+                self.child.kill()
+            timeout = (
+                _TICK_S if self.kill_at is None else max(0.0, min(_TICK_S, self.kill_at - time.monotonic()))
+            )
+            readable, _, _ = select.select(watched, [], [], timeout)
+            if 0 in readable and not os.read(0, 4096):
+                watched.remove(0)  # EOF: the station's end of the pipe is closed
+                self.stop("the station is gone")
+        code = self.child.returncode
+        return code if code >= 0 else 128 - code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the command, tethered; return its exit status."""
+    parser = argparse.ArgumentParser(prog="python -m broadcast.mqtt.tether")
+    parser.add_argument("--pidfile", type=Path, required=True)
+    parser.add_argument("--grace", type=float, default=GRACE_S, help="seconds between SIGTERM and SIGKILL")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- mosquitto -c FILE")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is the station's to handle
+    tether = _Tether(command, args.grace)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            if tether.child.poll() is None:
+                tether.child.send_signal(signal.SIGHUP)
+        else:
+            tether.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    _write_pid(args.pidfile, tether.child.pid)
+    os.write(1, f"{tether.child.pid}\n".encode())
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the station reads one line, then stops listening
+    try:
+        return tether.run()
+    finally:
+        _remove_pid(args.pidfile, tether.child.pid)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
