@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
 from pathlib import Path
-from typing import IO
 
-from edge_agent._files import close_quietly, describe, fsync_dir
+from edge_agent.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +22,7 @@ class SeenStore:
         self.path = path
         self._lock = threading.Lock()
         self._expiry: dict[str, float] = {}
-        self._handle: IO[str] | None = None
-        self._dirty = False  # an append failed (disk full): the next add rewrites the whole file
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._journal = Journal(path, "the received command ids", self._snapshot)
         self._load()
         self.compact(time.time() if now is None else now)
 
@@ -41,75 +36,28 @@ class SeenStore:
 
     def add(self, command_id: str, expires_at: float) -> None:
         """Record an id durably (fsync) before the command is acted on (in memory if the disk is full)."""
-        line = json.dumps({"id": command_id, "expires_at": expires_at}, ensure_ascii=False) + "\n"
         with self._lock:
-            if self._handle is None:
-                raise RuntimeError("seen store is closed")
-            self._expiry[command_id] = expires_at
-            if self._dirty:
-                self._rewrite()
-                return
-            try:
-                self._handle.write(line)
-                self._handle.flush()
-                os.fsync(self._handle.fileno())
-            except OSError as exc:
-                # Kept in memory, so it still plays once; the whole file is written again at the next add.
-                log.error(
-                    "could not save received command %s to %s: %s", command_id, self.path, describe(exc)
-                )
-                self._dirty = True
+            self._expiry[command_id] = expires_at  # kept in memory even if the disk refuses: it plays once
+            self._journal.append({"id": command_id, "expires_at": expires_at})
 
     def compact(self, now: float) -> None:
         """Drop ids long expired and rewrite the file atomically with the rest."""
         with self._lock:
             self._expiry = {cid: exp for cid, exp in self._expiry.items() if exp + _PRUNE_GRACE_S >= now}
-            self._rewrite()
+            self._journal.rewrite()
 
     def close(self) -> None:
         """Close the file; later add() calls fail."""
         with self._lock:
-            if self._handle is not None:
-                close_quietly(self._handle)
-                self._handle = None
+            self._journal.close()
 
-    def _rewrite(self) -> None:
-        """Write every id to a new file and swap it in; if the disk refuses, keep the old file for now."""
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        try:
-            with tmp.open("w", encoding="utf-8") as handle:
-                for cid, exp in self._expiry.items():
-                    handle.write(json.dumps({"id": cid, "expires_at": exp}, ensure_ascii=False) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-            fsync_dir(self.path.parent)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            log.error("could not save the received command ids to %s: %s", self.path, describe(exc))
-            self._dirty = True
-            if self._handle is None:
-                self._handle = self.path.open("a", encoding="utf-8")
-            return
-        if self._dirty:
-            log.warning("saved the received command ids to %s again (%d ids)", self.path, len(self._expiry))
-        old, self._handle, self._dirty = self._handle, self.path.open("a", encoding="utf-8"), False
-        if old is not None:
-            close_quietly(old)  # its unwritten buffer (a failed append) goes to the replaced file only
+    def _snapshot(self) -> list[dict[str, object]]:
+        return [{"id": cid, "expires_at": exp} for cid, exp in self._expiry.items()]
 
     def _load(self) -> None:
-        try:
-            text = self.path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return
-        for number, line in enumerate(text.splitlines(), start=1):
-            try:
-                entry = json.loads(line)
-                command_id, expires_at = entry["id"], float(entry["expires_at"])
-                if not isinstance(command_id, str):
-                    raise TypeError("id is not a string")
-            except (ValueError, KeyError, TypeError) as exc:
-                # A power cut during append leaves a torn last line; the id in it was never acted on.
-                log.warning("ignoring unreadable line %d of %s: %s", number, self.path, exc)
+        for number, entry in self._journal.entries():
+            command_id, expires_at = entry.get("id"), entry.get("expires_at")
+            if not isinstance(command_id, str) or not isinstance(expires_at, int | float):
+                log.warning("ignoring line %d of %s: no id and expiry", number, self.path)
                 continue
-            self._expiry[command_id] = expires_at
+            self._expiry[command_id] = float(expires_at)

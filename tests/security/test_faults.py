@@ -284,8 +284,8 @@ def test_append_only_stores_keep_ids_and_reports_in_memory_on_a_full_disk_and_re
         for number in range(400):
             seen.add(f"cmd-{number:03d}", time.time() + 60)
             outbox.add(f'{{"report": {number}}}'.encode())
-    assert any("could not save received command" in r.getMessage() for r in caplog.records)
-    assert any("could not save a report" in r.getMessage() for r in caplog.records)
+    assert any("could not save the received command ids" in r.getMessage() for r in caplog.records)
+    assert any("could not save the reports" in r.getMessage() for r in caplog.records)
     assert all("disk full" in r.getMessage() for r in caplog.records)
     assert "cmd-399" in seen and len(outbox.pending()) == 400  # still known, still to be sent
 
