@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from broadcast import account_admin, accounts, domain
 from broadcast.accounts import Principal
 from broadcast.api.deps import SESSION_COOKIE, AddressDep, StationDep
-from broadcast.web.pages import PageUser, check_csrf, login_redirect, page
+from broadcast.web.pages import CsrfChecked, PageUser, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,10 +61,9 @@ def logout_everywhere(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
 ) -> Response:
     """Sign this account out on every browser and revoke its API tokens (this browser too)."""
-    check_csrf(request, station, csrf_token)
     with station.db.session() as session:
         account_admin.logout_everywhere(session, user, user.name, user.name, address)
     return _signed_out()
@@ -77,9 +76,8 @@ def revoke_one(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             current = _session_id(session, request)
@@ -97,13 +95,12 @@ def change_password(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     current: Annotated[str, Form()] = "",
     new: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """Change the password; every other session and token of the account stops working."""
-    check_csrf(request, station, csrf_token)
     throttle = station.login_throttle  # a wrong current password counts as a failed login
     try:
         if throttle.retry_after(address, user.name) > 0:

@@ -11,7 +11,7 @@ from broadcast import domain, user_admin
 from broadcast.accounts import Principal
 from broadcast.api.deps import AddressDep, StationDep
 from broadcast.storage.models import DEFAULT_COMMUNE
-from broadcast.web.pages import PageAdmin, check_csrf, page
+from broadcast.web.pages import CsrfChecked, PageAdmin, page
 
 router = APIRouter(include_in_schema=False)
 ROLES = [(r.value, domain.ROLE_LABELS[r]) for r in domain.Role]
@@ -53,7 +53,7 @@ def user_add(
     station: StationDep,
     admin: PageAdmin,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     name: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
@@ -61,7 +61,6 @@ def user_add(
     commune: Annotated[str, Form()] = "",
 ) -> Response:
     """Create an account; on a refusal the form comes back with what was typed (never the passwords)."""
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             user_admin.create_user(session, admin, name.strip(), role, password, confirm, commune, address)
@@ -78,11 +77,10 @@ def user_state(
     station: StationDep,
     admin: PageAdmin,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     action: Annotated[str, Form()] = "",
 ) -> Response:
     """Lock or unlock an account, or give it a new password shown once."""
-    check_csrf(request, station, csrf_token)
     extra: dict[str, Any] = {}
     try:
         with station.db.session() as session:

@@ -13,7 +13,7 @@ from broadcast.accounts import Principal
 from broadcast.api.deps import AddressDep, StationDep
 from broadcast.storage.models import DEFAULT_COMMUNE
 from broadcast.web.admin_pages import no_store
-from broadcast.web.pages import PageAdmin, check_csrf, page
+from broadcast.web.pages import CsrfChecked, PageAdmin, page
 
 router = APIRouter(include_in_schema=False)
 OUTPUTS = {"alsa": "Loa thật (ALSA, trên Raspberry Pi)", "file": "Thử nghiệm (ghi ra tệp, không phát ra loa)"}
@@ -52,14 +52,13 @@ def zone_add(
     station: StationDep,
     admin: PageAdmin,
     address: AddressDep,
-    csrf_token: Text,
+    _csrf: CsrfChecked,
     zone_id: Text = "",
     name: Text = "",
     commune: Text = "",
     latitude: Text = "",
     longitude: Text = "",
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     try:
         where = zones.parse_coordinates(latitude, longitude)
         with station.db.session() as session:
@@ -83,13 +82,12 @@ def zone_update(
     station: StationDep,
     admin: PageAdmin,
     address: AddressDep,
-    csrf_token: Text,
+    _csrf: CsrfChecked,
     name: Text = "",
     latitude: Text = "",
     longitude: Text = "",
 ) -> Response:
     """Rename a zone and set or clear its coordinates."""
-    check_csrf(request, station, csrf_token)
     try:
         where = zones.parse_coordinates(latitude, longitude)
         with station.db.session() as session:
@@ -121,7 +119,7 @@ def device_add(
     station: StationDep,
     admin: PageAdmin,
     address: AddressDep,
-    csrf_token: Text,
+    _csrf: CsrfChecked,
     device_id: Text = "",
     zone: Text = "",
     output: Text = "alsa",
@@ -129,7 +127,6 @@ def device_add(
     longitude: Text = "",
 ) -> Response:
     """Enrol a device exactly as `broadcast device add` does, and show its agent.toml once."""
-    check_csrf(request, station, csrf_token)
     device_id = device_id.strip()
     try:
         if output not in OUTPUTS:
@@ -169,12 +166,11 @@ def device_location(
     station: StationDep,
     admin: PageAdmin,
     address: AddressDep,
-    csrf_token: Text,
+    _csrf: CsrfChecked,
     latitude: Text = "",
     longitude: Text = "",
 ) -> Response:
     """Set or clear where a loudspeaker cluster stands."""
-    check_csrf(request, station, csrf_token)
     try:
         where = zones.parse_coordinates(latitude, longitude)
         with station.db.session() as session:
@@ -192,11 +188,10 @@ def device_revoke(
     station: StationDep,
     admin: PageAdmin,
     address: AddressDep,
-    csrf_token: Text,
+    _csrf: CsrfChecked,
     confirm: Text = "",
 ) -> Response:
     """Revoke a device (broker login removed, open connection ended), after an explicit confirmation."""
-    check_csrf(request, station, csrf_token)
     try:
         if confirm != "yes":
             raise domain.Invalid(f"Hãy đánh dấu ô xác nhận trước khi thu hồi {device_id}.")

@@ -13,7 +13,7 @@ from broadcast.alert_templates import PHRASES
 from broadcast.api.deps import AddressDep, StationDep
 from broadcast.audio import AudioError
 from broadcast.tts import TtsError
-from broadcast.web.pages import PageUser, check_csrf, page
+from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,14 +41,13 @@ def emergency_send(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     text: Annotated[str, Form()] = "",
     zones: Annotated[list[str] | None, Form()] = None,
     repeat: Annotated[int, Form()] = 3,
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """First post shows what will happen; only the second (confirm=yes) sends: no one-click alerts."""
-    check_csrf(request, station, csrf_token)
     form = {"text": text, "zones": zones or [], "repeat": repeat}
     if confirm != "yes":
         if not text.strip():
@@ -84,10 +83,9 @@ def alert_action(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
 ) -> Response:
     """Confirm (second approver) or cancel an alert."""
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             if action == "confirm":

@@ -13,7 +13,7 @@ from broadcast.accounts import Principal
 from broadcast.api.deps import AddressDep, StationDep
 from broadcast.storage.models import Clip
 from broadcast.web.bulletin_pages import detail_page
-from broadcast.web.pages import PageUser, check_csrf, page
+from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
 QUEUE = "queue"  # value of the forms' `back` field on the queue page: come back to the queue
@@ -54,10 +54,9 @@ def bulletin_approve(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             bulletins.approve_bulletin(session, user, bulletin_id, address)
@@ -76,11 +75,10 @@ def bulletin_reject(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     reason: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             bulletin_review.reject_bulletin(session, user, bulletin_id, reason, address)
@@ -104,9 +102,8 @@ def bulletin_submit(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             bulletin_review.submit_bulletin(session, user, bulletin_id, address)

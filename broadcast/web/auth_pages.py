@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcast import accounts, audit
 from broadcast.api.deps import SESSION_COOKIE, AddressDep, OptionalUserDep, StationDep
-from broadcast.web.pages import check_csrf, login_redirect, page
+from broadcast.web.pages import CsrfChecked, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,9 +63,8 @@ def logout(
     station: StationDep,
     user: OptionalUserDep,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     with station.db.session() as session:
         accounts.revoke_token(session, request.cookies.get(SESSION_COOKIE, ""))
         if user is not None:

@@ -18,7 +18,7 @@ from broadcast.tts import TtsError
 from broadcast.tts.synthesis import Progress
 from broadcast.uploads import Upload
 from broadcast.web.bulletin_pages import ENGINES, detail_page
-from broadcast.web.pages import PageUser, check_csrf, page
+from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,7 +72,7 @@ def bulletin_edit(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     title: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
     priority: Annotated[str, Form()] = "normal",
@@ -81,7 +81,6 @@ def bulletin_edit(
     resubmit: Annotated[str, Form()] = "",
     audio: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None)
     settings, clips = station.settings, station.clips
     filename, data = "", b""
@@ -126,9 +125,8 @@ def bulletin_render(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             current = bulletins.get_bulletin(session, bulletin_id, user)

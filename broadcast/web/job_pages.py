@@ -11,7 +11,7 @@ from broadcast import bulletin_import, bulletin_jobs, domain, jobs, tenancy
 from broadcast.accounts import Principal
 from broadcast.api.bulletin_files import read_file
 from broadcast.api.deps import AddressDep, StationDep
-from broadcast.web.pages import PageUser, check_csrf, page
+from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
 KIND_LABELS = {
@@ -68,12 +68,11 @@ def import_file(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     zones: Annotated[list[str] | None, Form()] = None,
     priority: Annotated[str, Form()] = "normal",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     filename = ""
     try:
         filename, data = read_file(file, station.settings.import_max_bytes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -45,6 +45,14 @@ def check_csrf(request: Request, station: StationDep, token: str) -> None:
     """Refuse a form post whose token does not belong to the caller's session."""
     if not csrf.is_valid(station.keys.web_secret(), request.cookies.get(SESSION_COOKIE, ""), token):
         raise domain.Forbidden("Phiên làm việc không hợp lệ, hãy tải lại trang.")
+
+
+def form_csrf(request: Request, station: StationDep, csrf_token: Annotated[str, Form()]) -> None:
+    """A form post's CSRF check, as a dependency (the form field `csrf_token`)."""
+    check_csrf(request, station, csrf_token)
+
+
+CsrfChecked = Annotated[None, Depends(form_csrf)]
 
 
 class PageRefused(Exception):

@@ -16,7 +16,7 @@ from broadcast.api.deps import AddressDep, StationDep
 from broadcast.scheduler.planner import Entry, QuietHours, in_quiet_hours, plan
 from broadcast.scheduler.slots import next_start
 from broadcast.scheduler.slots import zone as tz_zone
-from broadcast.web.pages import WEEKDAYS, PageUser, check_csrf, page
+from broadcast.web.pages import WEEKDAYS, CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
 DAY_NAMES = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
@@ -104,10 +104,9 @@ def slot_delete(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     zone: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             slot = programme.delete_slot(session, station.scheduler, user, slot_id, address)
@@ -160,11 +159,10 @@ def stream_add(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     form: StreamFormDep,
 ) -> Response:
     """Add a daily stream relay (e.g. VOV1 news) for the zone."""
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             programme.create_slot(session, station.scheduler, station.rules(), user, form.request(), address)
@@ -181,11 +179,10 @@ def stream_check(
     request: Request,
     station: StationDep,
     user: PageUser,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     form: StreamFormDep,
 ) -> Response:
     """Show what saving this stream relay would refuse (the no-script "Kiểm tra" button); store nothing."""
-    check_csrf(request, station, csrf_token)
     with station.db.session() as session:
         checked = programme.check_slot(session, station.rules(), user, form.request())
         session.rollback()

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcast import dictionary, domain
 from broadcast.api.deps import AddressDep, StationDep
-from broadcast.web.pages import PageUser, check_csrf, page
+from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,12 +27,11 @@ def dictionary_save(
     station: StationDep,
     user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     term: Annotated[str, Form()] = "",
     reading: Annotated[str, Form()] = "",
     delete: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, station, csrf_token)
     try:
         with station.db.session() as session:
             if delete:
