@@ -132,12 +132,16 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(20, ge=1, description="Writes allowed at once before the rate applies.")
     alert_rate_limit_per_minute: float = Field(
-        30.0,
+        120.0,
         ge=0,
         description="Emergency alerts (send, confirm) one account may make per minute, on a budget of their "
         "own apart from other writes; cancelling an alert and logging in are never limited. 0 = no limit.",
     )
-    alert_rate_limit_burst: int = Field(10, ge=1, description="Alerts allowed at once, then the rate.")
+    alert_rate_limit_burst: int = Field(
+        100,
+        ge=1,
+        description="Alerts allowed at once (a province script alerting every commune), then the rate.",
+    )
     env: Literal["local", "production"] = "local"
 
     @property

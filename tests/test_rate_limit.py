@@ -99,6 +99,10 @@ def test_memory_stays_bounded_under_a_spray_of_addresses() -> None:
         ("POST", "/emergency/12/cancel", None),
         ("POST", "/login", None),  # its own throttle counts failures per address and name
         ("POST", "/logout", "write"),
+        ("POST", "/api/programme/slots/check", None),  # stores nothing; called as the officer types
+        ("POST", "/programme/streams/check", None),
+        ("POST", "/bulletins/4/schedule/check", None),
+        ("POST", "/bulletins/4/schedule", "write"),
         ("post", "/api/alerts/12/cancel/x", "write"),
     ],
 )

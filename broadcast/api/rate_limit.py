@@ -4,8 +4,9 @@ Reads are never limited. Emergency alerts have a budget of their own, so a burst
 import, a script gone wrong) can never use up what an officer needs to send one, and cancelling an alert
 or logging in is never limited at all: a false alarm must always be stoppable, and an officer must
 always be able to reach the emergency page (password guessing has its own throttle, LoginThrottle).
-The alert budget exists because a flood of alerts from one stolen account is itself an attack; no human
-workflow comes near it. Limits are per station process: N workers allow up to N times as much.
+The alert budget is generous (a 429 to an automated sender may mean an alert never sent): it only stops a
+loop gone wrong or a stolen account flooding the speakers, never an officer or a province script.
+Limits are per station process: N workers allow up to N times as much.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ _EXEMPT = (
     re.compile(r"^/api/alerts/[^/]+/cancel$"),
     re.compile(r"^/emergency/[^/]+/cancel$"),
     re.compile(r"^/login$"),
+    # Programme checks store nothing (reads in POST clothing); the page calls them as the officer types.
+    re.compile(r"^/api/programme/slots/check$"),
+    re.compile(r"^/programme/streams/check$"),
+    re.compile(r"^/bulletins/[^/]+/schedule/check$"),
 )
 _ALERT = (
     re.compile(r"^/api/alerts(/cap|/[^/]+/confirm)?$"),
