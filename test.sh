@@ -29,7 +29,7 @@ python -c 'import psycopg' 2>/dev/null || {
 # the agent, TTS and MQTT suites never open it and already ran above.
 pg_suites=(tests/storage tests/api tests/scheduler tests/fuzz tests/integration/test_spine.py
   tests/integration/test_station_workers.py tests/test_commands_seq.py tests/test_reports_order.py
-  tests/test_device_presence.py tests/test_tenancy_rules.py)
+  tests/test_device_presence.py tests/test_tenancy_rules.py tests/test_skips.py)
 [ "$#" -gt 0 ] && pg_suites=("$@")
 echo ">> pytest (PostgreSQL, $workers workers)" &&
   TEST_DATABASE=postgresql pytest -q -n "$workers" "${pg_suites[@]}"
