@@ -21,13 +21,13 @@ from broadcast import (
 from broadcast.accounts import Principal
 from broadcast.api import paging
 from broadcast.api.bulletin_files import read_file
-from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.api.deps import AddressDep, StationDep
 from broadcast.audio import AudioError
 from broadcast.storage.models import Clip, Play, Slot, SlotItem
 from broadcast.tts import TtsError
 from broadcast.uploads import Upload
 from broadcast.web import programme_pages
-from broadcast.web.pages import WEEKDAYS, check_csrf, login_redirect, page
+from broadcast.web.pages import WEEKDAYS, CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
 LIST_PAGE = 100  # bulletins per page of the list
@@ -81,12 +81,10 @@ def _list_page(
 def bulletin_list(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     status: str = "",
     page_no: Annotated[str, Query(alias="page")] = "",
 ) -> Response:
-    if user is None:
-        return login_redirect()
     form = {"engine": station.settings.tts_engine}
     try:
         chosen = bulletin_review.check_status_filter(status)
@@ -100,9 +98,9 @@ def bulletin_list(
 def bulletin_create(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     title: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
     priority: Annotated[str, Form()] = "normal",
@@ -110,9 +108,6 @@ def bulletin_create(
     engine: Annotated[str, Form()] = "",
     audio: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    if user is None:
-        return login_redirect()
-    check_csrf(request, station, csrf_token)
     draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None)
     filename = ""
     try:
@@ -187,11 +182,7 @@ def detail_page(
 
 
 @router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
-def bulletin_detail(
-    request: Request, bulletin_id: int, station: StationDep, user: OptionalUserDep
-) -> Response:
-    if user is None:
-        return login_redirect()
+def bulletin_detail(request: Request, bulletin_id: int, station: StationDep, user: PageUser) -> Response:
     return detail_page(request, station, user, bulletin_id)
 
 
@@ -200,17 +191,14 @@ def bulletin_schedule(
     request: Request,
     bulletin_id: int,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     mode: Annotated[str, Form()] = "once",
     start_at: Annotated[str, Form()] = "",
     daily_at: Annotated[str, Form()] = "",
     days: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    if user is None:
-        return login_redirect()
-    check_csrf(request, station, csrf_token)
     slot_request = _schedule_request(bulletin_id, mode, start_at, daily_at, days)
     try:
         with station.db.session() as session:
@@ -245,17 +233,14 @@ def bulletin_schedule_check(
     request: Request,
     bulletin_id: int,
     station: StationDep,
-    user: OptionalUserDep,
-    csrf_token: Annotated[str, Form()],
+    user: PageUser,
+    _csrf: CsrfChecked,
     mode: Annotated[str, Form()] = "once",
     start_at: Annotated[str, Form()] = "",
     daily_at: Annotated[str, Form()] = "",
     days: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Show what saving this schedule would refuse (the no-script "Kiểm tra" button); store nothing."""
-    if user is None:
-        return login_redirect()
-    check_csrf(request, station, csrf_token)
     slot_request = _schedule_request(bulletin_id, mode, start_at, daily_at, days)
     with station.db.session() as session:
         checked = programme.check_slot(session, station.rules(), user, slot_request)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from broadcast import control, device_settings, domain, play_log, report_data, tenancy, uptime
 from broadcast.accounts import Principal
 from broadcast.api import paging
-from broadcast.api.deps import AddressDep, OptionalUserDep, StationDep
+from broadcast.api.deps import AddressDep, StationDep
 from broadcast.storage.models import Device, Zone
 from broadcast.web import svg_map
-from broadcast.web.pages import check_csrf, login_redirect, page
+from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
 HISTORY_DAYS = 7  # the availability and uptime shown on a cluster's page
@@ -92,12 +92,10 @@ def _number(page_no: int) -> str:
 def device_list(
     request: Request,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     page_no: Annotated[str, Query(alias="page")] = "",
     plays_page: str = "",
 ) -> Response:
-    if user is None:
-        return login_redirect()
     try:
         numbers = paging.page_number(page_no), paging.page_number(plays_page)
     except domain.DomainError as exc:
@@ -144,10 +142,8 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
 
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
-def device_detail(request: Request, device_id: str, station: StationDep, user: OptionalUserDep) -> Response:
+def device_detail(request: Request, device_id: str, station: StationDep, user: PageUser) -> Response:
     """One cluster: health, availability and uptime this week, last plays, and (for operators) controls."""
-    if user is None:
-        return login_redirect()
     return _device(request, station, user, device_id)
 
 
@@ -166,17 +162,14 @@ def device_control(
     request: Request,
     device_id: str,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     action: Annotated[str, Form()] = "",
     level: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
     """Set a cluster's volume or play a test tone, from the devices table or the cluster's own page."""
-    if user is None:
-        return login_redirect()
-    check_csrf(request, station, csrf_token)
 
     def answer(**extra: Any) -> Response:
         if back == "device":
@@ -203,9 +196,9 @@ def device_settings_form(
     request: Request,
     device_id: str,
     station: StationDep,
-    user: OptionalUserDep,
+    user: PageUser,
     address: AddressDep,
-    csrf_token: Annotated[str, Form()],
+    _csrf: CsrfChecked,
     heartbeat_interval_s: Annotated[str, Form()] = "",
     relay_pre_roll_s: Annotated[str, Form()] = "",
     relay_hold_s: Annotated[str, Form()] = "",
@@ -214,9 +207,6 @@ def device_settings_form(
     log_level: Annotated[str, Form()] = "",
 ) -> Response:
     """Save a cluster's agent settings (admins) and send them as a signed config command."""
-    if user is None:
-        return login_redirect()
-    check_csrf(request, station, csrf_token)
     typed = {
         "heartbeat_interval_s": heartbeat_interval_s,
         "relay_pre_roll_s": relay_pre_roll_s,
