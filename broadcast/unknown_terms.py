@@ -1,9 +1,10 @@
 """Which abbreviations of a bulletin the machine will spell letter by letter, remembered across requests.
 
-Finding them runs the whole normaliser over the text (~2.5 ms per 1,000 characters), and a list page
-shows up to a thousand bulletins whose text rarely changes. The answer depends only on the text and the
-commune dictionary, so it is memoised under (dictionary fingerprint, sha256 of the text): a changed
-dictionary or text is simply a new key, and the memo holds digests, not the texts themselves.
+Finding them runs the whole normaliser over the text (measured 5–11 ms for a 4,000–8,000 character
+bulletin; ~13 µs from the memo), and a list page shows up to a thousand bulletins whose text rarely
+changes. The answer depends only on the text and the commune dictionary, so it is memoised under
+(dictionary fingerprint, sha256 of the text): a changed dictionary or text is simply a new key, and
+the memo holds digests, not the texts themselves.
 """
 
 from __future__ import annotations
