@@ -10,11 +10,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadcast.storage.db import Database
-from broadcast.storage.models import Base, Counter, DevicePresence
+from broadcast.storage.models import Counter, DevicePresence
+from broadcast.storage.upsert import conflict_insert
 
 KEEP = timedelta(days=400)  # a year of reports plus a margin; older hours are deleted
 SINCE_COUNTER = "presence_since"  # counters row: unix time the station began counting heartbeats
@@ -26,16 +26,10 @@ def hour_of(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _insert(session: Session, table: type[Base]) -> postgresql.Insert | sqlite.Insert:
-    """Return an INSERT with the dialect's ON CONFLICT clauses (the station runs on these two)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 def count_heartbeat(session: Session, device_id: str, at: datetime) -> int:
     """Add one heartbeat of `device_id` to the hour of `at`; return the hour's count so far."""
-    stmt = _insert(session, DevicePresence).values(device_id=device_id, hour_start=hour_of(at), heartbeats=1)
+    row = {"device_id": device_id, "hour_start": hour_of(at), "heartbeats": 1}
+    stmt = conflict_insert(session, DevicePresence).values(row)
     upsert = stmt.on_conflict_do_update(
         index_elements=[DevicePresence.device_id, DevicePresence.hour_start],
         set_={"heartbeats": DevicePresence.heartbeats + 1},
@@ -62,7 +56,7 @@ def sweep(db: Database) -> int:
 
 def mark_counting_started(session: Session, now: datetime) -> None:
     """Record when this station began counting heartbeats, once: hours before it have no record."""
-    stmt = _insert(session, Counter).values(name=SINCE_COUNTER, value=int(now.timestamp()))
+    stmt = conflict_insert(session, Counter).values(name=SINCE_COUNTER, value=int(now.timestamp()))
     session.execute(stmt.on_conflict_do_nothing(index_elements=[Counter.name]))
 
 

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadcast import domain
 from broadcast.scheduler.planner import QuietHours, SlotPlan, in_quiet_hours, occurrences
 from broadcast.scheduler.slots import zone
 from broadcast.storage.models import Bulletin, Device, SkippedSlot, Slot
+from broadcast.storage.upsert import conflict_insert
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +80,10 @@ def record(session: Session, slot: Slot, start: datetime, reason: str) -> bool:
         "reason": reason[:MAX_REASON],
         "recorded_at": datetime.now(UTC),
     }
-    dialect = session.get_bind().dialect.name
     # One statement that cannot race a second worker recording the same skip (no select-then-insert).
     # RETURNING says whether a row went in (psycopg reports rowcount -1 for these statements).
-    if dialect == "postgresql":
-        pg = postgresql.insert(SkippedSlot).values(values).on_conflict_do_nothing(index_elements=KEY)
-        added = session.execute(pg.returning(SkippedSlot.id)).first() is not None
-    elif dialect == "sqlite":
-        lite = sqlite.insert(SkippedSlot).values(values).on_conflict_do_nothing(index_elements=KEY)
-        added = session.execute(lite.returning(SkippedSlot.id)).first() is not None
-    else:
-        raise NotImplementedError(f"no insert-or-ignore for {dialect}")
+    insert = conflict_insert(session, SkippedSlot).values(values).on_conflict_do_nothing(index_elements=KEY)
+    added = session.execute(insert.returning(SkippedSlot.id)).first() is not None
     if added:
         log.info("slot %s at %s not sent: %s", slot.id, start.isoformat(), reason)
     return added
