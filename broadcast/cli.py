@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import os
+import signal
 import sys
 import wave
 from collections.abc import Sequence
@@ -26,6 +27,10 @@ def _database(settings: Settings) -> Database:
     return Database(settings.database)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -38,6 +43,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     print(f"Đài truyền thanh xã: mở {settings.public_url}/ trong trình duyệt (Ctrl+C để dừng).", flush=True)
+    # uvicorn shuts down cleanly on SIGTERM, then re-raises it: with the default handler that kills the
+    # process before `finally` blocks run (quickstart's demo agent, the synthesis workers). Exit instead.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
