@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from broadcast import csv_export
 from broadcast.storage.models import AuditEntry, User
 
 MAX_PAGE = 500
@@ -88,29 +87,21 @@ def actions(session: Session) -> list[str]:
     return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
 
 
-def _cell(value: str) -> str:
-    # A spreadsheet runs a cell starting with = + - @ as a formula; actor names of failed logins are typed
-    # by strangers, so neutralise them.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def to_csv(entries: Iterable[AuditEntry], tz: str) -> str:
-    """Return entries as CSV (UTF-8 with BOM so a spreadsheet shows Vietnamese correctly)."""
+    """Return entries as CSV; failed logins' actor names are typed by strangers, so cells are neutralised."""
     zone = ZoneInfo(tz)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(["Thời điểm", "Người thực hiện", "Thao tác", "Đối tượng", "Địa chỉ", "Chi tiết"])
-    for e in entries:
-        detail = json.dumps(e.detail or {}, ensure_ascii=False, sort_keys=True)
-        writer.writerow(
+    header = ["Thời điểm", "Người thực hiện", "Thao tác", "Đối tượng", "Địa chỉ", "Chi tiết"]
+    return csv_export.to_csv(
+        header,
+        (
             [
                 e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-                _cell(e.actor),
-                _cell(e.action),
-                _cell(e.target),
-                _cell(e.address),
-                _cell(detail),
+                e.actor,
+                e.action,
+                e.target,
+                e.address,
+                json.dumps(e.detail or {}, ensure_ascii=False, sort_keys=True),
             ]
-        )
-    return out.getvalue()
+            for e in entries
+        ),
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -11,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session
 
-from broadcast import tenancy
+from broadcast import csv_export, tenancy
 from broadcast.accounts import Principal
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.storage.models import Device, Play
@@ -58,30 +56,26 @@ def query(f: PlayFilter, viewer: Principal | None = None) -> Select[Play]:
 
 
 def to_csv(plays: list[Play], zones: dict[str, str], tz: str) -> str:
-    """Return the plays as CSV (UTF-8 with BOM so a commune's spreadsheet shows Vietnamese correctly)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(
-        ["thiet_bi", "vung", "ban_tin", "lenh", "bat_dau", "thoi_luong_s", "muc", "ket_qua", "ly_do"]
-    )
+    """Return the plays as CSV; reasons and ids come from devices, so every cell is neutralised."""
     local = tz_zone(tz)
-    for p in plays:
-        started = p.started_at.astimezone(local).strftime("%Y-%m-%d %H:%M:%S") if p.started_at else ""
-        writer.writerow(
+    header = ["thiet_bi", "vung", "ban_tin", "lenh", "bat_dau", "thoi_luong_s", "muc", "ket_qua", "ly_do"]
+    return csv_export.to_csv(
+        header,
+        (
             [
                 p.device_id,
                 zones.get(p.device_id, ""),
                 p.bulletin_id or "",
                 p.command_id,
-                started,
+                p.started_at.astimezone(local).strftime("%Y-%m-%d %H:%M:%S") if p.started_at else "",
                 f"{p.duration_s:.1f}",
                 p.priority,
                 OUTCOME_LABELS.get(p.outcome, p.outcome),
                 p.reason,
             ]
-        )
-    return out.getvalue()
+            for p in plays
+        ),
+    )
 
 
 @dataclass

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from broadcast import domain
+from broadcast import csv_export, domain
 
 MAX_DAYS = 92  # a quarter: enough for a report to the district, small enough to stay fast
 
@@ -94,15 +92,16 @@ def totals_per_day(per_zone: dict[str, list[DayCount]], period: Period) -> list[
 
 
 def per_day_csv(per_zone: dict[str, list[DayCount]], zone_names: dict[str, str]) -> str:
-    """Return the per-day-per-zone counts as CSV (UTF-8 with BOM, for a commune's spreadsheet)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(["ngay", "vung", "ten_vung", "so_ban_tin", "so_luot_loa"])
-    for zone, counts in per_zone.items():
-        for c in counts:
-            writer.writerow([c.day.isoformat(), zone, zone_names.get(zone, zone), c.items, c.device_plays])
-    return out.getvalue()
+    """Return the per-day-per-zone counts as CSV (for a commune's spreadsheet)."""
+    header = ["ngay", "vung", "ten_vung", "so_ban_tin", "so_luot_loa"]
+    return csv_export.to_csv(
+        header,
+        (
+            [c.day.isoformat(), zone, zone_names.get(zone, zone), c.items, c.device_plays]
+            for zone, counts in per_zone.items()
+            for c in counts
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -117,40 +116,52 @@ class SkippedRow:
 
 
 def skipped_csv(rows: Iterable[SkippedRow], tz: tzinfo, zone_names: dict[str, str]) -> str:
-    """Return the station's skipped occurrences as CSV (local times; UTF-8 with BOM)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(["thoi_diem", "khung_gio", "ten_khung", "vung", "ten_vung", "ly_do"])
-    for r in rows:
-        names = " ".join(zone_names.get(z, z) for z in r.zones)
-        local = r.start_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-        writer.writerow([local, r.slot_id, r.title, " ".join(r.zones), names, r.reason])
-    return out.getvalue()
+    """Return the station's skipped occurrences as CSV (local times)."""
+    header = ["thoi_diem", "khung_gio", "ten_khung", "vung", "ten_vung", "ly_do"]
+    return csv_export.to_csv(
+        header,
+        (
+            [
+                r.start_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+                r.slot_id,
+                r.title,
+                " ".join(r.zones),
+                " ".join(zone_names.get(z, z) for z in r.zones),
+                r.reason,
+            ]
+            for r in rows
+        ),
+    )
+
+
+def _number(value: object) -> int | float:
+    return value if isinstance(value, int | float) else 0
+
+
+def _daily_row(day: date, zone: dict[str, object]) -> list[csv_export.Cell]:
+    devices, silent, problems = zone.get("devices"), zone.get("silent_devices"), zone.get("problems")
+    return [
+        day.isoformat(),
+        str(zone.get("zone", "")),
+        len(devices) if isinstance(devices, list) else 0,
+        _number(zone.get("items", 0)),
+        _number(zone.get("plays", 0)),
+        _number(zone.get("minutes_played", 0)),
+        " ".join(str(s) for s in silent) if isinstance(silent, list) else "",
+        len(problems) if isinstance(problems, list) else 0,
+    ]
 
 
 def daily_csv(day: date, report: Sequence[dict[str, object]]) -> str:
     """Return a day's per-zone summary (play_log.daily_report) as CSV, one row per zone."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(
-        ["ngay", "vung", "so_cum_loa", "so_ban_tin", "so_luot_phat", "so_phut", "cum_loa_khong_phat", "su_co"]
-    )
-    for zone in report:
-        devices = zone.get("devices")
-        silent = zone.get("silent_devices")
-        problems = zone.get("problems")
-        writer.writerow(
-            [
-                day.isoformat(),
-                zone.get("zone", ""),
-                len(devices) if isinstance(devices, list) else 0,
-                zone.get("items", 0),
-                zone.get("plays", 0),
-                zone.get("minutes_played", 0),
-                " ".join(str(s) for s in silent) if isinstance(silent, list) else "",
-                len(problems) if isinstance(problems, list) else 0,
-            ]
-        )
-    return out.getvalue()
+    header = [
+        "ngay",
+        "vung",
+        "so_cum_loa",
+        "so_ban_tin",
+        "so_luot_phat",
+        "so_phut",
+        "cum_loa_khong_phat",
+        "su_co",
+    ]
+    return csv_export.to_csv(header, (_daily_row(day, zone) for zone in report))
