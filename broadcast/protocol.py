@@ -13,9 +13,11 @@ from typing import Any, Literal, cast
 from broadcast.protocol_alerts import (
     MAX_ALERT_BYTES,
     AlertCommand,
+    AlertSpeechCommand,
     CancelCommand,
     CommandReceived,
     parse_alert_command,
+    parse_alert_speech_command,
     parse_cancel_command,
 )
 from broadcast.protocol_base import (
@@ -67,12 +69,14 @@ from broadcast.protocol_programme import (
 __all__ = [
     "EVENT_SUBSCRIPTION", "KEYS_TOPIC", "MAX_ALERT_BYTES", "MAX_MESSAGE_BYTES", "MAX_PROGRAMME_BYTES",
     "PRIORITIES", "PROTOCOL_VERSION", "STATUS_SUBSCRIPTION", "TOPIC_ROOT", "AgentMessage", "AlertCommand",
-    "CancelCommand", "ClipRef", "ClockSource", "Command", "CommandReceived", "CommandRejected",
-    "ConfigCommand", "DeviceStatus", "Heartbeat", "KeyUpdate", "LinkInfo", "LinkType", "PlayCommand",
-    "PlayReport", "Priority", "ProgrammeMessage", "ProtocolError", "StreamCommand", "TestToneCommand",
+    "AlertSpeechCommand", "CancelCommand", "ClipRef", "ClockSource", "Command", "CommandReceived",
+    "CommandRejected", "ConfigCommand", "DeviceStatus", "Heartbeat", "KeyUpdate", "LinkInfo", "LinkType",
+    "PlayCommand", "PlayReport", "Priority", "ProgrammeMessage", "ProtocolError", "StreamCommand",
+    "TestToneCommand",
     "TrustedKey", "UnknownKeyError", "VolumeCommand", "as_priority", "canonical_json", "device_command_topic",
     "device_event_topic", "device_id_from_topic", "device_status_topic", "encode_agent_message",
-    "is_identifier", "key_id", "parse_agent_message", "parse_alert_command", "parse_cancel_command",
+    "is_identifier", "key_id", "parse_agent_message", "parse_alert_command", "parse_alert_speech_command",
+    "parse_cancel_command",
     "parse_command", "parse_config_command", "parse_key_update", "parse_play_command", "parse_programme",
     "parse_stream_command", "parse_test_tone_command", "parse_volume_command", "public_key_of", "sign_body",
     "verify_message", "zone_command_topic", "zone_programme_topic",
@@ -150,6 +154,8 @@ def parse_play_command(body: dict[str, Any]) -> PlayCommand:
     bulletin_id = body.get("bulletin_id")
     if bulletin_id is not None and (isinstance(bulletin_id, bool) or not isinstance(bulletin_id, int)):
         raise ProtocolError("bulletin_id must be an integer")
+    if bulletin_id is not None:
+        bulletin_id = _field(body, "bulletin_id", int)  # bounded like every number
     extra = body.get("extra") or {}
     if not isinstance(extra, dict):
         raise ProtocolError("extra must be an object")
@@ -174,12 +180,14 @@ Command = (
     | TestToneCommand
     | StreamCommand
     | AlertCommand
+    | AlertSpeechCommand
     | CancelCommand
     | ConfigCommand
 )
 _PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "play": parse_play_command,
     "alert": parse_alert_command,
+    "alert_speech": parse_alert_speech_command,
     "cancel": parse_cancel_command,
     "stream": parse_stream_command,
     "volume": parse_volume_command,

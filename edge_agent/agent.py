@@ -17,6 +17,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.control import VolumeKeeper
 from edge_agent.gpio import Relay, make_relay
 from edge_agent.gpio.amp import AmpControl
+from edge_agent.handlers import AlertMessage
 from edge_agent.heartbeat import AgentState, HealthPaths, HeartbeatLoop, collect
 from edge_agent.mixer import Mixer, MixerError
 from edge_agent.outbox import Outbox
@@ -206,9 +207,11 @@ class Agent:
                 # One bad message (or a full disk) must not end the loop that receives every later one.
                 log.exception("failed to handle a message on %s", inbound.topic if inbound else "-")
 
-    def _alert(self, command: protocol.AlertCommand | protocol.CancelCommand) -> None:
+    def _alert(self, command: AlertMessage) -> None:
         if isinstance(command, protocol.AlertCommand):
             self.alerts.alert(command)
+        elif isinstance(command, protocol.AlertSpeechCommand):
+            self.alerts.speech(command)
         else:
             self.alerts.cancel(command)
 

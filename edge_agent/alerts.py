@@ -3,6 +3,9 @@
 An alert does not go through the scheduled playout: it holds it (what plays is interrupted and skipped,
 nothing scheduled starts) and drives the output itself, one alert at a time. Its audio comes inline when
 it fits in the message (written into the cache), else it is fetched while the siren already plays.
+An alert sent before its speech was synthesised (speech_follows) keeps the siren going until the
+alert_speech command arrives (bounded by `speech_wait_s`); a speech command that comes before its alert
+is kept (bounded, until its expiry) for the alert to find.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadcast import protocol
+from broadcast.protocol_alerts import inline_bytes
 from edge_agent.cache import ClipCache, ClipError
 from edge_agent.gpio.amp import AmpControl
 from edge_agent.outputs import AlertPart, Output, PlayRequest
@@ -24,7 +28,8 @@ from edge_agent.playout import Playout
 log = logging.getLogger(__name__)
 
 _AMP_SAFETY_S = 60.0
-_MAX_REMEMBERED = 1000  # cancels of unknown alerts and finished alerts kept in memory
+_MAX_REMEMBERED = 1000  # cancels of unknown alerts, early speech and finished alerts kept in memory
+SPEECH_WAIT_S = 60.0  # the siren loops at most this long for speech that does not come, then stops
 
 
 @dataclass
@@ -35,6 +40,9 @@ class _Job:
     stop: threading.Event = field(default_factory=threading.Event)
     aired: bool = False
     cancel: protocol.CancelCommand | None = None
+    message: protocol.ClipRef | None = None  # the speech clip, once known
+    audio: Future[Path] | None = None  # its file, fetched (or written from inline) in the background
+    ready: threading.Event = field(default_factory=threading.Event)  # message and audio are set
 
 
 class AlertPlayer:
@@ -49,14 +57,16 @@ class AlertPlayer:
         playout: Playout,
         amp: AmpControl,
         report: Callable[[protocol.AgentMessage], None],
+        speech_wait_s: float = SPEECH_WAIT_S,
     ) -> None:
-        self.output, self.device_id = output, device_id
+        self.output, self.device_id, self.speech_wait_s = output, device_id, speech_wait_s
         self.cache, self.playout, self.amp, self._report = cache, playout, amp, report
         self._lock = threading.Lock()
         self._turn = threading.Lock()  # one alert (or correction) on the output at a time
         self._jobs: dict[str, _Job] = {}
         self._aired: dict[str, float] = {}  # finished alerts that were heard -> expires_at
         self._cancelled: dict[str, float] = {}  # cancels of alerts not (yet) received -> cancel expiry
+        self._early: dict[str, protocol.AlertSpeechCommand] = {}  # speech whose alert has not come yet
         self._now_playing: str | None = None
         self._stopping = threading.Event()
         self._fetch = ThreadPoolExecutor(2, thread_name_prefix="alert-fetch")
@@ -69,11 +79,33 @@ class AlertPlayer:
             else:
                 cancelled = False
                 job = self._jobs[command.id] = _Job(command)
+                early = self._early.pop(command.id, None)
+                if not command.speech_follows:
+                    self._attach(job, command.clip, command.audio_b64, command.expires_at)
+                elif early is not None:
+                    self._attach(job, early.clip, early.audio_b64, early.expires_at)
         if cancelled:
             log.warning("not playing alert %s: it was cancelled before it arrived", command.id)
             self._reject(command.id, "cancelled before it arrived")
             return
         threading.Thread(target=self._run, args=(job,), name="alert", daemon=True).start()
+
+    def speech(self, command: protocol.AlertSpeechCommand) -> None:
+        """Give the alert it names its speech (played after the siren), or keep it until the alert comes."""
+        now = time.time()
+        with self._lock:
+            job = self._jobs.get(command.target)
+            if job is not None:
+                outcome = "ignored: the alert has its speech" if job.ready.is_set() else "attached"
+                if not job.ready.is_set():
+                    self._attach(job, command.clip, command.audio_b64, command.expires_at)
+            elif command.target in self._aired or command.target in self._cancelled:
+                outcome = "ignored: the alert already ended or was cancelled"
+            else:
+                self._early = _pruned_speech(self._early, now)
+                self._early[command.target] = command
+                outcome = "kept until its alert arrives"
+        log.info("speech %s for alert %s: %s", command.id, command.target, outcome)
 
     def cancel(self, command: protocol.CancelCommand) -> None:
         """Stop the target alert now (or keep it from playing), then play the correction if any."""
@@ -86,6 +118,7 @@ class AlertPlayer:
                 aired = False
             else:
                 aired = command.target in self._aired
+                self._early.pop(command.target, None)
                 if not aired:
                     self._cancelled = _pruned(self._cancelled, now)
                     self._cancelled[command.target] = command.expires_at
@@ -117,14 +150,13 @@ class AlertPlayer:
         expiry = threading.Timer(max(0.0, command.expires_at - time.time()), job.stop.set)
         expiry.daemon = True
         expiry.start()
-        audio = self._fetch.submit(self._audio, job)  # while the siren plays
         key = f"alert:{command.id}"
         self.amp.reserve(key, time.time(), until=command.expires_at + _AMP_SAFETY_S)
         self.playout.hold(f"interrupted by alert {command.id}")
         try:
             with self._turn:
                 self._now_playing = command.id
-                self._play_alert(job, audio)
+                self._play_alert(job)
                 if job.cancel is not None and job.cancel.correction is not None and job.aired:
                     self._correction(job.cancel)
         except Exception:
@@ -140,7 +172,7 @@ class AlertPlayer:
                     self._aired = _pruned(self._aired, time.time())
                     self._aired[command.id] = command.expires_at
 
-    def _play_alert(self, job: _Job, audio: Future[Path]) -> None:
+    def _play_alert(self, job: _Job) -> None:
         command = job.command
         preamble = self._preamble(job)
         done = 0
@@ -149,10 +181,10 @@ class AlertPlayer:
                 break
             if preamble is not None and not self._part(job, preamble, AlertPart("preamble", index)):
                 break
-            path = self._wait(job, audio)
-            if path is None:
+            path = self._wait(job, preamble, index)
+            if path is None or job.message is None:
                 break
-            clip = (command.clip, path)
+            clip = (job.message, path)
             if not self._part(job, clip, AlertPart("audio", index), report=index == 0):
                 break
             done += 1
@@ -174,24 +206,37 @@ class AlertPlayer:
             log.warning("alert %s plays without its preamble: %s", job.command.id, exc)
             return None
 
-    def _audio(self, job: _Job) -> Path:
-        command = job.command
+    def _attach(self, job: _Job, clip: protocol.ClipRef, audio_b64: str | None, expires_at: float) -> None:
+        """Start getting the speech's file (inline bytes or a fetch) and mark the job ready for it."""
+        job.message = clip
+        job.audio = self._fetch.submit(self._audio, job, clip, audio_b64, expires_at)
+        job.ready.set()
+
+    def _audio(self, job: _Job, clip: protocol.ClipRef, audio_b64: str | None, expires_at: float) -> Path:
         try:
-            inline = command.inline_audio()
+            inline = inline_bytes(audio_b64, clip.sha256)
         except ValueError:
             inline = None
         if inline is not None:
-            return self.cache.put(command.clip, inline)
-        if command.audio_b64:
-            log.warning("alert %s: inline audio does not match its sha256; fetching it", command.id)
-        return self.cache.ensure(command.clip, deadline=command.expires_at, stop=job.stop)
+            return self.cache.put(clip, inline)
+        if audio_b64:
+            log.warning("alert %s: inline audio does not match its sha256; fetching it", job.command.id)
+        return self.cache.ensure(clip, deadline=expires_at, stop=job.stop)
 
-    def _wait(self, job: _Job, audio: Future[Path]) -> Path | None:
-        while not audio.done():
-            if job.stop.wait(0.02):
+    def _wait(self, job: _Job, preamble: tuple[protocol.ClipRef, Path] | None, index: int) -> Path | None:
+        """Return the speech's file once there; meanwhile the siren keeps going (no silent gap), bounded."""
+        deadline = time.monotonic() + self.speech_wait_s
+        while not (job.ready.is_set() and job.audio is not None and job.audio.done()):
+            if time.monotonic() >= deadline:
+                self._reject(job.command.id, f"no speech within {self.speech_wait_s:g} s: the siren stopped")
+                return None
+            if preamble is not None:
+                if not self._part(job, preamble, AlertPart("preamble", index)):
+                    return None
+            elif job.stop.wait(0.02):
                 return None
         try:
-            return audio.result()
+            return job.audio.result()
         except (ClipError, OSError) as exc:
             self._reject(job.command.id, f"alert audio fetch failed: {exc}")
             return None
@@ -286,6 +331,14 @@ class AlertPlayer:
     def _reject(self, command_id: str, reason: str) -> None:
         log.warning("alert %s: %s", command_id, reason)
         self._report(protocol.CommandRejected(device_id=self.device_id, command_id=command_id, reason=reason))
+
+
+def _pruned_speech(
+    early: dict[str, protocol.AlertSpeechCommand], now: float
+) -> dict[str, protocol.AlertSpeechCommand]:
+    """Return the kept speech commands without the expired ones, and at most _MAX_REMEMBERED."""
+    kept = {key: command for key, command in early.items() if command.expires_at >= now}
+    return dict(list(kept.items())[-(_MAX_REMEMBERED - 1) :])
 
 
 def _pruned(ids: dict[str, float], now: float) -> dict[str, float]:

@@ -60,14 +60,18 @@ class Rejected:
         return self.kind != "duplicate"
 
 
+AlertMessage = protocol.AlertCommand | protocol.AlertSpeechCommand | protocol.CancelCommand
+
+
 @dataclass(frozen=True)
 class AcceptedAlert:
-    """An emergency alert or its cancellation that is authentic, valid, new and meant for this device."""
+    """An emergency alert, its speech or its cancellation: authentic, valid, new and meant for this device."""
 
-    command: protocol.AlertCommand | protocol.CancelCommand
+    command: AlertMessage
 
 
 Decision = Accepted | AcceptedControl | AcceptedStream | AcceptedAlert | Rejected
+_INLINE_AUDIO_KINDS = ("alert", "alert_speech")
 
 
 def decide(
@@ -94,9 +98,9 @@ def decide(
 def _decide(
     payload: bytes, now: float, config: AgentConfig, seen: Container[str], keys: Mapping[str, str] | None
 ) -> Decision:
-    # Alerts may carry their audio inline: a larger bound for them (the station signs canonical JSON, so
-    # an alert says so in these bytes), the usual one for every other kind (checked again below).
-    alert = b'"kind":"alert"' in payload
+    # Alerts and their speech may carry audio inline: a larger bound for them (the station signs canonical
+    # JSON, so an alert says so in these bytes), the usual one for every other kind (checked again below).
+    alert = b'"kind":"alert' in payload
     limit = protocol.MAX_ALERT_BYTES if alert else protocol.MAX_MESSAGE_BYTES
     try:
         body = protocol.verify_message(
@@ -108,7 +112,7 @@ def _decide(
         return Rejected("unverified", str(exc), _claimed_id(payload))
     claimed = body.get("id")
     claimed_id = claimed[:64] if isinstance(claimed, str) else ""
-    if body.get("kind") != "alert" and len(payload) > protocol.MAX_MESSAGE_BYTES:
+    if body.get("kind") not in _INLINE_AUDIO_KINDS and len(payload) > protocol.MAX_MESSAGE_BYTES:
         return Rejected("unverified", f"message too large ({len(payload)} bytes)", claimed_id)
     try:
         command = protocol.parse_command(body)
@@ -121,7 +125,7 @@ def _decide(
             late = f"{now - command.expires_at:.1f} s"
             return Rejected("replay", f"replayed: already received, and expired {late} ago", command.id)
         return Rejected("duplicate", "already received", command.id)
-    if isinstance(command, protocol.AlertCommand | protocol.CancelCommand):
+    if isinstance(command, protocol.AlertCommand | protocol.AlertSpeechCommand | protocol.CancelCommand):
         return _decide_alert(command, now, config)
     untimed = protocol.VolumeCommand | protocol.ConfigCommand  # applied on arrival: no start_at
     if not isinstance(command, untimed) and command.start_at > command.expires_at:
@@ -142,9 +146,7 @@ def _decide(
     return Accepted(command)
 
 
-def _decide_alert(
-    command: protocol.AlertCommand | protocol.CancelCommand, now: float, config: AgentConfig
-) -> Decision:
+def _decide_alert(command: AlertMessage, now: float, config: AgentConfig) -> Decision:
     """Check an alert or cancel: no start time (it plays on arrival), only expiry, zones and clip urls."""
     if now > command.expires_at:
         return Rejected("expired", f"expired {now - command.expires_at:.1f} s ago", command.id)
@@ -152,6 +154,8 @@ def _decide_alert(
         return Rejected("not-for-me", f"zones {list(command.zones)} are not this device's", command.id)
     if isinstance(command, protocol.AlertCommand):
         clips = [command.clip, command.preamble]
+    elif isinstance(command, protocol.AlertSpeechCommand):
+        clips = [command.clip]
     else:
         clips = [command.correction]
     for clip in clips:

@@ -21,6 +21,7 @@ from edge_agent.handlers import (
     AcceptedAlert,
     AcceptedControl,
     AcceptedStream,
+    AlertMessage,
     Rejected,
     decide,
 )
@@ -59,7 +60,7 @@ class Planner:
         report: Callable[[protocol.AgentMessage], None],
         on_volume: Callable[[protocol.VolumeCommand], None],
         on_config: Callable[[protocol.ConfigCommand], None] | None = None,
-        on_alert: Callable[[protocol.AlertCommand | protocol.CancelCommand], None] | None = None,
+        on_alert: Callable[[AlertMessage], None] | None = None,
         on_prefetch: Callable[[list[protocol.ClipRef]], None] | None = None,
         trust: TrustStore | None = None,
         sequence: SequenceStore | None = None,
@@ -245,7 +246,7 @@ class Planner:
 
     # --- internals ------------------------------------------------------------------------------------
 
-    def _alert(self, command: protocol.AlertCommand | protocol.CancelCommand) -> None:
+    def _alert(self, command: AlertMessage) -> None:
         """Acknowledge an alert or cancel at once (the station retries silent devices), then carry it out."""
         self._report(
             protocol.CommandReceived(device_id=self.config.device_id, command_id=command.id, ts=time.time())

@@ -101,7 +101,7 @@ def test_alert_audio_inline_or_fetched(tmp_path: Path, serve_clips: ClipServe, i
     sent = {"matching": audio, "mismatching": b"tampered" + audio[8:], "absent": None}[inline]
     alert = _alert(clip=clip, audio_b64=base64.b64encode(sent).decode() if sent else None)
     player, cache = _player(tmp_path, [])
-    path = player._audio(_Job(alert))
+    path = player._audio(_Job(alert), clip, alert.audio_b64, alert.expires_at)
     assert path == cache.path_for(clip.sha256) and path.read_bytes() == audio
     assert requests == ([] if inline == "matching" else ["/clips/a.mp3"])
 
