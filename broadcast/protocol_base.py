@@ -16,6 +16,9 @@ TOPIC_ROOT = "loa/v1"
 Priority = Literal["normal", "priority", "emergency"]
 PRIORITIES: tuple[Priority, ...] = ("normal", "priority", "emergency")
 MAX_MESSAGE_BYTES = 16 * 1024
+# Every number a message carries (times, sizes, counters, ids) fits here: exact in a double and in a
+# BIGINT. A larger one is absurd, and would overflow float() or a database column further on.
+MAX_NUMBER = 2**53
 
 _IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -61,6 +64,8 @@ def json_object(raw: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any
         decoded = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ProtocolError(f"not UTF-8 JSON: {exc}") from exc
+    except ValueError as exc:  # an integer of 4,300+ digits (Python's int max str digits)
+        raise ProtocolError(f"number too long: {str(exc)[:80]}") from exc
     if not isinstance(decoded, dict):
         raise ProtocolError("message is not a JSON object")
     if b"\\u0000" in raw:  # no field needs NUL, and PostgreSQL cannot store it
@@ -74,6 +79,8 @@ def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> An
         raise ProtocolError(f"field {name!r} missing or not {kind}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ProtocolError(f"field {name!r} is not finite")
+    if isinstance(value, int | float) and not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise ProtocolError(f"field {name!r} is out of range")
     return value
 
 

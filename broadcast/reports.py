@@ -10,6 +10,10 @@ report_ts up to its own ts: reports from before that agent started become stale.
 itself (`will: false`, e.g. its goodbye when stopped) is ordered like any report.
 An agent clock set far ahead would otherwise freeze its device's state until that date once corrected:
 report_ts never goes past the station's clock plus CLOCK_AHEAD_S.
+
+Junk. The station's ingest (with a DropLedger) stores a play, receipt or rejection only for a command the
+station issued to the device's zone (the commands table); any other is counted and dropped before it
+writes anything, so a device cannot grow the database with made-up command ids.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcast import presence, protocol, uptime
+from broadcast.report_guard import DropLedger
 from broadcast.storage.db import Database
 from broadcast.storage.models import Command, Device, Play
 
@@ -54,6 +59,23 @@ def _store_play(session: Session, device_id: str, command_id: str, outcome: str,
             **values,
         )
     )
+
+
+class NotIssued(protocol.ProtocolError):
+    """A report about a command the station never issued to the device: dropped, never stored."""
+
+
+CommandReport = protocol.PlayReport | protocol.CommandReceived | protocol.CommandRejected
+
+
+def check_issued(session: Session, message: protocol.AgentMessage) -> None:
+    """Raise NotIssued if the report names a command not issued to its device's zone (two key lookups)."""
+    if not isinstance(message, CommandReport):
+        return
+    zones = session.scalar(select(Command.zones).where(Command.id == message.command_id))
+    zone = session.scalar(select(Device.zone).where(Device.id == message.device_id))
+    if zones is None or (zone is not None and zone not in zones):  # an unknown device: refused later
+        raise NotIssued(f"command {message.command_id!r} was not issued to {message.device_id!r}")
 
 
 def is_will(message: protocol.AgentMessage) -> bool:
@@ -136,12 +158,15 @@ def _seen(session: Session, device_id: str, now: datetime) -> None:
     raise protocol.ProtocolError(f"revoked device {device_id!r}")
 
 
-def apply_message(session: Session, message: protocol.AgentMessage) -> bool:
+def apply_message(session: Session, message: protocol.AgentMessage, issued_only: bool = False) -> bool:
     """Update the database from one parsed agent message; return True if it changed the device's state.
 
     last_seen is the station's clock: the link works now, whatever the report says, so even a stale
-    report sets it. An error (unknown or revoked device) rolls everything back.
+    report sets it. An error (unknown or revoked device; with issued_only, a report of a command not
+    issued to the device) rolls everything back.
     """
+    if issued_only:
+        check_issued(session, message)
     now = datetime.now(UTC)
     values = state_of(message)
     applied = values is not None and _apply_state(session, message, values, now)
@@ -174,19 +199,31 @@ SettingsCheck = Callable[[str, Mapping[str, object], Mapping[str, object] | None
 """Called with (device id, desired settings, settings the heartbeat says are applied)."""
 
 
-def ingest(db: Database, topic: str, payload: bytes, on_settings: SettingsCheck | None = None) -> None:
+def ingest(
+    db: Database,
+    topic: str,
+    payload: bytes,
+    on_settings: SettingsCheck | None = None,
+    junk: DropLedger | None = None,
+) -> None:
     """Handle one raw MQTT message from an agent; bad ones are logged and dropped, never raised.
 
-    on_settings sees every heartbeat newer than the state applied, after it is committed.
+    on_settings sees every heartbeat newer than the state applied, after it is committed. With `junk`
+    (the station's), reports of commands never issued to the device are counted there and dropped,
+    logged once per streak; without it (tools, tests feeding made-up ids) every report is stored.
     """
     try:
         device_id = protocol.device_id_from_topic(topic)
         message = protocol.parse_agent_message(payload, device_id)
         desired = None
         with db.session() as session:
-            applied = apply_message(session, message)
+            applied = apply_message(session, message, issued_only=junk is not None)
             if applied and on_settings is not None and isinstance(message, protocol.Heartbeat):
                 desired = session.scalar(select(Device.settings).where(Device.id == device_id))
+    except NotIssued as exc:
+        if junk is not None and junk.drop(device_id, "unknown_command"):
+            log.warning("dropping reports of %s about commands it was never sent (first: %s)", device_id, exc)
+        return
     except protocol.ProtocolError as exc:
         log.warning("rejected agent message on %s: %s", topic, exc)
         return

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from broadcast import protocol
 from broadcast.mqtt.credentials import STATION_USER
 from broadcast.mqtt.target import MqttTarget, parse_mqtt_url
+from broadcast.report_guard import Lane, ReportGuard, device_of
 
 __all__ = [
     "MqttError",
@@ -38,6 +41,12 @@ DEFAULT_SESSION_EXPIRY_S = 7 * 24 * 3600
 # group's messages for an offline member, so a worker that never comes back would hold its share for
 # the whole expiry. Five minutes covers a restart; past it the other members get everything.
 SHARED_SESSION_EXPIRY_S = 300
+# Reports waiting for a consumer, per lane. Past this the newest are dropped (and counted): a backlog
+# this deep is a flood, and a longer one would only hold memory and make every report later.
+NORMAL_QUEUE = 5_000
+URGENT_QUEUE = 5_000
+URGENT_MARGIN_S = 600.0  # acks of an alert or cancel stay urgent this long past its expiry
+_URGENT_KINDS = (b'"kind":"alert"', b'"kind":"cancel"')
 
 
 def agent_subscriptions(shared_group: str | None = None) -> list[str]:
@@ -64,10 +73,12 @@ class MqttError(RuntimeError):
 
 
 class StationMqtt:
-    """One persistent MQTT v5 session of the station: QoS1 publishes and a queue of agent messages.
+    """One persistent MQTT v5 session of the station: QoS1 publishes and two lanes of agent messages.
 
     With `shared_group`, several station workers (each under its own broker account, station-<n>)
     subscribe as one MQTT 5 shared subscription: each agent message goes to exactly one of them.
+    Each message passes `guard` first (a rate per device); acks of alerts and cancels then go to the
+    urgent lane, everything else to the normal one, each with its own consumer thread.
     """
 
     def __init__(
@@ -77,8 +88,11 @@ class StationMqtt:
         session_expiry_s: int | None = None,
         keepalive_s: int = 30,
         shared_group: str | None = None,
+        guard: ReportGuard | None = None,
+        normal_queue: int = NORMAL_QUEUE,
     ) -> None:
         self.target = target
+        self.guard = guard or ReportGuard()
         self.subscriptions = agent_subscriptions(shared_group)
         if session_expiry_s is None:
             session_expiry_s = DEFAULT_SESSION_EXPIRY_S if shared_group is None else SHARED_SESSION_EXPIRY_S
@@ -105,9 +119,13 @@ class StationMqtt:
         self._refusal: str | None = None
         self._lock = threading.Lock()
         self._publish_failures: dict[int, str] = {}
-        self._inbox: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()  # None: stop
+        self._lanes: dict[Lane, queue.Queue[tuple[str, bytes] | None]] = {  # None: stop
+            "urgent": queue.Queue(URGENT_QUEUE),
+            "normal": queue.Queue(normal_queue),
+        }
         self._callback: AgentCallback | None = None
-        self._consumer: threading.Thread | None = None
+        self._consumers: list[threading.Thread] = []
+        self._abandon = False  # set on stop when a lane is too full to take the stop marker
         self._stopping = False
 
     @property
@@ -121,8 +139,12 @@ class StationMqtt:
     def start(self, timeout: float = 10.0) -> None:
         """Connect, subscribe to agent topics and return; raise MqttError if refused or unreachable."""
         properties = _properties(PacketTypes.CONNECT, SessionExpiryInterval=self._session_expiry_s)
-        self._consumer = threading.Thread(target=self._consume, name="station-mqtt-inbox", daemon=True)
-        self._consumer.start()
+        for lane in self._lanes:
+            consumer = threading.Thread(
+                target=self._consume, args=(lane,), name=f"station-mqtt-{lane}", daemon=True
+            )
+            consumer.start()
+            self._consumers.append(consumer)
         self._client.connect_async(
             self.target.host,
             self.target.port,
@@ -150,6 +172,7 @@ class StationMqtt:
             raise ValueError("expiry_s must be positive")
         if not self.connected:
             raise MqttError(f"not connected to the MQTT broker; {topic} not published")
+        self._note_urgent(payload)  # before publishing: the first ack may come back at once
         properties = _properties(PacketTypes.PUBLISH, MessageExpiryInterval=math.ceil(expiry_s))
         info = self._client.publish(topic, payload, qos=1, retain=retain, properties=properties)
         try:
@@ -171,9 +194,32 @@ class StationMqtt:
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
-        self._inbox.put(None)
-        if self._consumer is not None:
-            self._consumer.join(timeout=5)
+        for lane in self._lanes.values():
+            try:
+                lane.put(None, timeout=1.0)
+            except queue.Full:  # a flooded lane: its backlog is left, its consumer ends after this report
+                self._abandon = True
+        for consumer in self._consumers:
+            consumer.join(timeout=5)
+
+    def queue_depths(self) -> dict[Lane, int]:
+        """Return how many reports wait in each lane (for /metrics)."""
+        return {name: lane.qsize() for name, lane in self._lanes.items()}
+
+    def _note_urgent(self, payload: bytes) -> None:
+        """Remember the id of an alert or cancel being published, so its acks take the urgent lane."""
+        if not any(kind in payload for kind in _URGENT_KINDS):
+            return
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(body, dict) or body.get("kind") not in ("alert", "cancel"):
+            return
+        expires_at = body.get("expires_at")
+        until = expires_at if isinstance(expires_at, int | float) else time.time()
+        if isinstance(body.get("id"), str):
+            self.guard.urgent.remember(body["id"], float(until) + URGENT_MARGIN_S)
 
     # --- paho callbacks (network thread): record state and hand off, never do work here --------------
 
@@ -215,14 +261,30 @@ class StationMqtt:
                 self._publish_failures[mid] = str(reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._inbox.put((message.topic, bytes(message.payload)))
+        self.offer(message.topic, bytes(message.payload))
+
+    def offer(self, topic: str, payload: bytes) -> bool:
+        """Queue one agent message on its lane; False if dropped (over its device's rate, lane full).
+
+        Runs on paho's network thread: a topic split, a bucket and a byte search, never a parse.
+        """
+        device_id = device_of(topic) or "?"  # only device topics are subscribed; ingest rejects others
+        if not self.guard.admit(device_id):
+            return False
+        try:
+            self._lanes[self.guard.lane(payload)].put_nowait((topic, payload))
+        except queue.Full:
+            self.guard.ledger.drop(device_id, "queue")
+            return False
+        return True
 
     # --- consumer thread ------------------------------------------------------------------------------
 
-    def _consume(self) -> None:
+    def _consume(self, lane: Lane) -> None:
+        inbox = self._lanes[lane]
         while True:
-            item = self._inbox.get()
-            if item is None:
+            item = inbox.get()
+            if item is None or self._abandon:
                 return
             topic, payload = item
             callback = self._callback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -103,6 +104,27 @@ def device_list(
     return _devices(request, station, user, *numbers)
 
 
+def plausible(value: object, scale: float = 1.0) -> float | None:
+    """Return a stored health number divided by scale, or None if it is missing or absurd.
+
+    Health is stored as the agent sent it; one stored before numbers were bounded (10**309) must not
+    take the page down with an OverflowError.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        scaled = float(value) / scale
+    except OverflowError:
+        return None
+    return scaled if math.isfinite(scaled) and abs(scaled) < 1e15 else None
+
+
+def shown_number(value: object, scale: float = 1.0, pattern: str = "%.1f") -> str | None:
+    """Return a stored health number formatted for the page, or None if it is missing or absurd."""
+    scaled = plausible(value, scale)
+    return None if scaled is None else pattern % scaled
+
+
 def _device(request: Request, station: StationDep, user: Principal, device_id: str, **extra: Any) -> Response:
     now = datetime.now(UTC)
     since = now - timedelta(days=HISTORY_DAYS)
@@ -130,8 +152,14 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
         uptime=online_share,
         heartbeat_every_s=f"{interval:g}",
         history_days=HISTORY_DAYS,
-        agent_running=uptime.describe_duration(health.get("agent_uptime_s")),
-        system_running=uptime.describe_duration(health.get("uptime_s")),
+        shown={
+            "clock_offset_ms": shown_number(health.get("clock_offset_ms"), pattern="%+.0f"),
+            "cpu_temp_c": shown_number(health.get("cpu_temp_c"), pattern="%.0f"),
+            "disk_free_gb": shown_number(health.get("disk_free_bytes"), 1e9),
+            "cache_mb": shown_number(health.get("cache_bytes"), 1e6),
+        },
+        agent_running=uptime.describe_duration(plausible(health.get("agent_uptime_s"))),
+        system_running=uptime.describe_duration(plausible(health.get("uptime_s"))),
         can_control=_can_control(user),
         can_configure=user.role == domain.Role.ADMIN,
         setting_rows=device_settings.form_rows(
