@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ from broadcast.scheduler.planner import Entry, ItemSpec, QuietHours, SlotPlan, i
 from broadcast.scheduler.slots import SlotRule
 from broadcast.storage.db import Database
 from broadcast.storage.models import Bulletin, Clip, Command, Slot, SlotItem, Zone, ZoneProgramme
+from broadcast.storage.upsert import conflict_insert
 
 log = logging.getLogger(__name__)
 
@@ -162,17 +164,25 @@ def signed_entry(session: Session, ctx: PushContext, entry: Entry) -> Command:
     if existing is not None:
         return existing
     body = _command_body(ctx, entry, commands.next_seq(session))
-    row = commands.store_signed(
-        session,
-        body,
-        ctx.signing_key,
-        start_at=entry.start,
-        slot_id=entry.slot_id,
-        bulletin_id=entry.item.bulletin_id,
-        kind=entry.item.kind,
+    row = {
+        "id": entry.command_id,
+        "seq": body["seq"],
+        "kind": entry.item.kind,
+        "slot_id": entry.slot_id,
+        "bulletin_id": entry.item.bulletin_id,
+        "start_at": entry.start,
+        "zones": list(entry.zones),
+        "payload": protocol.sign_body(body, ctx.signing_key).decode(),
+    }
+    # Idempotent: a refresh of another worker may have stored the entry since the get above. Its signed
+    # bytes win (agents may hold them already); this number stays unused, a harmless gap.
+    session.execute(
+        conflict_insert(session, Command).values(row).on_conflict_do_nothing(index_elements=["id"])
     )
-    session.flush()  # the next entry's sequence number counts this one
-    return row
+    stored = session.get(Command, entry.command_id)
+    if stored is None:  # the insert either stored it or met the stored row
+        raise RuntimeError(f"command {entry.command_id} neither stored nor found")
+    return stored
 
 
 def _programme_payload(
@@ -194,17 +204,44 @@ def _programme_payload(
     return protocol.sign_body(message.to_body(), ctx.signing_key)
 
 
+# One refresh at a time in this process (last call, periodic job, API writes): two planning at once
+# signed the same entries twice and published versions out of the order they were made.
+_refreshing = threading.Lock()
+
+
+def _claim(session: Session, zones: Iterable[str]) -> dict[str, ZoneProgramme]:
+    """Lock the zones' programme rows, creating missing ones, so other workers' refreshes wait their turn.
+
+    The insert takes SQLite's write lock at once; PostgreSQL locks the rows (in zone order: no deadlock).
+    """
+    wanted = sorted(set(zones))
+    if not wanted:
+        return {}
+    missing = [{"zone": z, "version": 0, "digest": ""} for z in wanted]
+    session.execute(conflict_insert(session, ZoneProgramme).values(missing).on_conflict_do_nothing())
+    rows = session.scalars(
+        select(ZoneProgramme)
+        .where(ZoneProgramme.zone.in_(wanted))
+        .order_by(ZoneProgramme.zone)
+        .with_for_update()
+    )
+    return {row.zone: row for row in rows}
+
+
 def refresh(ctx: PushContext, zones: Iterable[str] | None = None, *, force: bool = False) -> dict[str, int]:
     """Re-plan and publish the programme of `zones` (default all); return the versions published."""
-    now = datetime.now(UTC)
+    with _refreshing:
+        return _refresh(ctx, zones, force=force)
+
+
+def _refresh(ctx: PushContext, zones: Iterable[str] | None, *, force: bool) -> dict[str, int]:
     published: dict[str, int] = {}
     with ctx.db.session() as session:
         wanted = set(zones) if zones is not None else set(session.scalars(select(Zone.id)))
+        states = _claim(session, wanted)
+        now = datetime.now(UTC)  # after the wait: a refresh that queued plans from when it runs
         plans = load_plans(session)
         entries = planned(plans, now, now + ctx.window, ctx.tz, ctx.quiet)
-        states = {
-            z: session.get(ZoneProgramme, z) or ZoneProgramme(zone=z, version=0, digest="") for z in wanted
-        }
         # A zone whose last sent window ended before now: what fell in between never reached its agents.
         ran_out = {
             z: s.window_end for z, s in states.items() if s.window_end is not None and s.window_end < now
