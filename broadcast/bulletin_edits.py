@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from broadcast import audit, dictionary, domain, tenancy, uploads
 from broadcast.accounts import Principal
 from broadcast.bulletin_history import Action, edit_detail, record
-from broadcast.bulletin_review import check_editable
-from broadcast.bulletins import BulletinDraft, get_bulletin, store_clip
+from broadcast.bulletin_review import EDITABLE, check_editable
+from broadcast.bulletins import BulletinDraft, claim, get_bulletin, store_clip
 from broadcast.clips import ClipStorage
 from broadcast.config import Settings
 from broadcast.rendering import render_bulletin, render_options
@@ -20,6 +20,10 @@ from broadcast.storage.models import Bulletin
 from broadcast.tts.synthesis import Progress
 
 UPLOAD_ENGINE = "upload"  # bulletins.engine of a recorded bulletin: no machine voice read it
+CHANGED_MEANWHILE = (
+    "Bản tin vừa được người khác duyệt hoặc sửa trong lúc máy đọc lại; thay đổi của bạn chưa được lưu. "
+    "Hãy mở lại bản tin rồi sửa."
+)
 
 
 def _clean_fields(
@@ -71,17 +75,19 @@ def edit_bulletin(
     detail = edit_detail(before, after)
     if not detail["fields"]:
         return bulletin  # nothing changed: no new history entry
+    rendered = None
     if not recorded and {"text", "engine", "voice"} & set(detail["fields"]):
         options = render_options(settings, engine, voice or None)
         options = replace(options, extra=dictionary.commune_dictionary(session))
-        rendered = render_bulletin(text, options, progress)
+        rendered = render_bulletin(text, options, progress)  # seconds: an approval may land meanwhile
+    claim(session, bulletin, EDITABLE, datetime.now(UTC), CHANGED_MEANWHILE)
+    if rendered is not None:
         bulletin.clip_sha256 = store_clip(session, clips, rendered.clip)
         bulletin.spoken_text = rendered.spoken_text
         bulletin.engine, bulletin.voice = rendered.engine, rendered.voice
         detail["clip"] = bulletin.clip_sha256
     bulletin.title, bulletin.text, bulletin.priority = title, text, priority
     bulletin.zones, bulletin.commune_id = zones, commune
-    bulletin.updated_at = datetime.now(UTC)
     audit.record(session, user.name, "bulletin.edit", f"bulletin:{bulletin.id}", address, **detail)
     record(session, bulletin.id, user.name, Action.EDITED, **detail)
     return bulletin
@@ -153,9 +159,9 @@ def replace_audio(
     tenancy.check_may_change(session, user, bulletin.zones)
     check_editable(bulletin)
     normalised = uploads.normalise(upload, settings)
+    claim(session, bulletin, EDITABLE, datetime.now(UTC), CHANGED_MEANWHILE)
     for name, value in _recording(session, clips, normalised).items():
         setattr(bulletin, name, value)
-    bulletin.updated_at = datetime.now(UTC)
     detail = _upload_detail(normalised, len(upload.data))
     audit.record(session, user.name, "bulletin.upload", f"bulletin:{bulletin.id}", address, **detail)
     record(session, bulletin.id, user.name, Action.UPLOADED, **detail)

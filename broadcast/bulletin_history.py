@@ -97,6 +97,10 @@ def describe(action: str, detail: dict[str, Any]) -> str:
         return f"{label}: {detail['reason']}"
     if action == Action.UPLOADED and detail.get("filename"):
         return f"{label}: {detail['filename']} ({float(detail.get('duration_s', 0)):.0f} giây)"
+    if action == Action.APPROVED and detail.get("version"):
+        return f"{label} phiên bản {str(detail['version'])[:8]}" + (
+            "" if detail.get("reviewed") else " (không ghi bản đã nghe)"
+        )
     if action == Action.RERENDERED:
         return f"{label}: " + ("âm thanh đã thay đổi" if detail.get("changed") else "âm thanh không đổi")
     return label

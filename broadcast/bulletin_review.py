@@ -10,18 +10,19 @@ from sqlalchemy.orm import Session
 from broadcast import audit, domain, tenancy
 from broadcast.accounts import Principal
 from broadcast.bulletin_history import Action, record
-from broadcast.bulletins import get_bulletin
+from broadcast.bulletins import get_bulletin, version_of
 from broadcast.storage.models import Bulletin
 
 Status = domain.BulletinStatus
 MIN_REASON_CHARS = 5  # "sai" explains nothing; the editor must learn what to change
 MAX_REASON_CHARS = 500  # bulletins.reject_reason is String(500)
 QUEUE_LIMIT = 200
+EDITABLE = (Status.DRAFT, Status.REJECTED)  # an approved one must be sent back first
 
 
 def can_edit(status: str) -> bool:
     """Return True if a bulletin in this status may be edited (an approved one must be sent back first)."""
-    return status in (Status.DRAFT, Status.REJECTED)
+    return status in EDITABLE
 
 
 def can_reject(status: str) -> bool:
@@ -70,7 +71,9 @@ def reject_bulletin(
     bulletin.approved_at = None
     bulletin.updated_at = datetime.now(UTC)
     audit.record(session, user.name, "bulletin.reject", f"bulletin:{bulletin.id}", address, reason=clean)
-    record(session, bulletin.id, user.name, Action.REJECTED, reason=clean, was=was)
+    record(
+        session, bulletin.id, user.name, Action.REJECTED, reason=clean, was=was, version=version_of(bulletin)
+    )
     return bulletin
 
 

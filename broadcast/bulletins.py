@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from broadcast import audit, dictionary, domain, tenancy
@@ -124,21 +125,72 @@ def get_bulletin(session: Session, bulletin_id: int, viewer: Principal | None = 
     return bulletin
 
 
-def approve_bulletin(session: Session, approver: Principal, bulletin_id: int, address: str) -> Bulletin:
-    """Mark a bulletin ready to air; only an approver or admin may (enforced here, not in the UI)."""
+def claim(session: Session, bulletin: Bulletin, statuses: Collection[str], now: datetime, lost: str) -> None:
+    """Take the bulletin for a change only if nobody changed it since it was read; else raise Conflict.
+
+    Every change sets updated_at, so an approval and an edit (which reads for seconds) racing each other
+    cannot both land: the second finds the row changed and changes nothing.
+    """
+    seen = bulletin.updated_at
+    same = Bulletin.updated_at.is_(None) if seen is None else Bulletin.updated_at == seen
+    stmt = (
+        update(Bulletin)
+        .where(Bulletin.id == bulletin.id, Bulletin.status.in_(list(statuses)), same)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not session.execute(stmt).rowcount:  # type: ignore[attr-defined]
+        raise domain.Conflict(lost)
+    bulletin.updated_at = now
+
+
+def version_of(bulletin: Bulletin) -> str:
+    """Return the bulletin's version: it changes whenever what an approver hears or reads changes."""
+    return domain.content_version(
+        bulletin.title,
+        bulletin.text,
+        bulletin.priority,
+        list(bulletin.zones),
+        bulletin.clip_sha256,
+        bulletin.source,
+    )
+
+
+def approve_bulletin(
+    session: Session, approver: Principal, bulletin_id: int, address: str, reviewed: str | None = None
+) -> Bulletin:
+    """Mark a bulletin ready to air; only an approver or admin may (enforced here, not in the UI).
+
+    `reviewed` is the version the approver heard; if the bulletin changed since, nothing is approved
+    (None: the client named no version, and the current one is approved, as before versions existed).
+    """
     if not domain.can_approve(approver.role):
         raise domain.Forbidden("Chỉ người duyệt hoặc quản trị viên mới được duyệt bản tin.")
     bulletin = get_bulletin(session, bulletin_id, approver)
     tenancy.check_may_change(session, approver, bulletin.zones)
-    if bulletin.status == domain.BulletinStatus.READY:
-        return bulletin
     if bulletin.status == domain.BulletinStatus.REJECTED:
         raise domain.Conflict("Bản tin đã bị trả lại: người soạn cần sửa và gửi duyệt lại trước khi duyệt.")
+    version = version_of(bulletin)
+    domain.check_reviewed(version, reviewed)
+    if bulletin.status == domain.BulletinStatus.READY:
+        return bulletin
+    now = datetime.now(UTC)
+    claim(session, bulletin, [domain.BulletinStatus.DRAFT], now, domain.STALE_VERSION)
     bulletin.status = domain.BulletinStatus.READY
     bulletin.approved_by = approver.user_id
-    bulletin.approved_at = bulletin.updated_at = datetime.now(UTC)
-    audit.record(session, approver.name, "bulletin.approve", f"bulletin:{bulletin.id}", address)
-    record(session, bulletin.id, approver.name, Action.APPROVED, clip=bulletin.clip_sha256)
+    bulletin.approved_at = now
+    audit.record(
+        session, approver.name, "bulletin.approve", f"bulletin:{bulletin.id}", address, version=version
+    )
+    record(
+        session,
+        bulletin.id,
+        approver.name,
+        Action.APPROVED,
+        clip=bulletin.clip_sha256,
+        version=version,
+        reviewed=reviewed is not None,  # False: an API client approved without naming what it heard
+    )
     return bulletin
 
 

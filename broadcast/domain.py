@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from enum import StrEnum
@@ -64,6 +66,31 @@ def can_approve(role: str) -> bool:
 def can_air(status: str) -> bool:
     """Return True if a bulletin in this status may be scheduled or pushed to loudspeakers."""
     return status == BulletinStatus.READY
+
+
+VERSION_HEX = 32  # 128 bits: an editor cannot craft two contents that share a version (2^64 tries)
+STALE_VERSION = (
+    "Bản tin đã được sửa sau khi bạn mở để duyệt (nội dung, âm thanh, mức ưu tiên hoặc vùng phát đã khác). "
+    "Bản tin vẫn chờ duyệt: hãy nghe lại bản mới rồi duyệt."
+)
+
+
+def content_version(
+    title: str, text: str, priority: str, zones: list[str], clip_sha256: str, source: str
+) -> str:
+    """Return the version of what an approver reviews: a hash of everything heard or shown to them.
+
+    A content hash, not a counter: no writer can forget to bump it, and an edit undone gives back the
+    version that was heard (the same content, rightly approvable).
+    """
+    content = json.dumps([title, text, priority, zones, clip_sha256, source], ensure_ascii=False)
+    return hashlib.sha256(content.encode()).hexdigest()[:VERSION_HEX]
+
+
+def check_reviewed(current: str, reviewed: str | None) -> None:
+    """Raise Conflict if the approver reviewed another version (None: the client named none)."""
+    if reviewed is not None and reviewed != current:
+        raise Conflict(STALE_VERSION)
 
 
 def clean_text(value: str, *, field: str, max_chars: int) -> str:

@@ -125,16 +125,14 @@ class DropLedger:
             streak.reasons[reason] = streak.reasons.get(reason, 0) + 1
             return first
 
-    def take(self) -> list[Streak]:
-        """Return copies of the streaks with drops since the last call, and reset their counts.
-
-        A streak is returned with new=True once, the first time; ended streaks are forgotten.
-        """
+    def take(self, min_total: int = 1) -> list[Streak]:
+        """Return copies of the streaks of at least min_total drops with drops since the last call, and
+        reset those counts. A streak is returned with new=True once, the first time; ended ones go."""
         now = self._clock()
         taken = []
         with self._lock:
             for device_id, streak in list(self._streaks.items()):
-                if streak.dropped:
+                if streak.dropped and streak.total >= min_total:
                     taken.append(replace(streak, reasons=dict(streak.reasons)))
                     streak.dropped, streak.reasons, streak.new = 0, {}, False
                 elif now - streak.last_at > self._gap_s:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from broadcast import (
     bulletin_edits,
@@ -14,10 +14,16 @@ from broadcast import (
     bulletins,
     unknown_terms,
 )
-from broadcast.api import paging
+from broadcast.api import etag, paging
 from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.api.jobs import JobOut, job_out
-from broadcast.api.schemas import BulletinEventOut, BulletinIn, BulletinOut, BulletinRejectIn
+from broadcast.api.schemas import (
+    BulletinApproveIn,
+    BulletinEventOut,
+    BulletinIn,
+    BulletinOut,
+    BulletinRejectIn,
+)
 from broadcast.dictionary import commune_dictionary
 from broadcast.storage.models import Bulletin, Clip
 from broadcast.unknown_terms import MEMO
@@ -75,19 +81,32 @@ def list_bulletins(
 
 
 @router.get("/{bulletin_id}")
-def get_bulletin(bulletin_id: int, station: StationDep, user: UserDep) -> BulletinOut:
+def get_bulletin(bulletin_id: int, response: Response, station: StationDep, user: UserDep) -> BulletinOut:
+    """Return the bulletin; its `version` is also the ETag to send back with the approval."""
     with station.db.session() as session:
         bulletin = bulletins.get_bulletin(session, bulletin_id, user)
-    return bulletin_out(station, bulletin)
+    out = bulletin_out(station, bulletin)
+    response.headers["ETag"] = etag.quote(out.version)
+    return out
 
 
-@router.post("/{bulletin_id}/approve")
+@router.post("/{bulletin_id}/approve", responses=etag.APPROVE_RESPONSES)
 def approve_bulletin(
-    bulletin_id: int, station: StationDep, user: UserDep, address: AddressDep
+    bulletin_id: int,
+    station: StationDep,
+    user: UserDep,
+    address: AddressDep,
+    body: BulletinApproveIn | None = None,
+    if_match: Annotated[str | None, Header(description="ETag của bản đã nghe")] = None,
 ) -> BulletinOut:
-    """Approve a bulletin for air (approver or admin only)."""
+    """Approve a bulletin for air (approver or admin only).
+
+    Name the version heard (`If-Match: <ETag>` or `{"version": ...}`) and a bulletin changed since is
+    refused with 409 and stays in the queue; without either, the current version is approved.
+    """
+    reviewed = etag.reviewed_version(if_match, body.version if body else None)
     with station.db.session() as session:
-        bulletin = bulletins.approve_bulletin(session, user, bulletin_id, address)
+        bulletin = bulletins.approve_bulletin(session, user, bulletin_id, address, reviewed)
     station.refresh_programme()  # slots holding it may air it again
     return bulletin_out(station, bulletin)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from broadcast import (
     control,
@@ -31,22 +31,45 @@ from broadcast.storage.models import Device, Zone
 
 router = APIRouter(prefix="/api", tags=["devices"])
 DevicePageDep = Annotated[paging.PageRequest, Depends(paging.offset_paging())]
+FLOOD_COLUMNS = (Device.report_flood_since, Device.report_flood_at, Device.report_flood_dropped)
+
+
+class ReportFloodOut(BaseModel):
+    since: datetime = Field(description="Khi bắt đầu đợt báo cáo bất thường gần nhất")
+    last_at: datetime = Field(description="Lần cuối trạm bỏ qua báo cáo của thiết bị")
+    dropped: int = Field(description="Số báo cáo trạm đã bỏ qua trong đợt đó")
+
+
+class DeviceListOut(DeviceOut):
+    report_flood: ReportFloodOut | None = Field(
+        None,
+        description="Thiết bị gửi báo cáo bất thường (quá nhiều, hoặc về lệnh trạm không gửi); null: không",
+    )
 
 
 @router.get("/devices", responses=paging.PAGE_HEADERS)
 def list_devices(
     request: Request, response: Response, station: StationDep, user: UserDep, page: DevicePageDep
-) -> list[DeviceOut]:
+) -> list[DeviceListOut]:
     """Return the devices of the caller's commune (every commune for a province account), by zone and id,
     a page at a time (`Link` header: the next page; `X-Total-Count`: how many in all)."""
     scope = tenancy.device_filter(user)
-    query = select(*DEVICE_COLUMNS).where(scope).order_by(Device.zone, Device.id)
+    query = select(*DEVICE_COLUMNS, *FLOOD_COLUMNS).where(scope).order_by(Device.zone, Device.id)
     with station.db.session() as session:
         total = session.scalar(select(func.count(Device.id)).where(scope)) or 0
         rows = session.execute(query.offset(page.offset).limit(page.limit + 1)).all()
     shown, more = paging.split(rows, page)
     paging.set_headers(request, response, page, more=more, total=total)
-    return [DeviceOut.of_row(row) for row in shown]
+    return [_listed(row) for row in shown]
+
+
+def _listed(row: Row[Any]) -> DeviceListOut:
+    flood = None
+    if row.report_flood_since is not None and row.report_flood_at is not None:
+        flood = ReportFloodOut.model_construct(
+            since=row.report_flood_since, last_at=row.report_flood_at, dropped=row.report_flood_dropped
+        )
+    return DeviceListOut.model_construct(**dict(DeviceOut.of_row(row)), report_flood=flood)
 
 
 PLAYS_PAGE = 200  # the default page of the play log (what the endpoint answered before it was paged)

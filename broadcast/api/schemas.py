@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Row
 
+from broadcast.bulletins import version_of
 from broadcast.protocol import Priority
 from broadcast.storage.models import Bulletin, Device, Play
 
@@ -44,10 +45,15 @@ class BulletinOut(BaseModel):
     source: str = Field("tts", description="tts: máy đọc nội dung; upload: bản ghi âm tải lên")
     reject_reason: str = Field("", description="Lý do người duyệt trả lại (khi status là rejected)")
     updated_at: datetime | None = None
+    version: str = Field(
+        "",
+        description="Phiên bản nội dung (cũng là ETag): gửi lại khi duyệt để chỉ duyệt đúng bản đã nghe",
+    )
 
     @classmethod
     def of(cls, bulletin: Bulletin, duration_s: float, unknown: list[str]) -> BulletinOut:
         return cls(
+            version=version_of(bulletin),
             id=bulletin.id,
             title=bulletin.title,
             text=bulletin.text,
@@ -67,6 +73,13 @@ class BulletinOut(BaseModel):
             reject_reason=bulletin.reject_reason,
             updated_at=bulletin.updated_at,
         )
+
+
+class BulletinApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str | None = Field(
+        None, description="Phiên bản đã nghe (trường version / ETag); bản tin đã đổi thì trả 409"
+    )
 
 
 class BulletinRejectIn(BaseModel):

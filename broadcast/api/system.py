@@ -64,6 +64,16 @@ def metrics(station: StationDep) -> str:
         "# HELP loa_agent_messages_total Agent reports this worker took from the (shared) subscription.",
         "# TYPE loa_agent_messages_total counter",
         f"loa_agent_messages_total {station.agent_messages}",
+        "# HELP loa_reports_dropped_total Agent reports dropped unstored: over the device's rate, lane "
+        "full, or about a command never issued to the device.",
+        "# TYPE loa_reports_dropped_total counter",
+        *[
+            f'loa_reports_dropped_total{{reason="{k}"}} {v}'
+            for k, v in sorted(station.mqtt.guard.ledger.counts().items())
+        ],
+        "# HELP loa_report_queue Agent reports waiting for ingest, by lane (urgent: alert acks).",
+        "# TYPE loa_report_queue gauge",
+        *[f'loa_report_queue{{lane="{k}"}} {v}' for k, v in sorted(station.mqtt.queue_depths().items())],
     ]
     return "\n".join(lines) + "\n"
 

@@ -100,6 +100,10 @@ def render_config(config: BrokerConfig, tls_files: tls.ServerFiles | None = None
         "autosave_interval 30",
         # Mosquitto drops the newest messages on overflow: a Pi offline for days must still get its programme.
         "max_queued_messages 10000",
+        # ...and bytes too: 10,000 reports of max_packet_size queued for a stopped station would be 10 GB.
+        # Mosquitto 2.0 has no per-client publish rate and only global size limits (programmes need the
+        # 1 MiB), so a device's flood is limited by the station (report_guard), not here.
+        "max_queued_bytes 67108864",
         "persistent_client_expiration 14d",
         "max_packet_size 1048576",
         f"log_dest file {d}/mosquitto.log",

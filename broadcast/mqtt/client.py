@@ -139,12 +139,7 @@ class StationMqtt:
     def start(self, timeout: float = 10.0) -> None:
         """Connect, subscribe to agent topics and return; raise MqttError if refused or unreachable."""
         properties = _properties(PacketTypes.CONNECT, SessionExpiryInterval=self._session_expiry_s)
-        for lane in self._lanes:
-            consumer = threading.Thread(
-                target=self._consume, args=(lane,), name=f"station-mqtt-{lane}", daemon=True
-            )
-            consumer.start()
-            self._consumers.append(consumer)
+        self.start_consumers()
         self._client.connect_async(
             self.target.host,
             self.target.port,
@@ -160,6 +155,15 @@ class StationMqtt:
         if self._refusal is not None:
             self.stop()
             raise MqttError(f"MQTT broker at {where} refused user {self.target.username!r}: {self._refusal}")
+
+    def start_consumers(self) -> None:
+        """Start one consumer thread per lane (start() does; the lanes' tests call it alone)."""
+        for lane in self._lanes:
+            consumer = threading.Thread(
+                target=self._consume, args=(lane,), name=f"station-mqtt-{lane}", daemon=True
+            )
+            consumer.start()
+            self._consumers.append(consumer)
 
     def publish(
         self, topic: str, payload: bytes, *, expiry_s: float, retain: bool = False, wait: float = 5.0

@@ -30,6 +30,7 @@ def _queue_page(request: Request, station: StationDep, user: Principal, **extra:
         user,
         "approvals.html",
         waiting=waiting,
+        versions={b.id: bulletins.version_of(b) for b in waiting},
         clips=clips,
         can_approve=domain.can_approve(user.role),
         reasons=extra.pop("reasons", {}),
@@ -56,10 +57,12 @@ def bulletin_approve(
     address: AddressDep,
     _csrf: CsrfChecked,
     back: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "",
 ) -> Response:
+    """Approve the version the page showed; a form without one (a stale page) approves nothing."""
     try:
         with station.db.session() as session:
-            bulletins.approve_bulletin(session, user, bulletin_id, address)
+            bulletins.approve_bulletin(session, user, bulletin_id, address, version)
     except domain.DomainError as exc:
         if back == QUEUE:
             return _queue_page(request, station, user, error=str(exc), code=exc.status_code)

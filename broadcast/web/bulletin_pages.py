@@ -166,6 +166,7 @@ def detail_page(
         user,
         "bulletin.html",
         b=bulletin,
+        version=bulletins.version_of(bulletin),  # the approve form sends it back: approve what was heard
         clip=clip,
         slots=slots,
         plays=plays,

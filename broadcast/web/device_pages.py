@@ -152,6 +152,7 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
         uptime=online_share,
         heartbeat_every_s=f"{interval:g}",
         history_days=HISTORY_DAYS,
+        flood=device if device.report_flood_since and (device.report_flood_at or now) > since else None,
         shown={
             "clock_offset_ms": shown_number(health.get("clock_offset_ms"), pattern="%+.0f"),
             "cpu_temp_c": shown_number(health.get("cpu_temp_c"), pattern="%.0f"),

@@ -211,7 +211,7 @@ def test_approval_queue_listen_then_decide(api: Api) -> None:
     assert sent_back.status_code == 303 and sent_back.headers["location"] == "/approvals"
     approved = client.post(
         f"/bulletins/{second['id']}/approve",
-        data={"csrf_token": token, "back": "queue"},
+        data={"csrf_token": token, "back": "queue", "version": second["version"]},
         follow_redirects=False,
     )
     assert approved.headers["location"] == "/approvals"

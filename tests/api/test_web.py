@@ -126,6 +126,7 @@ def test_devices_page_controls_are_for_approvers(api: Api) -> None:
     assert bad.status_code == 422
 
 
+@pytest.mark.quiet_hours("22:00-05:00")  # daily times: refused at any hour of the run
 def test_programme_page_shows_the_week_and_adds_streams(api: Api) -> None:
     token = _login(api.client, "chutich", "mat-khau-duyet-tin")
     page = api.client.get("/programme")
