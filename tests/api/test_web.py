@@ -68,9 +68,10 @@ def test_write_hear_approve_schedule(api: Api) -> None:
 
     client.post("/logout", data={"csrf_token": token})
     token = _login(client, "chutich", "mat-khau-duyet-tin")
-    assert (
-        client.post(f"{path}/approve", data={"csrf_token": token}, follow_redirects=False).status_code == 303
-    )
+    version = re.search(r'name="version" value="([0-9a-f]+)"', client.get(path).text)
+    assert version  # the approve form sends back the version the approver heard
+    approve = {"csrf_token": token, "version": version.group(1)}
+    assert client.post(f"{path}/approve", data=approve, follow_redirects=False).status_code == 303
     start = (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S")
     scheduled = client.post(
         f"{path}/schedule",
