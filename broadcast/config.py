@@ -142,6 +142,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Alerts allowed at once (a province script alerting every commune), then the rate.",
     )
+    report_rate_per_minute: float = Field(
+        1200.0,
+        ge=0,
+        description="Reports one device may send per minute on average (0 = no limit); the excess of a "
+        "flood is dropped before it reaches the database, and the device is flagged.",
+    )
+    report_burst: int = Field(
+        1000, ge=1, description="Reports one device may send at once (an outbox after a long outage)."
+    )
     env: Literal["local", "production"] = "local"
 
     @property

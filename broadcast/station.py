@@ -8,7 +8,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from broadcast import alerts, device_settings, key_rotation, presence, programme, publishing, reports
+from broadcast import (
+    alerts,
+    device_settings,
+    key_rotation,
+    presence,
+    programme,
+    publishing,
+    report_floods,
+    reports,
+)
 from broadcast.alert_templates import Template, ensure_templates
 from broadcast.api.security import LoginThrottle
 from broadcast.clips import ClipStorage, open_clip_storage
@@ -20,11 +29,13 @@ from broadcast.mqtt.broker import ManagedBroker
 from broadcast.mqtt.client import MqttTarget, StationMqtt
 from broadcast.mqtt.credentials import STATION_USER, station_worker_user
 from broadcast.mqtt.setup import external_target, station_target
+from broadcast.report_guard import ReportGuard
 from broadcast.scheduler import jobs
 from broadcast.scheduler.leader import ElectedScheduler, elected_scheduler
 from broadcast.scheduler.planner import parse_quiet_hours
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Slot
+from broadcast.token_bucket import Rate
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +143,8 @@ def _mqtt_target(settings: Settings, keys: StationKeys) -> MqttTarget:
 def _station_mqtt(settings: Settings, keys: StationKeys) -> StationMqtt:
     """Return the MQTT client; workers join one shared subscription so each report reaches one of them."""
     group = settings.mqtt_shared_group if settings.worker_id is not None else None
-    return StationMqtt(_mqtt_target(settings, keys), shared_group=group)
+    rate = Rate(settings.report_rate_per_minute, settings.report_burst)
+    return StationMqtt(_mqtt_target(settings, keys), shared_group=group, guard=ReportGuard(rate))
 
 
 def start_station(settings: Settings) -> Station:
@@ -171,11 +183,14 @@ def start_station(settings: Settings) -> Station:
 
         station.config_resender = resender = device_settings.Resender(station.push_context)
 
+        counting = threading.Lock()  # two consumer threads (urgent and normal lanes)
+
         def ingest(topic: str, payload: bytes) -> None:
             try:
-                reports.ingest(db, topic, payload, on_settings=resender)
+                reports.ingest(db, topic, payload, on_settings=resender, junk=mqtt.guard.ledger)
             finally:
-                station.agent_messages += 1  # counted once applied; one consumer thread: no lock
+                with counting:
+                    station.agent_messages += 1  # counted once applied
 
         mqtt.on_agent_message(ingest)
         mqtt.start(timeout=10.0)
@@ -201,6 +216,7 @@ def start_station(settings: Settings) -> Station:
             Periodic("key-announce", 5.0, lambda: announcer.tick(mqtt)),  # after `broadcast key rotate`
             Periodic("stale-jobs", 30.0, lambda: fail_stale(db)),
             Periodic("presence-sweep", 6 * 3600.0, lambda: presence.sweep(db)),
+            Periodic("report-floods", 2.0, lambda: report_floods.flag_floods(db, mqtt.guard.ledger)),
         ]
         for loop in station.loops:
             loop.start()

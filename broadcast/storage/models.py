@@ -111,6 +111,11 @@ class Device(Base):
     report_ts: Mapped[float | None] = mapped_column(Float, default=None)
     # Agent settings the station pushes in a signed config command (heartbeat interval, relay timing...).
     settings: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    # The last streak of reports the station dropped from this device (a flood or made-up command ids):
+    # when it began, its last drop, how many were dropped. Shown on its page; audited once per streak.
+    report_flood_since: Mapped[datetime | None] = mapped_column(default=None)
+    report_flood_at: Mapped[datetime | None] = mapped_column(default=None)
+    report_flood_dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DevicePresence(Base):
