@@ -15,7 +15,7 @@ from broadcast.api import audit as audit_api
 from broadcast.api import tokens as tokens_api
 from broadcast.api.errors import install_error_handlers
 from broadcast.api.rate_limit import install_rate_limit
-from broadcast.api.security import MB, install_body_guard, install_security_headers
+from broadcast.api.security import MB, install_body_guard, install_proxy_headers, install_security_headers
 from broadcast.config import Settings
 from broadcast.station import start_station, stop_station
 from broadcast.web import routes as web_routes
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_body_guard(app, upload_limit=settings.upload_max_bytes + MB)  # + room for the form fields
     install_rate_limit(app, settings)  # outside the body guard: a refused write's body is never read
     install_security_headers(app)
+    install_proxy_headers(app, settings.trusted_proxies)  # outermost: every layer sees the real client
     routers = (
         *(bulletins, bulletin_files, jobs, programme, alerts, devices, dictionary),
         *(tokens_api, audit_api, system, web_routes),

@@ -46,7 +46,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # uvicorn shuts down cleanly on SIGTERM, then re-raises it: with the default handler that kills the
     # process before `finally` blocks run (quickstart's demo agent, the synthesis workers). Exit instead.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 (its default), so any local
+    # process could pick its address; the app believes only BROADCAST_TRUSTED_PROXIES (api/security.py).
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=False,
+        forwarded_allow_ips="",
+    )
     return 0
 
 

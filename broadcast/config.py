@@ -142,6 +142,37 @@ class Settings(BaseSettings):
         ge=1,
         description="Alerts allowed at once (a province script alerting every commune), then the rate.",
     )
+    login_rate_per_minute: float = Field(
+        10.0,
+        gt=0,
+        description="Login attempts one address may make per minute without a device cookie (checked "
+        "before any password hashing).",
+    )
+    login_burst: int = Field(10, ge=1, description="Login attempts one address may make at once.")
+    login_global_per_minute: float = Field(
+        60.0,
+        gt=0,
+        description="Login attempts from all browsers without a device cookie together, per minute (a flood "
+        "from many addresses); browsers that logged in before skip this and the per-address limit.",
+    )
+    login_global_burst: int = Field(30, ge=1, description="Login attempts of all strangers at once.")
+    login_device_failures: int = Field(
+        10, ge=1, description="Wrong passwords a browser with a device cookie may try per 15 minutes."
+    )
+    hash_workers: int = Field(
+        1, ge=1, description="Threads hashing passwords of login attempts without a device cookie."
+    )
+    hash_queue: int = Field(
+        4, ge=0, description="Login attempts waiting per hashing lane; one more is refused at once (503)."
+    )
+    alert_workers: int = Field(
+        4, ge=1, description="Threads that serve only emergency alert requests (raise, confirm, cancel)."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed "
+        "(the rightmost address not in this list is the client); empty = believe no one.",
+    )
     report_rate_per_minute: float = Field(
         1200.0,
         ge=0,

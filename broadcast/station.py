@@ -18,6 +18,7 @@ from broadcast import (
     report_floods,
     reports,
 )
+from broadcast.alert_speech import SpeechWorker
 from broadcast.alert_templates import Template, ensure_templates
 from broadcast.api.security import LoginThrottle
 from broadcast.clips import ClipStorage, open_clip_storage
@@ -25,6 +26,8 @@ from broadcast.config import Settings
 from broadcast.devices import broker_config, public_url, sync_broker_credentials
 from broadcast.jobs import JobRunner, fail_stale
 from broadcast.keys import StationKeys
+from broadcast.lanes import Lanes, build_lanes
+from broadcast.login_guard import LoginGuard
 from broadcast.mqtt.broker import ManagedBroker
 from broadcast.mqtt.client import MqttTarget, StationMqtt
 from broadcast.mqtt.credentials import STATION_USER, station_worker_user
@@ -76,11 +79,14 @@ class Station:
     public_url: str
     mqtt: StationMqtt
     scheduler: ElectedScheduler
+    lanes: Lanes  # alert threads and bounded password-hashing lanes (broadcast/lanes.py)
+    login_guard: LoginGuard
     broker: ManagedBroker | None = None
     loops: list[Periodic] = field(default_factory=list)
     templates: dict[str, Template] = field(default_factory=dict)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     jobs: JobRunner = field(default_factory=JobRunner)  # long operations with a progress page
+    alert_speech: SpeechWorker = field(default_factory=SpeechWorker)  # an alert's speech, after its siren
     started_at: datetime | None = field(default=None)
     agent_messages: int = 0  # reports this worker took from the (shared) subscription, for /metrics
     config_resender: device_settings.Resender | None = None  # re-sends settings a heartbeat disagrees with
@@ -99,7 +105,9 @@ class Station:
         )
 
     def alert_deps(self) -> alerts.AlertDeps:
-        return alerts.AlertDeps(self.push_context(), self.clips, self.settings, self.templates)
+        return alerts.AlertDeps(
+            self.push_context(), self.clips, self.settings, self.templates, self.alert_speech
+        )
 
     def rules(self) -> programme.ProgrammeRules:
         return programme.ProgrammeRules(self.settings.timezone, parse_quiet_hours(self.settings.quiet_hours))
@@ -147,6 +155,21 @@ def _station_mqtt(settings: Settings, keys: StationKeys) -> StationMqtt:
     return StationMqtt(_mqtt_target(settings, keys), shared_group=group, guard=ReportGuard(rate))
 
 
+def _lanes(settings: Settings) -> Lanes:
+    # The trusted lane (browsers with a device cookie) gets one thread of its own: a flood fills only
+    # the strangers' lane, and the real admin's attempt is hashed next.
+    return build_lanes(settings.alert_workers, settings.hash_workers, settings.hash_queue, 1)
+
+
+def login_guard(settings: Settings) -> LoginGuard:
+    """Return the login limits the settings give (per address, global, per device cookie)."""
+    return LoginGuard(
+        Rate(settings.login_rate_per_minute, settings.login_burst),
+        Rate(settings.login_global_per_minute, settings.login_global_burst),
+        settings.login_device_failures,
+    )
+
+
 def start_station(settings: Settings) -> Station:
     """Migrate the database, start the broker (if managed), the MQTT client and the scheduler."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -175,6 +198,8 @@ def start_station(settings: Settings) -> Station:
         public_url=public_url(settings),
         mqtt=mqtt,
         scheduler=scheduler,
+        lanes=_lanes(settings),
+        login_guard=login_guard(settings),
         broker=broker,
     )
     try:
@@ -238,10 +263,12 @@ def stop_station(station: Station) -> None:
     jobs.set_slot_handler(None)
     jobs.set_refresh_handler(None)
     station.jobs.shutdown()  # before the database goes: unfinished jobs are marked as stopped
+    station.alert_speech.shutdown()
     for loop in station.loops:
         loop.stop()
     station.scheduler.shutdown(wait=False)
     station.mqtt.stop()
     if station.broker is not None:
         station.broker.stop()
+    station.lanes.shutdown()
     station.db.dispose()

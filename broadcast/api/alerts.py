@@ -1,4 +1,8 @@
-"""Emergency alert routes: raise, confirm (two-person rule), cancel, live delivery status, CAP in and out."""
+"""Emergency alert routes: raise, confirm (two-person rule), cancel, live delivery status, CAP in and out.
+
+The routes that act on an alert (and their caller lookup) run on the station's alert threads, never in
+the anyio pool that page rendering, synthesis and login hashing share (broadcast/lanes.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from sqlalchemy import select
 
 from broadcast import alerts, domain, tenancy
 from broadcast.accounts import Principal
-from broadcast.api.deps import AddressDep, StationDep, UserDep
+from broadcast.api.deps import AddressDep, AlertUserDep, StationDep, UserDep
 from broadcast.cap import CapError, CapExport, CapMessage, parse_cap, to_cap
 from broadcast.storage.models import Alert
 
@@ -51,7 +55,10 @@ class AlertOut(BaseModel):
     confirmed_by: str | None
     sent_at: datetime | None
     expires_at: datetime
-    audio_url: str
+    audio_url: str  # "" while the speech is being synthesised
+    speech_status: str  # pending | ready | sent | failed (the siren went out either way)
+    speech_error: str
+    correction_status: str  # "" | awaiting (a second approver, two-person rule) | sent
     devices: int
     received: list[str]
     played: list[str]
@@ -74,7 +81,10 @@ def _out(station: StationDep, user: Principal, alert_id: int) -> AlertOut:
             confirmed_by=alert.confirmed_by,
             sent_at=alert.sent_at,
             expires_at=alert.expires_at,
-            audio_url=f"/clips/{alert.clip_sha256}.mp3",
+            audio_url=f"/clips/{alert.clip_sha256}.mp3" if alert.clip_sha256 else "",
+            speech_status=alert.speech_status,
+            speech_error=alert.speech_error,
+            correction_status=alert.correction_status,
             devices=len(seen.devices),
             received=seen.received,
             played=seen.played,
@@ -83,8 +93,14 @@ def _out(station: StationDep, user: Principal, alert_id: int) -> AlertOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def raise_alert(body: AlertIn, station: StationDep, user: UserDep, address: AddressDep) -> AlertOut:
+async def raise_alert(
+    body: AlertIn, station: StationDep, user: AlertUserDep, address: AddressDep
+) -> AlertOut:
     """Raise an emergency alert: sent at once, or waiting for a second approver (two-person rule)."""
+    return await station.lanes.alerts.run(lambda: _raise(body, station, user, address))
+
+
+def _raise(body: AlertIn, station: StationDep, user: Principal, address: str) -> AlertOut:
     request = alerts.AlertRequest(
         body.text, body.bulletin_id, body.zones, body.repeat, body.interval, body.valid_minutes, source="api"
     )
@@ -94,27 +110,43 @@ def raise_alert(body: AlertIn, station: StationDep, user: UserDep, address: Addr
 
 
 @router.post("/{alert_id}/confirm")
-def confirm(alert_id: int, station: StationDep, user: UserDep, address: AddressDep) -> AlertOut:
+async def confirm(alert_id: int, station: StationDep, user: AlertUserDep, address: AddressDep) -> AlertOut:
+    return await station.lanes.alerts.run(lambda: _confirm(alert_id, station, user, address))
+
+
+def _confirm(alert_id: int, station: StationDep, user: Principal, address: str) -> AlertOut:
     with station.db.session() as session:
         alerts.confirm_alert(session, station.alert_deps(), user, alert_id, address)
     return _out(station, user, alert_id)
 
 
 @router.post("/{alert_id}/cancel")
-def cancel(
-    alert_id: int, station: StationDep, user: UserDep, address: AddressDep, body: CancelIn | None = None
+async def cancel(
+    alert_id: int, station: StationDep, user: AlertUserDep, address: AddressDep, body: CancelIn | None = None
 ) -> AlertOut:
     """Stop the alert on every loudspeaker now (and say so, unless correction is false)."""
     correction = body.correction if body else True
+    return await station.lanes.alerts.run(lambda: _cancel(alert_id, station, user, address, correction))
+
+
+def _cancel(alert_id: int, station: StationDep, user: Principal, address: str, correction: bool) -> AlertOut:
     with station.db.session() as session:
         alerts.cancel_alert(session, station.alert_deps(), user, alert_id, correction, address)
     return _out(station, user, alert_id)
 
 
-@router.get("/{alert_id}")
-def get(alert_id: int, station: StationDep, user: UserDep) -> AlertOut:
-    """Return the alert and its live delivery: which loudspeakers received and played it, which are silent."""
+@router.post("/{alert_id}/correction")
+def confirm_correction(alert_id: int, station: StationDep, user: UserDep, address: AddressDep) -> AlertOut:
+    """Send the spoken correction of a cancel that waits for a second approver (two-person rule)."""
+    with station.db.session() as session:
+        alerts.confirm_correction(session, station.alert_deps(), user, alert_id, address)
     return _out(station, user, alert_id)
+
+
+@router.get("/{alert_id}")
+async def get(alert_id: int, station: StationDep, user: AlertUserDep) -> AlertOut:
+    """Return the alert and its live delivery: which loudspeakers received and played it, which are silent."""
+    return await station.lanes.alerts.run(lambda: _out(station, user, alert_id))
 
 
 @router.get("")
@@ -125,13 +157,20 @@ def list_alerts(station: StationDep, user: UserDep) -> list[AlertOut]:
 
 
 @router.post("/cap", status_code=status.HTTP_201_CREATED)
-async def import_cap(request: Request, station: StationDep, user: UserDep, address: AddressDep) -> AlertOut:
+async def import_cap(
+    request: Request, station: StationDep, user: AlertUserDep, address: AddressDep
+) -> AlertOut:
     """Import an OASIS CAP 1.2 message (XML body): Alert/Update raise an alert, Cancel cancels it."""
-    try:
-        message = parse_cap(await request.body())
-    except CapError as exc:
-        raise domain.Invalid(str(exc)) from exc
-    return _apply_cap(station, user, address, message)
+    body = await request.body()
+
+    def work() -> AlertOut:
+        try:
+            message = parse_cap(body)
+        except CapError as exc:
+            raise domain.Invalid(str(exc)) from exc
+        return _apply_cap(station, user, address, message)
+
+    return await station.lanes.alerts.run(work)
 
 
 def _apply_cap(station: StationDep, user: UserDep, address: str, message: CapMessage) -> AlertOut:

@@ -1,4 +1,8 @@
-"""Request dependencies: the station, the caller, and their Annotated aliases."""
+"""Request dependencies: the station, the caller, and their Annotated aliases.
+
+The trivial ones are async so they never take a thread; the caller of an alert route is looked up on the
+station's alert threads (AlertUserDep), so a saturated anyio pool cannot delay an emergency.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +18,15 @@ from broadcast.station import Station
 SESSION_COOKIE = "loa_session"
 
 
-def get_station(request: Request) -> Station:
+async def get_station(request: Request) -> Station:
     return cast(Station, request.app.state.station)
 
 
 StationDep = Annotated[Station, Depends(get_station)]
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
+    """Return the caller's address (a trusted proxy's X-Forwarded-For is applied by the proxy middleware)."""
     return request.client.host if request.client else ""
 
 
@@ -30,6 +35,11 @@ AddressDep = Annotated[str, Depends(client_address)]
 
 def optional_principal(request: Request, station: StationDep) -> Principal | None:
     """Return the caller from a bearer token or a session cookie, or None."""
+    return principal_of(request, station)
+
+
+def principal_of(request: Request, station: Station) -> Principal | None:
+    """Look the caller's token or session up (blocking: call it on a worker thread)."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     with station.db.session() as session:
@@ -72,6 +82,22 @@ def from_another_site(request: Request, public_url: str) -> bool:
 
 def require_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     """Return the caller or answer 401."""
+    return _required(principal)
+
+
+async def lane_principal(request: Request, station: StationDep) -> Principal | None:
+    """Return the caller, or None, looked up on the station's alert threads."""
+    return await station.lanes.alerts.run(lambda: principal_of(request, station))
+
+
+async def require_lane_principal(
+    principal: Annotated[Principal | None, Depends(lane_principal)],
+) -> Principal:
+    """Return the caller of an alert route or answer 401."""
+    return _required(principal)
+
+
+def _required(principal: Principal | None) -> Principal:
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -83,3 +109,5 @@ def require_principal(principal: Annotated[Principal | None, Depends(optional_pr
 
 UserDep = Annotated[Principal, Depends(require_principal)]
 OptionalUserDep = Annotated[Principal | None, Depends(optional_principal)]
+AlertUserDep = Annotated[Principal, Depends(require_lane_principal)]
+LaneOptionalUserDep = Annotated[Principal | None, Depends(lane_principal)]

@@ -2,8 +2,9 @@
 
 Reads are never limited. Emergency alerts have a budget of their own, so a burst of ordinary writes (an
 import, a script gone wrong) can never use up what an officer needs to send one, and cancelling an alert
-or logging in is never limited at all: a false alarm must always be stoppable, and an officer must
-always be able to reach the emergency page (password guessing has its own throttle, LoginThrottle).
+or logging in is never limited here: a false alarm must always be stoppable, and an officer must
+always be able to reach the emergency page (login attempts have their own limits, broadcast/login_guard.py,
+which never lock out a browser that logged in before).
 The alert budget is generous (a 429 to an automated sender may mean an alert never sent): it only stops a
 loop gone wrong or a stolen account flooding the speakers, never an officer or a province script.
 Limits are per station process: N workers allow up to N times as much.
@@ -76,7 +77,7 @@ class RateLimit:
         if budget is None or self.buckets[budget].rate.unlimited:
             await self.app(scope, receive, send)
             return
-        caller = await _caller(scope)
+        caller = await _caller(scope, budget)
         verdict = self.buckets[budget].take(caller)
         if verdict.allowed:
             await self.app(scope, receive, send)
@@ -90,8 +91,12 @@ class RateLimit:
         await _refusal(scope["path"], retry)(scope, receive, send)
 
 
-async def _caller(scope: Scope) -> str:
-    """Return the caller's key: its account if the credentials are live, else its address."""
+async def _caller(scope: Scope, budget: Budget) -> str:
+    """Return the caller's key: its account if the credentials are live, else its address.
+
+    An alert's token is looked up on the station's alert threads: a saturated anyio pool (pages,
+    synthesis, reports) must not hold an emergency at the door.
+    """
     headers = Headers(scope=scope)
     scheme, _, secret = headers.get("authorization", "").partition(" ")
     credential: tuple[str, str] | None = None
@@ -106,7 +111,10 @@ async def _caller(scope: Scope) -> str:
             with station.db.session() as session:
                 return accounts.principal_for_token(session, *credential)
 
-        principal = await run_in_threadpool(lookup)
+        if budget == "alert":
+            principal = await station.lanes.alerts.run(lookup)
+        else:
+            principal = await run_in_threadpool(lookup)
         if principal is not None:
             return f"user:{principal.user_id}"
     client = scope.get("client")

@@ -1,4 +1,4 @@
-"""HTTP hardening: security headers, a guard on request bodies, a login throttle against password guessing."""
+"""HTTP hardening: security headers, trusted proxies, a guard on request bodies, a per-name login throttle."""
 
 from __future__ import annotations
 
@@ -39,6 +39,19 @@ def install_security_headers(app: FastAPI) -> None:
         if request.url.scheme == "https":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def install_proxy_headers(app: FastAPI, trusted: list[str]) -> None:
+    """Believe X-Forwarded-For/-Proto only from the configured proxies (install last: outermost).
+
+    The client becomes the rightmost address in X-Forwarded-For that is not a trusted proxy, so a client
+    cannot pick its own address by prepending one. Nothing configured: the headers are ignored (uvicorn's
+    own handling, which trusts loopback by default, is switched off in `broadcast serve`).
+    """
+    if trusted:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
 
 
 class LoginThrottle:

@@ -1,21 +1,40 @@
-"""The emergency page: a deliberate two-step send, a live "X / Y loa đã phát", and a fast cancel."""
+"""The emergency page: a deliberate two-step send, a live "X / Y loa đã phát", and a fast cancel.
+
+Every handler (and its caller lookup) runs on the station's alert threads, not in the anyio pool.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcast import alerts, domain, tenancy
 from broadcast.accounts import Principal
 from broadcast.alert_templates import PHRASES
-from broadcast.api.deps import AddressDep, StationDep
+from broadcast.api.deps import AddressDep, LaneOptionalUserDep, StationDep
 from broadcast.audio import AudioError
 from broadcast.tts import TtsError
-from broadcast.web.pages import CsrfChecked, PageUser, page
+from broadcast.web.pages import PageRefused, check_csrf, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
+
+
+async def _lane_user(user: LaneOptionalUserDep) -> Principal:
+    """The signed-in caller (looked up on an alert thread), or the login page."""
+    if user is None:
+        raise PageRefused(login_redirect())
+    return user
+
+
+async def _lane_csrf(request: Request, station: StationDep, csrf_token: Annotated[str, Form()]) -> None:
+    check_csrf(request, station, csrf_token)  # an HMAC and a 32-byte read: no thread needed
+
+
+PageUser = Annotated[Principal, Depends(_lane_user)]
+CsrfChecked = Annotated[None, Depends(_lane_csrf)]
 
 
 def _emergency(request: Request, station: StationDep, user: Principal, **extra: object) -> Response:
@@ -31,12 +50,12 @@ def _emergency(request: Request, station: StationDep, user: Principal, **extra: 
 
 
 @router.get("/emergency", response_class=HTMLResponse)
-def emergency_page(request: Request, station: StationDep, user: PageUser) -> Response:
-    return _emergency(request, station, user)
+async def emergency_page(request: Request, station: StationDep, user: PageUser) -> Response:
+    return await station.lanes.alerts.run(lambda: _emergency(request, station, user))
 
 
 @router.post("/emergency", response_class=HTMLResponse)
-def emergency_send(
+async def emergency_send(
     request: Request,
     station: StationDep,
     user: PageUser,
@@ -48,8 +67,22 @@ def emergency_send(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """First post shows what will happen; only the second (confirm=yes) sends: no one-click alerts."""
+    typed = _Typed(text, zones, repeat, confirm == "yes")
+    return await station.lanes.alerts.run(lambda: _send(request, station, user, address, typed))
+
+
+@dataclass(frozen=True)
+class _Typed:
+    text: str
+    zones: list[str] | None
+    repeat: int
+    confirm: bool
+
+
+def _send(request: Request, station: StationDep, user: Principal, address: str, typed: _Typed) -> Response:
+    text, zones, repeat = typed.text, typed.zones, typed.repeat
     form = {"text": text, "zones": zones or [], "repeat": repeat}
-    if confirm != "yes":
+    if not typed.confirm:
         if not text.strip():
             return _emergency(
                 request, station, user, error="Hãy nhập nội dung cảnh báo.", form=form, code=422
@@ -68,7 +101,11 @@ def emergency_send(
 
 
 @router.get("/emergency/{alert_id}", response_class=HTMLResponse)
-def alert_status(request: Request, alert_id: int, station: StationDep, user: PageUser) -> Response:
+async def alert_status(request: Request, alert_id: int, station: StationDep, user: PageUser) -> Response:
+    return await station.lanes.alerts.run(lambda: _status(request, alert_id, station, user))
+
+
+def _status(request: Request, alert_id: int, station: StationDep, user: Principal) -> Response:
     with station.db.session() as session:
         alert = alerts.get_alert(session, alert_id, user)
         seen = alerts.delivery(session, alert, user)
@@ -76,7 +113,7 @@ def alert_status(request: Request, alert_id: int, station: StationDep, user: Pag
 
 
 @router.post("/emergency/{alert_id}/{action}", response_class=HTMLResponse)
-def alert_action(
+async def alert_action(
     request: Request,
     alert_id: int,
     action: str,
@@ -85,13 +122,21 @@ def alert_action(
     address: AddressDep,
     _csrf: CsrfChecked,
 ) -> Response:
-    """Confirm (second approver) or cancel an alert."""
+    """Confirm (second approver) or cancel an alert, or confirm the spoken correction of a cancel."""
+    return await station.lanes.alerts.run(lambda: _act(request, alert_id, action, station, user, address))
+
+
+def _act(
+    request: Request, alert_id: int, action: str, station: StationDep, user: Principal, address: str
+) -> Response:
     try:
         with station.db.session() as session:
             if action == "confirm":
                 alerts.confirm_alert(session, station.alert_deps(), user, alert_id, address)
             elif action == "cancel":
                 alerts.cancel_alert(session, station.alert_deps(), user, alert_id, True, address)
+            elif action == "correction":
+                alerts.confirm_correction(session, station.alert_deps(), user, alert_id, address)
             else:
                 raise domain.NotFound("Thao tác không tồn tại.")
     except domain.DomainError as exc:
