@@ -17,6 +17,7 @@ from broadcast.clips import ClipStorage
 from broadcast.config import Settings
 from broadcast.rendering import render_bulletin, render_options
 from broadcast.storage.models import Bulletin
+from broadcast.tts.numbers import check_number_lengths
 from broadcast.tts.synthesis import Progress
 
 UPLOAD_ENGINE = "upload"  # bulletins.engine of a recorded bulletin: no machine voice read it
@@ -34,6 +35,7 @@ def _clean_fields(
     text = draft.text
     if text_required or text.strip():
         text = domain.clean_text(text, field="Nội dung", max_chars=settings.max_text_chars)
+        check_number_lengths(text)
     else:
         text = ""  # a recording needs no text; a note or transcript is welcome
     priority = domain.check_priority(draft.priority)

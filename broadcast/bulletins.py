@@ -18,6 +18,7 @@ from broadcast.config import Settings
 from broadcast.rendering import RenderedBulletin, render_bulletin, render_options
 from broadcast.storage.models import Bulletin, Clip, Zone
 from broadcast.tts import unknown_abbreviations
+from broadcast.tts.numbers import check_number_lengths
 from broadcast.tts.synthesis import Progress
 
 
@@ -38,10 +39,12 @@ def known_zones(session: Session) -> set[str]:
 
 
 def validate_draft(session: Session, draft: BulletinDraft, settings: Settings) -> BulletinDraft:
-    """Return the cleaned draft or raise Invalid with a message the officer can act on."""
+    """Return the cleaned draft or raise Invalid (or NumberTooLong) with a message the officer can act on."""
+    text = domain.clean_text(draft.text, field="Nội dung", max_chars=settings.max_text_chars)
+    check_number_lengths(text)  # refused before any synthesis starts, also for background jobs
     return BulletinDraft(
         title=domain.clean_text(draft.title, field="Tiêu đề", max_chars=domain.MAX_TITLE_CHARS),
-        text=domain.clean_text(draft.text, field="Nội dung", max_chars=settings.max_text_chars),
+        text=text,
         priority=domain.check_priority(draft.priority),
         zones=domain.check_zones(draft.zones, known_zones(session)),
         engine=draft.engine or settings.tts_engine,

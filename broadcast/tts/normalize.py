@@ -20,6 +20,7 @@ from functools import lru_cache
 from broadcast.tts.abbreviations import expand_abbreviations, expand_phrases, is_caps_line
 from broadcast.tts.cleanup import clean_lines
 from broadcast.tts.codes import CODE_RULES, ROMAN_RULES
+from broadcast.tts.numbers import check_number_lengths
 from broadcast.tts.quantities import QUANTITY_RULES
 from broadcast.tts.rules import Context, apply_rules
 from broadcast.tts.web import WEB_RULES
@@ -47,6 +48,7 @@ def normalize_text(text: str, extra: Mapping[str, str] | None = None, *, mung: b
     ``extra`` maps abbreviations as written ("HTX", "KDC") to readings and wins over the built-in
     dictionary; ``mung`` reads days 1-10 of a date with the northern "mùng" ("ngày mùng một tháng mười").
     """
+    check_number_lengths(text)  # thousands of digits: a clear refusal, not int()'s ValueError
     ctx = Context(extra=extra or {}, mung=mung)
     spoken = (normalize_line(line, ctx) for line in clean_lines(text))
     return "\n".join(line for line in spoken if line)
@@ -54,6 +56,7 @@ def normalize_text(text: str, extra: Mapping[str, str] | None = None, *, mung: b
 
 def unknown_abbreviations(text: str, extra: Mapping[str, str] | None = None) -> list[str]:
     """Return the all-caps tokens of ``text`` that will be spelled letter by letter, in order of first use."""
+    check_number_lengths(text)
     ctx = Context(extra=extra or {}, unknown=[])
     for line in clean_lines(text):
         normalize_line(line, ctx)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from broadcast.tts.base import TtsError
+
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 _GROUP_UNITS = ("", "nghìn", "triệu")
 _BILLION = 10**9
@@ -17,6 +19,26 @@ _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000
 _THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+|\d+")
 _MAX_SPOKEN_DIGITS = 15
 """Longer digit strings are account or serial numbers: said digit by digit, not as "nghìn tỷ"."""
+MAX_NUMBER_DIGITS = 40
+"""Longest number a bulletin may hold (a bank account or card has at most ~20 digits, an IBAN 34): a longer
+one is a paste gone wrong, and thousands of digits would be read for half an hour (or overflow int())."""
+_NUMBER_RUN = re.compile(r"\d+(?:\.\d+)*")  # "." groups are read as one number: 1.000.000
+
+
+class NumberTooLong(TtsError):
+    """The text holds a number longer than any real one; the message says which (Vietnamese)."""
+
+
+def check_number_lengths(text: str) -> None:
+    """Raise NumberTooLong if a number of ``text`` has more than MAX_NUMBER_DIGITS digits."""
+    for match in _NUMBER_RUN.finditer(text):
+        number = match.group()
+        digits = len(number) - number.count(".")
+        if digits > MAX_NUMBER_DIGITS:
+            raise NumberTooLong(
+                f"Nội dung có một số dài {digits} chữ số (bắt đầu bằng «{number[:12]}…»); máy chỉ đọc số "
+                f"tối đa {MAX_NUMBER_DIGITS} chữ số. Hãy kiểm tra lại số này hoặc tách nó ra."
+            )
 
 
 def read_number(n: int) -> str:
