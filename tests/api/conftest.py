@@ -26,7 +26,10 @@ class Api:
 
 
 @pytest.fixture
-def api(tmp_path: Path, migrated_database_url: str) -> Iterator[Api]:
+def api(request: pytest.FixtureRequest, tmp_path: Path, migrated_database_url: str) -> Iterator[Api]:
+    # No quiet hours unless the test names them (@pytest.mark.quiet_hours("22:00-05:00")): most tests
+    # book slots seconds ahead, which the default would refuse whenever it is night in Vietnam.
+    marker = request.node.get_closest_marker("quiet_hours")
     settings = Settings(
         data_dir=tmp_path / "var",
         database_url=migrated_database_url,  # SQLite or PostgreSQL (tests/conftest.py)
@@ -34,6 +37,7 @@ def api(tmp_path: Path, migrated_database_url: str) -> Iterator[Api]:
         mqtt_tls_port=free_port(),
         public_url="http://127.0.0.1:1",
         push_lead_s=1.0,
+        quiet_hours=marker.args[0] if marker else "",
         # Tests write to every route in quick succession; the limits have their own tests
         # (tests/test_rate_limit.py). Raised, not switched off: the limiter still runs on every write.
         **RAISED_RATE_LIMITS,

@@ -38,7 +38,7 @@ def running_station(directory: Path, **overrides: Any) -> Iterator[Api]:
         mqtt_tls_port=free_port(),
         public_url="http://127.0.0.1:1",
         push_lead_s=1.0,
-        **overrides,
+        **{"quiet_hours": "", **overrides},  # slots seconds ahead must not depend on the hour of the run
     )
     with TestClient(create_app(settings)) as client:
         station: Station = client.app.state.station  # type: ignore[attr-defined]

@@ -50,6 +50,9 @@ class StationProcess:
             BROADCAST_MQTT_TLS_PORT=str(self.mqtt_tls_port),
             BROADCAST_PUBLIC_URL=self.url,
             BROADCAST_PUSH_LEAD_S="2",
+            # No quiet hours unless a test sets them (extra_env): slots booked seconds ahead must not
+            # depend on the hour the suite runs (the default 22:00-05:00 refuses them every evening).
+            BROADCAST_QUIET_HOURS="",
         )
         if self.database_url is not None:
             env["BROADCAST_DATABASE_URL"] = self.database_url
