@@ -9,10 +9,36 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+from sqlalchemy import create_engine, text
+
+from tests.support.station import StationProcess
 
 ADMIN = "quantri"
 ADMIN_PASSWORD = "so-tay-cua-dai-xa-2024"
+
+
+def station_with_admin(data_dir: Path, **env: str) -> tuple[StationProcess, str]:
+    """Return a (not yet started) station with an admin account, and the admin's API token."""
+    station = StationProcess(data_dir, extra_env={"BROADCAST_QUIET_HOURS": "", **env})
+    station.data_dir.mkdir()
+    station.cli("user", "add", ADMIN, "--role", "admin", "--password-stdin", stdin=f"{ADMIN_PASSWORD}\n")
+    return station, station.cli("token", "create", ADMIN).strip()
+
+
+def audit_rows(station: StationProcess, action: str) -> list[tuple[str, str]]:
+    """Return (actor, address) of one action's audit rows, read from the database (strangers' rows
+    belong to no commune, so a commune admin's audit API does not list them)."""
+    url = station.database_url or f"sqlite:///{station.data_dir / 'broadcast.db'}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = text("SELECT actor, address FROM audit_log WHERE action = :action ORDER BY id")
+            return [(row[0], row[1]) for row in connection.execute(query, {"action": action})]
+    finally:
+        engine.dispose()
 
 
 @dataclass

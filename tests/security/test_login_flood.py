@@ -7,34 +7,25 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.security.login_support import ADMIN, ADMIN_PASSWORD, Browser, LoginFlood
+from tests.security.login_support import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    Browser,
+    LoginFlood,
+    audit_rows,
+    station_with_admin,
+)
 from tests.support.station import AgentProcess, StationProcess, running, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def _station(tmp_path: Path) -> tuple[StationProcess, AgentProcess, str]:
-    station = StationProcess(tmp_path / "station", extra_env={"BROADCAST_QUIET_HOURS": ""})
-    station.data_dir.mkdir()
+    station, token = station_with_admin(tmp_path / "station")
     config = tmp_path / "loa-1.toml"
     station.cli("device", "add", "loa-1", "--zone", "thon-1", "--out", str(config), "--state-dir", "s-1")
-    station.cli("user", "add", ADMIN, "--role", "admin", "--password-stdin", stdin=f"{ADMIN_PASSWORD}\n")
-    token = station.cli("token", "create", ADMIN).strip()
     return station, AgentProcess(config=config, plays_dir=tmp_path / "plays"), token
-
-
-def _audit(station: StationProcess, action: str) -> int:
-    """Count audit rows of one action (read from the database: strangers' rows belong to no commune)."""
-    url = station.database_url or f"sqlite:///{station.data_dir / 'broadcast.db'}"
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            query = text("SELECT count(*) FROM audit_log WHERE action = :action")
-            return int(connection.execute(query, {"action": action}).scalar_one())
-    finally:
-        engine.dispose()
 
 
 def test_login_flood_is_refused_while_an_alert_goes_out_and_the_admin_logs_in(tmp_path: Path) -> None:
@@ -71,7 +62,7 @@ def test_login_flood_is_refused_while_an_alert_goes_out_and_the_admin_logs_in(tm
         assert set(statuses) <= {401, 429, 503}, statuses  # refused, never an error
         # Per address: the burst and the refill are hashed, the rest refused before any hashing.
         assert statuses[401] <= 20, statuses
-        assert _audit(station, "login.flood") == 1  # one row per streak, not per attempt
-        assert _audit(station, "login.failed") == statuses[401]
+        assert len(audit_rows(station, "login.flood")) == 1  # one row per streak, not per attempt
+        assert len(audit_rows(station, "login.failed")) == statuses[401]
         _, alert_now = station.request("GET", f"/api/alerts/{alert['id']}", token)
         assert alert_now["received"] == ["loa-1"] or alert_now["played"] == ["loa-1"], alert_now
