@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,8 +77,25 @@ def render_options(settings: Settings, engine: str | None = None, voice: str | N
     )
 
 
+def binary_identity(path: str) -> list[object]:
+    """Return what tells one build of an executable from another: resolved path, size, modified time."""
+    found = shutil.which(path) or path
+    try:
+        info = os.stat(found)
+    except OSError:  # missing: the render fails anyway, and nothing is stored under this key
+        return [found]
+    return [os.path.realpath(found), info.st_size, info.st_mtime_ns]
+
+
+def engine_scope(config: EngineConfig) -> str:
+    """Return what changes any engine's speech besides engine, voice and text: endpoints, MP3 decoder."""
+    decoder = binary_identity(ffmpeg_exe(config.ffmpeg or None))
+    return json.dumps([config.gtts_url, config.edge_url, config.rate_wpm, decoder])
+
+
 def _clip_key(spoken: str, options: RenderOptions) -> str:
-    config = options.engine_config
+    # Everything that changes the clip: a shared cache (several stations, the test suite) or a station
+    # whose ffmpeg or engine server changed must never serve a clip another setup made.
     parts = [
         options.chain[0],
         options.voice,
@@ -85,8 +103,9 @@ def _clip_key(spoken: str, options: RenderOptions) -> str:
         options.target_lufs,
         options.bitrate,
         options.with_chime,
+        engine_scope(options.engine_config),
+        binary_identity(options.ffmpeg),
     ]
-    parts += [config.rate_wpm]
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -134,7 +153,11 @@ def render_bulletin(text: str, options: RenderOptions, progress: Progress | None
     key = _clip_key(spoken, options)
     if clip_dir is not None and (hit := _cached_clip(clip_dir, key)) is not None:
         return hit
-    speech_cache = SpeechCache(options.cache_dir / "speech") if options.cache_dir else None
+    speech_cache = (
+        SpeechCache(options.cache_dir / "speech", scope=engine_scope(options.engine_config))
+        if options.cache_dir
+        else None
+    )
     synthesizer = Synthesizer(options.engine_config, speech_cache, options.workers)
     chain = [(name, options.voice if i == 0 else None) for i, name in enumerate(options.chain)]
     speech = synthesizer.speak(spoken, chain, progress)

@@ -1,4 +1,4 @@
-"""On-disk cache of synthesised speech, keyed by hash(engine, voice, options, normalised text)."""
+"""On-disk cache of synthesised speech, keyed by hash(engine, voice, options, normalised text) in a scope."""
 
 from __future__ import annotations
 
@@ -21,14 +21,21 @@ def speech_key(engine: str, voice: str, options: Mapping[str, object], text: str
 
 
 class SpeechCache:
-    """PCM per sentence on disk; least recently used files go first when over `max_bytes`."""
+    """PCM per sentence on disk; least recently used files go first when over `max_bytes`.
 
-    def __init__(self, directory: Path, max_bytes: int = 512 * 1024 * 1024) -> None:
+    `scope` names what else shapes the audio (engine endpoints, decoder build): entries made in another
+    scope are never served, so one directory can be shared by differently configured stations.
+    """
+
+    def __init__(self, directory: Path, max_bytes: int = 512 * 1024 * 1024, scope: str = "") -> None:
         self.directory = directory
         self.max_bytes = max_bytes
+        self.scope = scope
         directory.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
+        if self.scope:
+            key = hashlib.sha256(f"{self.scope}\0{key}".encode()).hexdigest()
         return self.directory / key[:2] / f"{key}.pcm"
 
     def get(self, key: str) -> PcmAudio | None:
