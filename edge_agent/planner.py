@@ -5,6 +5,8 @@ already been acknowledged). A programme entry is not: the stored programme holds
 fetched, and only then is it written to both stores and scheduled. So "seen" always means "scheduled
 (or played)", and an entry that arrives alone and in a programme is scheduled once, whichever comes
 first. A newer programme cancels the entries of the older one it leaves out, unless they have started.
+A play that comes alone for a time the newest held programme covers must be listed in it: an entry of a
+deleted slot, replayed to a device that never held the programme listing it, is refused and reported.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from edge_agent.programme import (
     entry_ids,
     entry_index,
     is_programme_topic,
+    unlisted_lone_entry,
 )
 from edge_agent.programme_store import ProgrammeStore, StoredProgramme
 from edge_agent.seen import SeenStore
@@ -96,6 +99,12 @@ class Planner:
             else:
                 log.debug("ignored command %s: %s", decision.command_id, decision.reason)
             return
+        if isinstance(decision, Accepted | AcceptedStream):
+            refusal = unlisted_lone_entry(decision.command, self._current, self.config.zones)
+            if refusal is not None:
+                cid = decision.command.id
+                self._report_once((cid, "unlisted"), cid, refusal, f"refused lone command {cid} from {topic}")
+                return
         if self.sequence is not None:
             self.sequence.accept(decision.command.seq)  # before any effect: a replay after a crash is refused
         if isinstance(decision, AcceptedAlert):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -120,3 +120,27 @@ def entry_index(programme: protocol.ProgrammeMessage) -> dict[str, float]:
         if isinstance(command_id, str):
             index[command_id] = expires_at
     return index
+
+
+def unlisted_lone_entry(
+    command: protocol.PlayCommand | protocol.StreamCommand,
+    held: Mapping[str, protocol.ProgrammeMessage],
+    zones: Collection[str],
+) -> str | None:
+    """Return why a play that came alone must not play, or None if it may.
+
+    A zone programme is the station's whole word on what plays in its window: a lone play whose start
+    falls in the window of the newest programme held for one of this device's zones, yet is not listed
+    there, is an entry of a deleted or changed slot (signed earlier, replayed by someone with broker
+    control). The station sends no other lone plays.
+    """
+    for zone in sorted(set(command.zones) & set(zones)):
+        programme = held.get(zone)
+        if programme is None or command.start_at > programme.window_end:
+            continue  # no programme speaks for that time: ids, sequence numbers and expiry still apply
+        if command.id not in entry_ids(programme):
+            return (
+                f"replayed: not an entry of programme v{programme.version} of zone {zone!r}, "
+                "which covers its start (a slot deleted or changed since it was signed)"
+            )
+    return None
