@@ -1,0 +1,189 @@
+"""A stolen device floods the station with reports while another device acknowledges an alert.
+
+Real Mosquitto, a real station process and a real agent; the flood uses the device's own credentials
+(agent.toml, over TLS), as a thief with the Pi's SD card would. Timing bounds are in
+bench/alert_under_flood.py; here: the ack gets through, the flood stores nothing, the device is flagged.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from broadcast import protocol
+from edge_agent.config import load_config
+from edge_agent.transport import tls_context
+from tests.support.station import AgentProcess, StationProcess, running, wait_until
+
+pytestmark = pytest.mark.integration
+
+FLOOD = 20_000
+THIEF = "loa-a"  # thon-1: no agent runs, its credentials publish the flood
+WITNESS = "loa-b"  # thon-2: a real agent that acknowledges the alert
+
+
+class Flood:
+    """QoS0 play reports with unique made-up command ids, from THIEF's credentials, in a thread."""
+
+    def __init__(self, config: Path, count: int) -> None:
+        self.config = load_config(config)
+        self.count = count
+        self.sent = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        config = self.config
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=config.device_id, protocol=MQTTProtocolVersion.MQTTv5
+        )
+        client.username_pw_set(config.mqtt_username, config.mqtt_password)
+        if config.mqtt_tls:
+            client.tls_set_context(tls_context(config))
+        client.connect(config.mqtt_host, config.mqtt_port)
+        client.loop_start()
+        topic = protocol.device_event_topic(config.device_id)
+        try:
+            for n in range(self.count):
+                if self.stop.is_set():
+                    break
+                report = protocol.PlayReport(
+                    config.device_id, str(uuid.uuid4()), "a" * 64, time.time(), 1.0, "normal"
+                )
+                client.publish(topic, protocol.encode_agent_message(report), qos=0)
+                self.sent += 1
+                if n % 1000 == 999:
+                    time.sleep(0.005)  # let paho's network thread write out what is queued
+            time.sleep(1.0)
+        finally:
+            client.loop_stop()
+            client.disconnect()
+
+
+def _setup(tmp_path: Path, **env: str) -> tuple[StationProcess, AgentProcess, Path, str, str]:
+    station = StationProcess(tmp_path / "station", extra_env=env)
+    station.data_dir.mkdir()
+    thief, witness = tmp_path / f"{THIEF}.toml", tmp_path / f"{WITNESS}.toml"
+    station.cli("device", "add", THIEF, "--zone", "thon-1", "--out", str(thief), "--state-dir", "s-a")
+    station.cli("device", "add", WITNESS, "--zone", "thon-2", "--out", str(witness), "--state-dir", "s-b")
+    station.cli(
+        "user", "add", "chutich", "--role", "approver", "--password-stdin", stdin="mat-khau-duyet-tin\n"
+    )
+    station.cli(
+        "user",
+        "add",
+        "quantri",
+        "--role",
+        "admin",
+        "--province",
+        "--password-stdin",
+        stdin="mat-khau-he-thong\n",
+    )
+    approver = station.cli("token", "create", "chutich").strip()
+    admin = station.cli("token", "create", "quantri").strip()
+    return station, AgentProcess(config=witness, plays_dir=tmp_path / "plays-b"), thief, approver, admin
+
+
+def _metric(station: StationProcess, name: str, label: str) -> int:
+    _, text = station.request("GET", "/metrics")
+    found = re.search(rf"^{name}{{{label}}} (\d+)$", text, re.MULTILINE)
+    assert found, text
+    return int(found.group(1))
+
+
+def _raise_alert(station: StationProcess, approver: str) -> int:
+    body = {"text": "Lũ quét! Sơ tán ngay.", "zones": ["thon-2"], "repeat": 1}
+    status, alert = station.request("POST", "/api/alerts", approver, body)
+    assert status == 201, alert
+    return int(alert["id"])
+
+
+def _acked(station: StationProcess, approver: str, alert_id: int) -> bool:
+    _, alert = station.request("GET", f"/api/alerts/{alert_id}", approver)
+    return WITNESS in alert["received"]
+
+
+def _start(station: StationProcess, agent: AgentProcess, approver: str) -> None:
+    station.start()
+    agent.start()
+    assert wait_until(
+        lambda: any(
+            d["id"] == WITNESS and d["online"] for d in station.request("GET", "/api/devices", approver)[1]
+        ),
+        30,
+    ), station.log_tail()
+    time.sleep(2)  # the programme (with the prefetched siren) reaches the agent
+
+
+def _flag(station: StationProcess, approver: str) -> dict[str, object] | None:
+    _, devices = station.request("GET", "/api/devices", approver)
+    (thief,) = [d for d in devices if d["id"] == THIEF]
+    flag: dict[str, object] | None = thief.get("report_flood")
+    return flag
+
+
+def test_a_flood_is_cut_at_the_device_rate_stores_nothing_and_flags_the_device(tmp_path: Path) -> None:
+    station, agent, thief, approver, admin = _setup(tmp_path)
+    with running(station, agent):
+        _start(station, agent, approver)
+        database = station.data_dir / "broadcast.db"
+        size_before = database.stat().st_size if database.exists() else 0
+        flood = Flood(thief, FLOOD)
+        flood.thread.start()
+        alert_id = _raise_alert(station, approver)
+        assert wait_until(lambda: _acked(station, approver, alert_id), 30), station.log_tail()
+        flood.thread.join(timeout=60)
+        assert flood.sent == FLOOD
+
+        # Past the burst (1,000) almost all of it was dropped in the MQTT callback, before any parse.
+        assert wait_until(
+            lambda: _metric(station, "loa_reports_dropped_total", 'reason="rate"') > FLOOD // 2, 20
+        )
+        assert wait_until(lambda: _flag(station, approver) is not None, 20), station.log_tail()
+        flag = _flag(station, approver)
+        assert flag is not None and int(str(flag["dropped"])) > FLOOD // 2
+        # What got past the rate named commands never issued: counted, not stored.
+        assert _metric(station, "loa_reports_dropped_total", 'reason="unknown_command"') > 0
+        status, plays = station.request("GET", f"/api/plays?device_id={THIEF}", approver)
+        assert (status, plays) == (200, [])
+        status, audit = station.request("GET", f"/api/audit?target=device:{THIEF}&action=device", admin)
+        assert status == 200, audit
+        floods = [e for e in audit["entries"] if e["action"] == "device.report_flood"]
+        assert [(e["actor"], e["target"]) for e in floods] == [("station", f"device:{THIEF}")]  # one streak
+        if database.exists():  # SQLite: the file did not grow with the flood (42,000 rows were 39 MB)
+            wal = database.with_name(database.name + "-wal")
+            grown = database.stat().st_size + (wal.stat().st_size if wal.exists() else 0) - size_before
+            assert grown < 4 * 1024 * 1024, grown
+
+
+def test_an_alert_ack_overtakes_a_flood_the_rate_lets_through(tmp_path: Path) -> None:
+    # No per-device rate: the whole flood reaches the station's lanes (as many devices flooding at once
+    # would), and the normal lane is full while the alert is acknowledged.
+    station, agent, thief, approver, _admin = _setup(tmp_path, BROADCAST_REPORT_RATE_PER_MINUTE="0")
+    with running(station, agent):
+        _start(station, agent, approver)
+        flood = Flood(thief, 10 * FLOOD)  # sustained until the ack is in
+        flood.thread.start()
+        # The normal lane is full: the flood outpaces ingest, and its excess is dropped at the lane.
+        assert wait_until(lambda: _metric(station, "loa_reports_dropped_total", 'reason="queue"') > 0, 30)
+        alert_id = _raise_alert(station, approver)
+        backlog_when_acked = -1
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if _acked(station, approver, alert_id):
+                backlog_when_acked = _metric(station, "loa_report_queue", 'lane="normal"')
+                break
+            time.sleep(0.1)
+        flood.stop.set()
+        flood.thread.join(timeout=60)
+        assert backlog_when_acked > 0, (backlog_when_acked, station.log_tail())  # recorded before it drained
+        status, plays = station.request("GET", f"/api/plays?device_id={THIEF}", approver)
+        assert (status, plays) == (200, [])
+        assert wait_until(lambda: _flag(station, approver) is not None, 20), station.log_tail()
