@@ -1,4 +1,7 @@
-"""Emergency alerts: raise (with a confirmation rule), send at once, track acknowledgements, retry, cancel."""
+"""Emergency alerts: raise (with a confirmation rule), send at once, track acknowledgements, retry, cancel.
+
+Heard first: a typed alert goes out with the siren at once and its speech follows from alert_speech.py.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import audit, commands, domain, protocol, tenancy
+from broadcast import alert_rules, audit, commands, domain, protocol, tenancy
 from broadcast.accounts import Principal
+from broadcast.alert_speech import SpeechWorker, clip_ref, send_speech
 from broadcast.alert_templates import Template
 from broadcast.bulletins import get_bulletin
 from broadcast.clips import ClipStorage
@@ -22,6 +26,7 @@ from broadcast.protocol_alerts import MAX_INLINE_AUDIO, MAX_REPEAT
 from broadcast.publishing import PushContext
 from broadcast.rendering import render_bulletin, render_options
 from broadcast.storage.models import Alert, Clip, Command, Device, Play
+from broadcast.tts import TtsError, normalize_text
 
 log = logging.getLogger(__name__)
 MAX_ALERT_CHARS = 2000
@@ -47,6 +52,7 @@ class AlertDeps:
     clips: ClipStorage
     settings: Settings
     templates: dict[str, Template]
+    speech: SpeechWorker | None = None  # None: speech is synthesised inside the request (no worker)
 
 
 def _needs_confirmation(user: Principal, settings: Settings) -> bool:
@@ -55,7 +61,8 @@ def _needs_confirmation(user: Principal, settings: Settings) -> bool:
 
 def _clip_for(
     session: Session, deps: AlertDeps, user: Principal, request: AlertRequest
-) -> tuple[Clip, str, str]:
+) -> tuple[Clip | None, str, str]:
+    """Return the speech clip (None: synthesised after the siren went out), the text and the spoken text."""
     if request.bulletin_id is not None:
         bulletin = get_bulletin(session, request.bulletin_id, user)
         if not domain.can_air(bulletin.status):
@@ -64,7 +71,13 @@ def _clip_for(
         assert clip is not None
         return clip, bulletin.text, bulletin.spoken_text
     text = domain.clean_text(request.text or "", field="Nội dung cảnh báo", max_chars=MAX_ALERT_CHARS)
-    rendered = render_bulletin(text, replace(render_options(deps.settings), with_chime=False))
+    options = replace(render_options(deps.settings), with_chime=False)
+    spoken = normalize_text(text, options.extra)  # cheap: a text with nothing to read is refused now
+    if not spoken:
+        raise TtsError("Cảnh báo không có nội dung đọc được.")
+    if deps.speech is not None and "siren" in deps.templates:
+        return None, text, spoken
+    rendered = render_bulletin(text, options)
     sha = deps.clips.put(rendered.clip.data)
     clip = session.get(Clip, sha)
     if clip is None:
@@ -99,7 +112,8 @@ def raise_alert(
         text=text,
         spoken_text=spoken,
         zones=zones,
-        clip_sha256=clip.sha256,
+        clip_sha256=clip.sha256 if clip else None,
+        speech_status="ready" if clip else "pending",
         repeat=request.repeat,
         interval_s=request.interval_s,
         status="awaiting_confirmation",
@@ -115,7 +129,11 @@ def raise_alert(
         session, user.name, "alert.raise", f"alert:{alert.id}", address, zones=zones, source=request.source
     )
     if not _needs_confirmation(user, deps.settings):
-        _send(session, deps, alert)
+        _send(session, deps, alert)  # the siren leaves before any synthesis starts
+    else:
+        session.commit()  # the speech worker must find the alert
+    if clip is None and deps.speech is not None:
+        deps.speech.submit(deps, alert.id, text)
     return alert
 
 
@@ -123,6 +141,7 @@ def confirm_alert(session: Session, deps: AlertDeps, user: Principal, alert_id: 
     """Send an alert waiting for confirmation; the confirmer must be an approver other than the author."""
     alert = get_alert(session, alert_id, user)
     tenancy.check_may_change(session, user, alert.zones)
+    session.refresh(alert, with_for_update=True)  # the speech worker may be storing its clip right now
     if alert.status != "awaiting_confirmation":
         raise domain.Conflict("Cảnh báo này không còn chờ xác nhận.")
     if not domain.can_approve(user.role):
@@ -139,11 +158,18 @@ def confirm_alert(session: Session, deps: AlertDeps, user: Principal, alert_id: 
 
 
 def _send(session: Session, deps: AlertDeps, alert: Alert) -> None:
-    clip = session.get(Clip, alert.clip_sha256)
-    assert clip is not None
-    inline = deps.clips.read(clip.sha256) if clip.size <= MAX_INLINE_AUDIO else None
-    base = deps.push.public_url.rstrip("/")
+    """Publish the alert: with its speech when that is ready, else the siren now and the speech later."""
     siren = deps.templates.get("siren")
+    clip = session.get(Clip, alert.clip_sha256) if alert.clip_sha256 else None
+    follows = clip is None and alert.speech_status == "pending"
+    if clip is not None:
+        message = clip_ref(deps, clip)
+        alert.speech_status = "sent"
+    elif siren is not None:  # pending: speech follows; failed: the siren is all there is to play
+        message = siren.clip
+    else:
+        raise domain.Conflict("Chưa có tiếng còi báo động trên trạm; không phát được cảnh báo.")
+    inline = deps.clips.read(clip.sha256) if clip is not None and clip.size <= MAX_INLINE_AUDIO else None
     command = protocol.AlertCommand(
         id=str(uuid.uuid4()),
         seq=commands.next_seq(session),
@@ -151,12 +177,13 @@ def _send(session: Session, deps: AlertDeps, alert: Alert) -> None:
         expires_at=alert.expires_at.timestamp(),
         zones=tuple(alert.zones),
         alert_id=alert.id,
-        clip=protocol.ClipRef(f"{base}/clips/{clip.sha256}.mp3", clip.sha256, clip.size, clip.duration_s),
+        clip=message,
         repeat=alert.repeat,
         interval_s=alert.interval_s,
         preamble=siren.clip if siren else None,
         audio_b64=base64.b64encode(inline).decode() if inline else None,
         title="Cảnh báo khẩn cấp",
+        speech_follows=follows,
     )
     row = commands.store_signed(
         session, command.to_body(), deps.push.signing_key, start_at=datetime.now(UTC), kind="alert"
@@ -164,26 +191,71 @@ def _send(session: Session, deps: AlertDeps, alert: Alert) -> None:
     alert.command_id, alert.status, alert.sent_at = row.id, "sent", datetime.now(UTC)
     session.flush()
     session.commit()  # recorded before it leaves: a crash after publishing must not forget the alert
-    expiry = max(1.0, alert.expires_at.timestamp() - time.time())
-    for zone in alert.zones:
-        deps.push.publisher.publish(protocol.zone_command_topic(zone), row.payload.encode(), expiry_s=expiry)
+    _publish(deps, alert, row)
     log.warning("ALERT %s sent to %s (command %s)", alert.id, alert.zones, row.id)
 
 
 def cancel_alert(
     session: Session, deps: AlertDeps, user: Principal, alert_id: int, correction: bool, address: str
 ) -> Alert:
-    """Stop an alert everywhere now, optionally followed by the spoken correction."""
+    """Stop an alert everywhere now; its spoken correction follows at once, or after a second approver."""
     alert = get_alert(session, alert_id, user)
     tenancy.check_may_change(session, user, alert.zones)
+    session.refresh(alert, with_for_update=True)
     if alert.status in ("cancelled", "expired"):
         raise domain.Conflict("Cảnh báo này đã kết thúc.")
-    audit.record(session, user.name, "alert.cancel", f"alert:{alert.id}", address, correction=correction)
+    refusal = alert_rules.cancel_refusal(user.role, user.name, alert.status, alert.created_by)
+    if refusal is not None:
+        raise domain.Forbidden(refusal)
+    live = alert.status == "sent" and alert.command_id is not None
+    waits = live and alert_rules.correction_waits(deps.settings.alert_two_person, correction)
+    audit.record(
+        session, user.name, "alert.cancel", f"alert:{alert.id}", address, correction=correction,
+        correction_waits=waits,
+    )  # fmt: skip
     alert.cancelled_by = user.name
-    if alert.status == "awaiting_confirmation" or alert.command_id is None:
+    if not live:
         alert.status = "cancelled"
         return alert
-    fix = deps.templates.get("huy") if correction else None
+    fix = deps.templates.get("huy") if correction and not waits else None
+    row = _cancel_command(session, deps, alert, fix)
+    alert.status, alert.cancel_command_id = "cancelled", row.id
+    alert.correction_status = "awaiting" if waits else ("sent" if fix else "")
+    session.commit()
+    _publish(deps, alert, row)
+    return alert
+
+
+def confirm_correction(
+    session: Session, deps: AlertDeps, user: Principal, alert_id: int, address: str
+) -> Alert:
+    """Send the spoken correction of a cancelled alert, confirmed by a second approver (two-person rule)."""
+    alert = get_alert(session, alert_id, user)
+    tenancy.check_may_change(session, user, alert.zones)
+    session.refresh(alert, with_for_update=True)
+    if alert.correction_status != "awaiting" or alert.command_id is None:
+        raise domain.Conflict("Cảnh báo này không có thông báo huỷ nào đang chờ xác nhận.")
+    refusal = alert_rules.correction_refusal(
+        user.role, user.name, alert.cancelled_by, deps.settings.alert_two_person
+    )
+    if refusal is not None:
+        raise domain.Forbidden(refusal)
+    if alert.expires_at <= datetime.now(UTC):
+        raise domain.Conflict("Cảnh báo đã hết hiệu lực: loa không còn phát thông báo huỷ được nữa.")
+    fix = deps.templates.get("huy")
+    if fix is None:
+        raise domain.Conflict("Chưa có bản ghi «Thông báo huỷ cảnh báo» trên trạm.")
+    audit.record(session, user.name, "alert.correction_confirm", f"alert:{alert.id}", address)
+    # A second cancel of the same alert command, now with the correction: agents that heard it say so.
+    row = _cancel_command(session, deps, alert, fix)
+    alert.correction_status, alert.correction_by = "sent", user.name
+    session.commit()
+    _publish(deps, alert, row)
+    return alert
+
+
+def _cancel_command(session: Session, deps: AlertDeps, alert: Alert, fix: Template | None) -> Command:
+    assert alert.command_id is not None
     command = protocol.CancelCommand(
         id=str(uuid.uuid4()),
         seq=commands.next_seq(session),
@@ -193,15 +265,15 @@ def cancel_alert(
         target=alert.command_id,
         correction=fix.clip if fix else None,
     )
-    row = commands.store_signed(
+    return commands.store_signed(
         session, command.to_body(), deps.push.signing_key, start_at=datetime.now(UTC), kind="cancel"
     )
-    alert.status, alert.cancel_command_id = "cancelled", row.id
-    session.commit()
+
+
+def _publish(deps: AlertDeps, alert: Alert, row: Command) -> None:
     expiry = max(1.0, alert.expires_at.timestamp() - time.time())
     for zone in alert.zones:
         deps.push.publisher.publish(protocol.zone_command_topic(zone), row.payload.encode(), expiry_s=expiry)
-    return alert
 
 
 def get_alert(session: Session, alert_id: int, viewer: Principal | None = None) -> Alert:
@@ -257,19 +329,35 @@ def delivery(session: Session, alert: Alert, viewer: Principal | None = None) ->
 
 
 def retry_silent(deps: AlertDeps) -> int:
-    """Re-send live alerts to devices that have not acknowledged them; return how many sends."""
+    """Re-send live alerts (and their speech) to devices that have not acknowledged them; return the sends.
+
+    Speech that is ready but was not sent (its worker lost a race with the confirmation) is sent here.
+    """
     now = datetime.now(UTC)
     sends: list[tuple[str, bytes, float]] = []
     with deps.push.db.session() as session:
-        for alert in session.scalars(select(Alert).where(Alert.status == "sent", Alert.expires_at > now)):
+        live = list(session.scalars(select(Alert).where(Alert.status == "sent", Alert.expires_at > now)))
+        for alert in live:
+            if send_speech(session, deps, alert):
+                continue  # just published to the zones
             command = session.get(Command, alert.command_id) if alert.command_id else None
             if command is None:
                 continue
             expiry = (alert.expires_at - now).total_seconds()
-            sends += [
-                (protocol.device_command_topic(d), command.payload.encode(), expiry)
-                for d in delivery(session, alert).silent
-            ]
+            speech = session.get(Command, alert.speech_command_id) if alert.speech_command_id else None
+            seen = delivery(session, alert)
+            silent = seen.silent
+            for device in silent:
+                sends.append((protocol.device_command_topic(device), command.payload.encode(), expiry))
+            if speech is not None:
+                heard = _acknowledged(session, speech.id)
+                for device in sorted(set(seen.devices) - heard):
+                    sends.append((protocol.device_command_topic(device), speech.payload.encode(), expiry))
     for topic, payload, expiry in sends:
         deps.push.publisher.publish(topic, payload, expiry_s=max(1.0, expiry))
     return len(sends)
+
+
+def _acknowledged(session: Session, command_id: str) -> set[str]:
+    """Return the devices that acknowledged (or reported on) a command."""
+    return set(session.scalars(select(Play.device_id).where(Play.command_id == command_id)))

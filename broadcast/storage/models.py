@@ -277,7 +277,7 @@ class Alert(Base):
     text: Mapped[str] = mapped_column(Text)
     spoken_text: Mapped[str] = mapped_column(Text, default="")
     zones: Mapped[list[str]] = mapped_column(JSONDocument)
-    clip_sha256: Mapped[str] = mapped_column(ForeignKey("clips.sha256"))
+    clip_sha256: Mapped[str | None] = mapped_column(ForeignKey("clips.sha256"), default=None)  # speech
     repeat: Mapped[int] = mapped_column(Integer, default=3)
     interval_s: Mapped[float] = mapped_column(Float, default=10.0)
     # awaiting_confirmation | sent | cancelled | expired
@@ -293,6 +293,14 @@ class Alert(Base):
     commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), default=DEFAULT_COMMUNE, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     expires_at: Mapped[datetime] = mapped_column()
+    # Heard first: pending (being synthesised) | ready (not yet sent) | sent (with the alert or after it) |
+    # failed (speech_error says why; the siren still went out)
+    speech_status: Mapped[str] = mapped_column(String(16), default="sent", server_default="sent")
+    speech_error: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    speech_command_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Cancel with correction under the two-person rule: "" | awaiting (a second approver) | sent
+    correction_status: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    correction_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Job(Base):

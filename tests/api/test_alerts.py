@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import queue
+import time
 from pathlib import Path
 
-from broadcast import protocol
+from sqlalchemy import select
+
+from broadcast import accounts, protocol
+from broadcast.storage.models import AuditEntry
 from tests.api.conftest import Api
 from tests.api.test_control import _subscribe_as_device
+from tests.support.free_port import free_port
+from tests.support.station import wait_until
 
 SAMPLES = Path(__file__).parents[1] / "data" / "cap"
 
@@ -18,13 +24,15 @@ def _verify(api: Api, raw: bytes) -> protocol.Command:
 
 
 def _next_of_kind(received: queue.Queue[bytes], api: Api, kind: type) -> protocol.Command:
-    while True:
+    deadline = time.monotonic() + 20  # other commands (programmes) keep coming: bound the search
+    while time.monotonic() < deadline:
         command = _verify(api, received.get(timeout=10))
         if isinstance(command, kind):
             return command
+    raise AssertionError(f"no {kind.__name__} within 20 s")
 
 
-def test_an_approver_alert_goes_out_at_once_with_inline_audio(api: Api, tmp_path: Path) -> None:
+def test_an_approver_alert_goes_out_with_the_siren_then_its_speech(api: Api, tmp_path: Path) -> None:
     client, received = _subscribe_as_device(api, tmp_path, "loa-2")  # zone thon-2
     client.subscribe(protocol.zone_command_topic("thon-2"), qos=1)
     try:
@@ -41,8 +49,15 @@ def test_an_approver_alert_goes_out_at_once_with_inline_audio(api: Api, tmp_path
         command = _next_of_kind(received, api, protocol.AlertCommand)
         assert isinstance(command, protocol.AlertCommand)
         assert command.repeat == 2
-        assert command.inline_audio() is not None  # rides in the message: no fetch before the siren
-        assert command.preamble is not None
+        # Heard first: the siren (on every agent already) goes out before any synthesis.
+        assert command.speech_follows and command.preamble is not None
+        assert command.clip == command.preamble  # what an agent without alert_speech plays
+        speech = _next_of_kind(received, api, protocol.AlertSpeechCommand)
+        assert isinstance(speech, protocol.AlertSpeechCommand)
+        assert speech.target == command.id and speech.alert_id == alert["id"]
+        assert speech.inline_audio() is not None  # rides in the message: no fetch after the siren
+        shown = api.client.get(f"/api/alerts/{alert['id']}", headers=api.approver).json()
+        assert shown["speech_status"] == "sent" and shown["audio_url"].endswith(f"{speech.clip.sha256}.mp3")
 
         cancelled = api.client.post(f"/api/alerts/{alert['id']}/cancel", json={}, headers=api.approver)
         assert cancelled.json()["status"] == "cancelled"
@@ -108,3 +123,71 @@ def test_cap_round_trip_and_cancel(api: Api) -> None:
         assert response.json()["detail"]
     expired = (SAMPLES / "bao-so-3.xml").read_bytes()  # expires in 2026-09: already past
     assert api.client.post("/api/alerts/cap", content=expired, headers=headers).status_code == 422
+
+
+def test_an_editor_cannot_cancel_a_sent_alert_only_withdraw_their_own(api: Api) -> None:
+    sent = api.client.post("/api/alerts", json={"text": "Lũ về!"}, headers=api.approver).json()
+    refused = api.client.post(f"/api/alerts/{sent['id']}/cancel", json={}, headers=api.editor)
+    assert refused.status_code == 403
+    assert "không được huỷ cảnh báo đã phát" in refused.json()["detail"]
+    assert api.client.get(f"/api/alerts/{sent['id']}", headers=api.approver).json()["status"] == "sent"
+    other = api.client.post("/api/alerts", json={"text": "Cháy rừng!"}, headers=api.editor).json()
+    assert other["status"] == "awaiting_confirmation"
+    withdrawn = api.client.post(f"/api/alerts/{other['id']}/cancel", json={}, headers=api.editor)
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "cancelled"
+    api.client.post(f"/api/alerts/{sent['id']}/cancel", json={"correction": False}, headers=api.approver)
+    with api.station.db.session() as session:
+        rows = session.execute(select(AuditEntry.action, AuditEntry.actor).order_by(AuditEntry.id)).all()
+    cancels = [tuple(row) for row in rows if row[0] == "alert.cancel"]
+    assert cancels == [("alert.cancel", "canbo"), ("alert.cancel", "chutich")]  # no refused one
+
+
+def test_two_person_correction_waits_for_a_second_approver(api: Api, tmp_path: Path) -> None:
+    client, received = _subscribe_as_device(api, tmp_path, "loa-2")
+    client.subscribe(protocol.zone_command_topic("thon-2"), qos=1)
+    try:
+        with api.station.db.session() as session:
+            accounts.add_user(session, "phochutich", "approver", "mat-khau-nguoi-thu-hai")
+            second = {"Authorization": f"Bearer {accounts.issue_token(session, 'phochutich')}"}
+        raised = api.client.post(
+            "/api/alerts", json={"text": "Sạt lở!", "zones": ["thon-2"]}, headers=api.approver
+        ).json()
+        api.station.settings = api.station.settings.model_copy(update={"alert_two_person": True})
+        stopped = api.client.post(f"/api/alerts/{raised['id']}/cancel", json={}, headers=api.approver).json()
+        assert stopped["status"] == "cancelled" and stopped["correction_status"] == "awaiting"
+        alert = _next_of_kind(received, api, protocol.AlertCommand)
+        stop = _next_of_kind(received, api, protocol.CancelCommand)
+        assert isinstance(stop, protocol.CancelCommand)
+        assert stop.target == alert.id and stop.correction is None  # the stop is immediate and silent
+        own = api.client.post(f"/api/alerts/{raised['id']}/correction", headers=api.approver)
+        assert own.status_code == 403 and "hai người" in own.json()["detail"]
+        assert (
+            api.client.post(f"/api/alerts/{raised['id']}/correction", headers=api.editor).status_code == 403
+        )
+        confirmed = api.client.post(f"/api/alerts/{raised['id']}/correction", headers=second)
+        assert confirmed.status_code == 200 and confirmed.json()["correction_status"] == "sent"
+        fix = _next_of_kind(received, api, protocol.CancelCommand)
+        assert isinstance(fix, protocol.CancelCommand)
+        assert fix.target == alert.id and fix.correction is not None
+        assert api.client.post(f"/api/alerts/{raised['id']}/correction", headers=second).status_code == 409
+        with api.station.db.session() as session:
+            rows = session.execute(select(AuditEntry.action, AuditEntry.actor).order_by(AuditEntry.id)).all()
+        steps = [tuple(row) for row in rows if row[0].startswith("alert.")]
+        assert steps[-2:] == [("alert.cancel", "chutich"), ("alert.correction_confirm", "phochutich")]
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_failed_synthesis_is_recorded_and_the_siren_still_went_out(api: Api) -> None:
+    api.station.settings = api.station.settings.model_copy(
+        update={"tts_engine": "gtts", "gtts_url": f"http://127.0.0.1:{free_port()}", "tts_fallback": []}
+    )
+    raised = api.client.post("/api/alerts", json={"text": "Đê vỡ!"}, headers=api.approver).json()
+    assert raised["status"] == "sent" and raised["speech_status"] == "pending"
+
+    def shown() -> dict[str, str]:
+        return dict(api.client.get(f"/api/alerts/{raised['id']}", headers=api.approver).json())
+
+    assert wait_until(lambda: shown()["speech_status"] == "failed", timeout=30)
+    assert shown()["speech_error"] and shown()["audio_url"] == ""
