@@ -136,8 +136,14 @@ def _cancel(alert_id: int, station: StationDep, user: Principal, address: str, c
 
 
 @router.post("/{alert_id}/correction")
-def confirm_correction(alert_id: int, station: StationDep, user: UserDep, address: AddressDep) -> AlertOut:
+async def confirm_correction(
+    alert_id: int, station: StationDep, user: AlertUserDep, address: AddressDep
+) -> AlertOut:
     """Send the spoken correction of a cancel that waits for a second approver (two-person rule)."""
+    return await station.lanes.alerts.run(lambda: _correction(alert_id, station, user, address))
+
+
+def _correction(alert_id: int, station: StationDep, user: Principal, address: str) -> AlertOut:
     with station.db.session() as session:
         alerts.confirm_correction(session, station.alert_deps(), user, alert_id, address)
     return _out(station, user, alert_id)
