@@ -65,7 +65,7 @@ def test_speech_command_round_trip_and_old_alerts_read_as_before(
     whole = _alert(clip=SPEECH, speech_follows=False)
     assert "speech_follows" not in whole.to_body()
     assert protocol.parse_command(whole.to_body()) == whole
-    assert protocol.parse_command(_alert().to_body()).speech_follows is True
+    assert protocol.parse_alert_command(_alert().to_body()).speech_follows is True
 
 
 def _mutated(body: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
