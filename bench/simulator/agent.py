@@ -26,7 +26,7 @@ from bench.simulator.loop import ClientLoop
 from bench.simulator.records import RAW_MARK, AgentRecord, AgentSpec, Outcome, WorkerSpec
 from broadcast import protocol
 from edge_agent.config import AgentConfig
-from edge_agent.handlers import Accepted, Rejected, decide
+from edge_agent.handlers import Accepted, AcceptedAlert, Rejected, decide
 from edge_agent.playout import LATE_TOLERANCE_S
 from edge_agent.seen import SeenStore
 
@@ -208,6 +208,12 @@ class SimAgent:
         command = decision.command
         self.seen.add(command.id, command.expires_at)  # durable before acting, as the real agent
         decided = time.time()
+        if isinstance(decision, AcceptedAlert) and isinstance(command, protocol.AlertCommand):
+            # The real player acknowledges, then starts the siren (prefetched by the programme) at once.
+            self._record(command.id, "started", received, decided, started_at=time.time())
+            ack = protocol.CommandReceived(self.spec.device_id, command.id, time.time())
+            self.host.defer(lambda: self._event(ack))
+            return
         if not isinstance(decision, Accepted):
             self._record(command.id, "control", received, decided)
             return
