@@ -44,7 +44,18 @@ def check(station: Station) -> None:
             assert bulletin.zones, f"{owner} has no zones"
             assert f"bulletin:{bulletin.id}" in audited, f"{owner} was stored without an audit entry"
         for alert in session.scalars(select(Alert)):
-            _clip_whole(session, station, alert.clip_sha256, f"alert {alert.id}")
+            # Heard first: the speech may still be synthesised (or have failed, saying why) after the siren.
+            if alert.clip_sha256 is not None:
+                _clip_whole(session, station, alert.clip_sha256, f"alert {alert.id}")
+            else:
+                assert alert.speech_status in ("pending", "failed"), f"alert {alert.id}: no speech"
+                assert alert.speech_status == "pending" or alert.speech_error, (
+                    f"alert {alert.id}: failed silently"
+                )
+            if alert.speech_command_id is not None:
+                assert session.get(Command, alert.speech_command_id) is not None, (
+                    f"alert {alert.id}: speech lost"
+                )
             if alert.status == "sent":
                 assert alert.command_id, f"alert {alert.id} sent without a command"
                 assert session.get(Command, alert.command_id) is not None, f"alert {alert.id}: command lost"
