@@ -179,11 +179,12 @@ def test_alert_preempts_repeats_cancels_and_expires(station: AlertStation) -> No
     agents = {device: station.add_agent(device) for device in DEVICES}
     station.wait_for("all agents online", lambda: station.online() == set(DEVICES), timeout=15)
 
-    # The programmes ask every agent to keep the siren: fetched ahead and pinned.
+    # The programmes ask every agent to keep the siren: fetched ahead and pinned. Their (empty) window
+    # ends before this test's lone plays: a lone play a held window covers must be one of its entries.
     now = time.time()
     for version, zone in enumerate((ZONE_A, ZONE_B), start=1):
         programme = protocol.ProgrammeMessage(
-            f"prog-{zone}", version, now, now + 3600, zone, 1, now, now + 3600, (), prefetch=(siren,)
+            f"prog-{zone}", version, now, now + 3600, zone, 1, now - 60, now + 0.5, (), prefetch=(siren,)
         )
         station.send(programme, protocol.zone_programme_topic(zone), retain=True)
     station.wait_for(
