@@ -142,10 +142,11 @@ def test_an_alert_ack_is_handled_before_a_backlog_of_ordinary_reports() -> None:
     assert handled.index("alert-1") < 150, handled.index("alert-1")
 
 
-def test_publishing_an_alert_makes_its_reports_urgent() -> None:
+@pytest.mark.parametrize("kind", ["alert", "alert_speech", "cancel"])
+def test_publishing_an_alert_makes_its_reports_urgent(kind: str) -> None:
     guard = ReportGuard()
     client = _client(guard)
-    body = {"v": 1, "kind": "alert", "id": "alert-9", "expires_at": time.time() + 60, "sig": "x"}
+    body = {"v": 1, "kind": kind, "id": "alert-9", "expires_at": time.time() + 60, "sig": "x"}
     client._note_urgent(protocol.canonical_json(body))  # what publish() does before sending
     assert guard.lane(_play("loa-1", "alert-9")) == "urgent"
     play = {"v": 1, "kind": "play", "id": "play-9", "expires_at": time.time() + 60}

@@ -46,7 +46,7 @@ SHARED_SESSION_EXPIRY_S = 300
 NORMAL_QUEUE = 5_000
 URGENT_QUEUE = 5_000
 URGENT_MARGIN_S = 600.0  # acks of an alert or cancel stay urgent this long past its expiry
-_URGENT_KINDS = (b'"kind":"alert"', b'"kind":"cancel"')
+_URGENT_KINDS = (b'"kind":"alert"', b'"kind":"alert_speech"', b'"kind":"cancel"')
 
 
 def agent_subscriptions(shared_group: str | None = None) -> list[str]:
@@ -211,14 +211,14 @@ class StationMqtt:
         return {name: lane.qsize() for name, lane in self._lanes.items()}
 
     def _note_urgent(self, payload: bytes) -> None:
-        """Remember the id of an alert or cancel being published, so its acks take the urgent lane."""
+        """Remember the id of an alert, its speech or a cancel being published: its acks go urgent."""
         if not any(kind in payload for kind in _URGENT_KINDS):
             return
         try:
             body = json.loads(payload)
         except ValueError:
             return
-        if not isinstance(body, dict) or body.get("kind") not in ("alert", "cancel"):
+        if not isinstance(body, dict) or body.get("kind") not in ("alert", "alert_speech", "cancel"):
             return
         expires_at = body.get("expires_at")
         until = expires_at if isinstance(expires_at, int | float) else time.time()
