@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from broadcast import csv_export
-from broadcast.storage.models import AuditEntry, User
+from broadcast.storage.models import AuditEntry, Device, User, Zone
 
 MAX_PAGE = 500
 
@@ -38,7 +38,7 @@ class AuditFilter:
     target: str = ""  # exact ("bulletin:5") or a prefix ending in ":" ("bulletin:")
     since: datetime | None = None
     until: datetime | None = None  # exclusive
-    # A commune admin sees what the accounts of their commune did (entries carry no commune of their own).
+    # A commune admin sees what their commune's accounts did and what befell its devices.
     commune: str | None = None
 
 
@@ -55,7 +55,16 @@ def _where(query: Select[Any], f: AuditFilter) -> Select[Any]:
         )
         query = query.where(target)
     if f.commune is not None:
-        query = query.where(AuditEntry.actor.in_(select(User.name).where(User.commune_id == f.commune)))
+        # What the commune's accounts did, and what happened to its devices (e.g. the station flagging
+        # one for flooding reports: actor "station", target "device:<id>").
+        zones = select(Zone.id).where(Zone.commune_id == f.commune)
+        devices = select(literal("device:") + Device.id).where(Device.zone.in_(zones))
+        query = query.where(
+            or_(
+                AuditEntry.actor.in_(select(User.name).where(User.commune_id == f.commune)),
+                AuditEntry.target.in_(devices),
+            )
+        )
     if f.since is not None:
         query = query.where(AuditEntry.at >= f.since)
     if f.until is not None:

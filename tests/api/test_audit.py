@@ -6,12 +6,13 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from broadcast import accounts, audit
+from broadcast import accounts, audit, devices, tenancy
 from broadcast.storage.models import AuditEntry
 from tests.api.conftest import Api
 
@@ -149,4 +150,22 @@ def test_a_commune_admin_reads_what_their_communes_accounts_did(api: Api) -> Non
         headers = {"Authorization": f"Bearer {accounts.issue_token(session, 'quantri-xa')}"}
         audit.record(session, "quantri-xa", "zone.add", "zone:thon-9", "10.0.0.2")
     page = api.client.get("/api/audit", headers=headers).json()
-    assert {e["actor"] for e in page["entries"]} == {"quantri-xa"} and page["total"] == 1
+    # (Plus what befell the commune's own device: its enrolment, see the next test.)
+    mine = [e for e in page["entries"] if not e["target"].startswith("device:")]
+    assert {e["actor"] for e in mine} == {"quantri-xa"} and len(mine) == 1
+
+
+def test_a_commune_admin_sees_what_befell_their_devices_and_not_others(api: Api, tmp_path: Path) -> None:
+    settings = api.station.settings
+    with api.station.db.session() as session:
+        tenancy.add_commune(session, "xa-khac", "Xã Khác", "test")
+        devices.add_device(
+            session, settings, "loa-khac", "thon-khac", tmp_path / "s2", "file:p2", "test", "xa-khac"
+        )
+        accounts.add_user(session, "quantri-xa", "admin", "so-tay-cua-dai-xa", commune="default")
+        headers = {"Authorization": f"Bearer {accounts.issue_token(session, 'quantri-xa')}"}
+        # What the station's flood guard writes (broadcast/report_floods.py): actor "station".
+        audit.record(session, "station", "device.report_flood", "device:loa-1", "", dropped=500)
+        audit.record(session, "station", "device.report_flood", "device:loa-khac", "", dropped=700)
+    page = api.client.get("/api/audit?action=device", headers=headers).json()
+    assert [e["target"] for e in page["entries"] if e["action"] == "device.report_flood"] == ["device:loa-1"]
