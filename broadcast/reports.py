@@ -24,7 +24,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcast import presence, protocol, uptime
@@ -68,14 +68,37 @@ class NotIssued(protocol.ProtocolError):
 CommandReport = protocol.PlayReport | protocol.CommandReceived | protocol.CommandRejected
 
 
+# A device refusing a command the station never sent it (forged, replayed, another station's) is worth
+# an officer's eye: that many such refusals per device and day are kept, the rest only counted.
+KEPT_FOREIGN_REFUSALS_PER_DAY = 20
+
+
 def check_issued(session: Session, message: protocol.AgentMessage) -> None:
     """Raise NotIssued if the report names a command not issued to its device's zone (two key lookups)."""
     if not isinstance(message, CommandReport):
         return
     zones = session.scalar(select(Command.zones).where(Command.id == message.command_id))
     zone = session.scalar(select(Device.zone).where(Device.id == message.device_id))
-    if zones is None or (zone is not None and zone not in zones):  # an unknown device: refused later
-        raise NotIssued(f"command {message.command_id!r} was not issued to {message.device_id!r}")
+    if zones is not None and (zone is None or zone in zones):  # an unknown device: refused later
+        return
+    if isinstance(message, protocol.CommandRejected) and _foreign_refusals_today(session, message) < (
+        KEPT_FOREIGN_REFUSALS_PER_DAY
+    ):
+        return
+    raise NotIssued(f"command {message.command_id!r} was not issued to {message.device_id!r}")
+
+
+def _foreign_refusals_today(session: Session, message: protocol.CommandRejected) -> int:
+    """Return how many refusals of commands the station never issued the device reported in 24 h."""
+    since = datetime.now(UTC) - timedelta(days=1)
+    issued = select(Command.id).where(Command.id == Play.command_id).exists()
+    query = select(func.count(Play.id)).where(
+        Play.device_id == message.device_id,
+        Play.outcome == "rejected",
+        Play.reported_at >= since,
+        ~issued,
+    )
+    return int(session.scalar(query) or 0)
 
 
 def is_will(message: protocol.AgentMessage) -> bool:

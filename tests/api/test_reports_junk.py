@@ -162,3 +162,15 @@ def test_a_quiet_device_is_not_flagged(api: Api) -> None:
     assert report_floods.flag_floods(api.station.db, ledger) == 0
     (listed,) = api.client.get("/api/devices", headers=api.editor).json()
     assert listed["report_flood"] is None
+
+
+def test_refusals_of_commands_never_issued_are_kept_up_to_a_daily_bound(api: Api) -> None:
+    """A forged command refused by a device is shown to the officer, but a flood of them is not stored."""
+    ledger = DropLedger()
+    for n in range(reports.KEPT_FOREIGN_REFUSALS_PER_DAY + 30):
+        refusal = protocol.CommandRejected("loa-1", f"forged-{n}", "bad signature")
+        _ingest(api, protocol.encode_agent_message(refusal), ledger)
+    kept = _plays(api)
+    assert len(kept) == reports.KEPT_FOREIGN_REFUSALS_PER_DAY
+    assert {outcome for _, outcome in kept} == {"rejected"} and kept[0][0] == "forged-0"
+    assert ledger.counts()["unknown_command"] == 30
