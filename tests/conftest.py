@@ -53,9 +53,7 @@ TIMING_CRITICAL = frozenset(
         "tests/edge_agent/test_agent_outputs.py::test_file_sink_records_at_start_and_keeps_audio",  # 50 ms
         "tests/security/test_faults.py::test_power_cut_mid_download_refetches_and_verifies_the_clip",
         "tests/security/test_faults.py::test_power_cut_mid_play_reports_the_cut_play_and_plays_nothing_twice",
-        "tests/integration/test_programme_offline.py",
         "tests/integration/test_spine.py::test_bulletin_plays_on_every_agent_of_its_zone_at_the_scheduled_second",
-        "tests/integration/test_s3_clips.py::test_a_bulletin_in_object_storage_reaches_the_speaker",
         "tests/tts/test_gtts.py::test_a_quota_refusal_holds_off_every_call_until_the_cool_down_ends",  # 0.1 s
     }
 )
