@@ -126,7 +126,7 @@ def test_refreshes_in_two_threads_store_each_entry_once_and_publish_in_order(
 
 def _refresh_in_process(url: str, secrets: str, barrier: ProcessBarrier, results: Any) -> None:
     """Run in a child process: one refresh of the zone on a fresh engine; report versions or the error."""
-    publishing.load_plans = _meeting_plans(barrier)  # type: ignore[assignment]  # this child only
+    publishing.load_plans = _meeting_plans(barrier)  # this child only
     db = Database(url)
     try:
         results.put(publishing.refresh(_context(db, Path(secrets), RecordingPublisher()), [ZONE], force=True))
