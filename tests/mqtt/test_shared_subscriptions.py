@@ -74,9 +74,9 @@ class Inbox:
 def workers(broker: Broker) -> Iterator[Callable[..., tuple[StationMqtt, Inbox]]]:
     started: list[StationMqtt] = []
 
-    def start(n: int, **options: int) -> tuple[StationMqtt, Inbox]:
+    def start(n: int, session_expiry_s: int | None = None) -> tuple[StationMqtt, Inbox]:
         inbox = Inbox()
-        client = StationMqtt(broker.worker(n), shared_group=GROUP, **options)
+        client = StationMqtt(broker.worker(n), shared_group=GROUP, session_expiry_s=session_expiry_s)
         client.on_agent_message(inbox)
         started.append(client)
         client.start(timeout=5)
