@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -38,10 +39,27 @@ class SpeechWorker:
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="alert-speech")
+        self._lock = threading.Lock()
+        self._busy: set[int] = set()  # alerts whose speech this worker is synthesising or will
 
     def submit(self, deps: AlertDeps, alert_id: int, text: str) -> None:
         """Synthesise the alert's speech in the background, then send it if the alert is on the air."""
-        self._pool.submit(synthesise, deps, alert_id, text).add_done_callback(_log_failure)
+        with self._lock:
+            if alert_id in self._busy:
+                return
+            self._busy.add(alert_id)
+        future = self._pool.submit(synthesise, deps, alert_id, text)
+        future.add_done_callback(lambda done: self._finished(alert_id, done))
+
+    def busy(self, alert_id: int) -> bool:
+        """Return True if this worker is synthesising the alert's speech (or has it queued)."""
+        with self._lock:
+            return alert_id in self._busy
+
+    def _finished(self, alert_id: int, future: Future[None]) -> None:
+        with self._lock:
+            self._busy.discard(alert_id)
+        _log_failure(future)
 
     def shutdown(self) -> None:
         """Stop taking work; a synthesis under way is left to finish on its daemon thread."""
@@ -68,6 +86,9 @@ def synthesise(deps: AlertDeps, alert_id: int, text: str) -> None:
         alert = session.get(Alert, alert_id, with_for_update=True)
         if alert is None:
             return None
+        if alert.speech_status != "pending":  # another worker (after a restart) got there first
+            log.info("alert %s: speech already %s; this synthesis is not used", alert_id, alert.speech_status)
+            return alert
         if session.get(Clip, sha) is None:
             row = Clip(
                 sha256=sha, size=len(clip.data), duration_s=clip.duration_s, loudness_lufs=clip.loudness_lufs

@@ -335,6 +335,7 @@ def retry_silent(deps: AlertDeps) -> int:
     """
     now = datetime.now(UTC)
     sends: list[tuple[str, bytes, float]] = []
+    resume_speech(deps, now)
     with deps.push.db.session() as session:
         live = list(session.scalars(select(Alert).where(Alert.status == "sent", Alert.expires_at > now)))
         for alert in live:
@@ -356,6 +357,37 @@ def retry_silent(deps: AlertDeps) -> int:
     for topic, payload, expiry in sends:
         deps.push.publisher.publish(topic, payload, expiry_s=max(1.0, expiry))
     return len(sends)
+
+
+# Speech still pending this long after its alert was raised lost its worker (a station killed mid-synthesis,
+# or another worker's): synthesise it here. The store step takes it only while pending, so a slow first
+# worker and this one never both send it.
+SPEECH_STALE_S = 30.0
+
+
+def resume_speech(deps: AlertDeps, now: datetime) -> list[int]:
+    """Synthesise again the speech of live alerts that no worker finished; return their ids."""
+    if deps.speech is None:
+        return []
+    stale = now - timedelta(seconds=SPEECH_STALE_S)
+    with deps.push.db.session() as session:
+        pending = session.execute(
+            select(Alert.id, Alert.text).where(
+                Alert.speech_status == "pending",
+                Alert.status.in_(("awaiting_confirmation", "sent")),
+                Alert.expires_at > now,
+                Alert.created_at < stale,
+            )
+        ).all()
+    resumed = []
+    for alert_id, text in pending:
+        if not deps.speech.busy(alert_id):
+            log.warning(
+                "alert %s: speech still pending after %.0f s; synthesising it again", alert_id, SPEECH_STALE_S
+            )
+            deps.speech.submit(deps, alert_id, text)
+            resumed.append(alert_id)
+    return resumed
 
 
 def _acknowledged(session: Session, command_id: str) -> set[str]:

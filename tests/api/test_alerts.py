@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import queue
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from broadcast import accounts, protocol
-from broadcast.storage.models import AuditEntry
+from broadcast import accounts, alert_speech, alerts, protocol
+from broadcast.storage.models import Alert, AuditEntry
 from tests.api.conftest import Api
 from tests.api.test_control import _subscribe_as_device
 from tests.support.free_port import free_port
@@ -191,3 +192,33 @@ def test_failed_synthesis_is_recorded_and_the_siren_still_went_out(api: Api) -> 
 
     assert wait_until(lambda: shown()["speech_status"] == "failed", timeout=30)
     assert shown()["speech_error"] and shown()["audio_url"] == ""
+
+
+def test_speech_left_pending_by_a_dead_worker_is_synthesised_again_once(api: Api) -> None:
+    raised = api.client.post(
+        "/api/alerts", json={"text": "Bão đổ bộ, ở yên trong nhà!", "zones": ["thon-1"]}, headers=api.approver
+    ).json()
+
+    def speech_command() -> str | None:
+        with api.station.db.session() as session:
+            alert = session.get(Alert, raised["id"])
+            assert alert is not None
+            return alert.speech_command_id if alert.speech_status == "sent" else None
+
+    assert wait_until(lambda: speech_command() is not None, timeout=30)
+    first = speech_command()
+    # What a station killed mid-synthesis leaves: speech pending, no speech command, raised a minute ago.
+    with api.station.db.session() as session:
+        alert = session.get(Alert, raised["id"])
+        assert alert is not None
+        alert.speech_status, alert.speech_command_id = "pending", None
+        alert.created_at = datetime.now(UTC) - timedelta(seconds=60)
+    deps = api.station.alert_deps()
+    assert alerts.resume_speech(deps, datetime.now(UTC)) == [raised["id"]]
+    assert wait_until(lambda: speech_command() is not None, timeout=30)
+    again = speech_command()
+    assert again != first
+    assert alerts.resume_speech(deps, datetime.now(UTC)) == []  # nothing left pending
+    # A late first worker finishing now does not send the speech a second time.
+    alert_speech.synthesise(deps, raised["id"], "Bão đổ bộ, ở yên trong nhà!")
+    assert speech_command() == again

@@ -197,7 +197,7 @@ def test_device_pages_follow_zone_and_id(world: World, who: str, expected: int) 
     full = world.get(who, "/api/devices?limit=1000").json()
     assert full == rows
     assert full[0]["health"] is not None and set(full[0]) == {
-        "id", "zone", "online", "last_seen", "version", "revoked", "health"
+        "id", "zone", "online", "last_seen", "version", "revoked", "health", "report_flood"
     }  # fmt: skip
 
 
