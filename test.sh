@@ -7,11 +7,12 @@ scripts/bootstrap.sh
 . .venv/bin/activate
 echo ">> ruff" && ruff check . && ruff format --check .
 echo ">> mypy --strict" && mypy
-# Most tests wait on processes (Mosquitto, agents, ffmpeg), so four workers keep two cores busy; the
-# timing-critical ones (marked serial in tests/conftest.py) then run alone.
+# Most tests wait on processes (Mosquitto, agents, ffmpeg), so four workers keep two cores busy (work
+# stealing: a long end-to-end test drawn last does not leave three workers idle); the timing-critical
+# ones (marked serial in tests/conftest.py) then run alone.
 workers=${PYTEST_WORKERS:-4}
 none_selected() { [ $? -eq 5 ]; }  # pytest's "no tests collected": a selection with nothing of this kind
-echo ">> pytest (SQLite, $workers workers)" && pytest -q -n "$workers" -m "not serial" "$@" || none_selected
+echo ">> pytest (SQLite, $workers workers)" && pytest -q -n "$workers" --dist worksteal -m "not serial" "$@" || none_selected
 echo ">> pytest (SQLite, timing-critical tests alone)" && pytest -q -m serial "$@" || none_selected
 
 # TEST_DATABASE_SERVER (a SQLAlchemy URL without a database) points the pass at another server.
@@ -37,6 +38,6 @@ pg_suites=(tests/storage tests/api tests/scheduler tests/fuzz tests/integration/
   tests/test_device_presence.py tests/test_tenancy_rules.py tests/test_skips.py)
 [ "$#" -gt 0 ] && pg_suites=("$@")
 echo ">> pytest (PostgreSQL, $workers workers)" &&
-  TEST_DATABASE=postgresql pytest -q -n "$workers" -m "not serial" "${pg_suites[@]}" || none_selected
+  TEST_DATABASE=postgresql pytest -q -n "$workers" --dist worksteal -m "not serial" "${pg_suites[@]}" || none_selected
 echo ">> pytest (PostgreSQL, timing-critical tests alone)" &&
   TEST_DATABASE=postgresql pytest -q -m serial "${pg_suites[@]}" || none_selected

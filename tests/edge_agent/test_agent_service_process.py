@@ -34,6 +34,7 @@ from broadcast.mqtt.broker import BrokerConfig, ManagedBroker, write_credentials
 from broadcast.mqtt.credentials import STATION_USER, DeviceCredential, hash_password, new_password
 from edge_agent.config import AgentConfig, dump_config
 from tests.support.free_port import free_port
+from tests.support.timing import ON_TIME_S
 
 pytestmark = pytest.mark.integration
 
@@ -274,8 +275,8 @@ def test_installed_service_command_runs_the_pi_side(
     plays = [json.loads(line) for line in (state / "plays" / "plays.jsonl").read_text().splitlines()]
     assert [p["command_id"] for p in plays] == ["play-1", "tone-1"]
     assert (
-        abs(plays[0]["started_at"] - play.start_at) < 0.1
-        and abs(plays[1]["started_at"] - tone.start_at) < 0.1
+        abs(plays[0]["started_at"] - play.start_at) < ON_TIME_S
+        and abs(plays[1]["started_at"] - tone.start_at) < ON_TIME_S
     )
     # The relay stays on from pre-roll before the clip through the tone 0.5 s later (hold 0.5 s), then off.
     lines = text.splitlines()
@@ -285,7 +286,7 @@ def test_installed_service_command_runs_the_pi_side(
         if "amplifier relay o" in line
     ]
     assert [state_ for _, state_ in relay[:2]] == ["on", "off"], relay
-    assert abs(plays[0]["started_at"] - relay[0][0] - PRE_ROLL_S) < 0.1
+    assert abs(plays[0]["started_at"] - relay[0][0] - PRE_ROLL_S) < ON_TIME_S
     assert relay[1][0] > plays[1]["started_at"] + 0.5
 
     writes = [line.split(" ", 2)[2] for line in lines if line.startswith("AUDIT-WRITE ")]

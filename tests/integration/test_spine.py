@@ -11,6 +11,7 @@ import pytest
 
 from broadcast.audio import decode_duration, ffmpeg_exe, measure_loudness
 from tests.support.station import AgentProcess, StationProcess, running, wait_until
+from tests.support.timing import ON_TIME_S
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +84,7 @@ def test_bulletin_plays_on_every_agent_of_its_zone_at_the_scheduled_second(tmp_p
             assert len(agent_plays) == 1
             play = agent_plays[0]
             assert play["clip_sha256"] == bulletin["clip_sha256"]
-            assert abs(play["started_at"] - start_at) < 0.1, play["started_at"] - start_at
+            assert abs(play["started_at"] - start_at) < ON_TIME_S, play["started_at"] - start_at
             assert play["priority"] == "normal"
         assert b1.plays() == []
 
