@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from broadcast import (
+    alert_delivery,
     alerts,
     device_settings,
     key_rotation,
@@ -236,7 +237,9 @@ def start_station(settings: Settings) -> Station:
                 lambda: reports.mark_silent_devices_offline(db, settings.device_offline_after_s),
             ),
             Periodic(
-                "alert-retry", settings.alert_retry_s, lambda: alerts.retry_silent(station.alert_deps())
+                "alert-retry",
+                settings.alert_retry_s,
+                lambda: alert_delivery.retry_silent(station.alert_deps()),
             ),
             Periodic("key-announce", 5.0, lambda: announcer.tick(mqtt)),  # after `broadcast key rotate`
             Periodic("stale-jobs", 30.0, lambda: fail_stale(db)),

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from broadcast import alerts, domain, tenancy
+from broadcast import alert_delivery, alerts, domain, tenancy
 from broadcast.accounts import Principal
 from broadcast.api.deps import AddressDep, AlertUserDep, StationDep, UserDep
 from broadcast.cap import CapError, CapExport, CapMessage, parse_cap, to_cap
@@ -68,7 +68,7 @@ class AlertOut(BaseModel):
 def _out(station: StationDep, user: Principal, alert_id: int) -> AlertOut:
     with station.db.session() as session:
         alert = alerts.get_alert(session, alert_id, user)
-        seen = alerts.delivery(session, alert, user)
+        seen = alert_delivery.delivery(session, alert, user)
         return AlertOut(
             id=alert.id,
             status=alert.status,

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from broadcast import alerts, domain, tenancy
+from broadcast import alert_delivery, alerts, domain, tenancy
 from broadcast.accounts import Principal
 from broadcast.alert_templates import PHRASES
 from broadcast.api.deps import AddressDep, LaneOptionalUserDep, StationDep
@@ -108,7 +108,7 @@ async def alert_status(request: Request, alert_id: int, station: StationDep, use
 def _status(request: Request, alert_id: int, station: StationDep, user: Principal) -> Response:
     with station.db.session() as session:
         alert = alerts.get_alert(session, alert_id, user)
-        seen = alerts.delivery(session, alert, user)
+        seen = alert_delivery.delivery(session, alert, user)
     return page(request, station, user, "alert.html", alert=alert, seen=seen)
 
 

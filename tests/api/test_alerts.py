@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from broadcast import accounts, alert_speech, alerts, protocol
+from broadcast import accounts, alert_delivery, alert_speech, protocol
 from broadcast.storage.models import Alert, AuditEntry
 from tests.api.conftest import Api
 from tests.api.test_control import _subscribe_as_device
@@ -214,11 +214,11 @@ def test_speech_left_pending_by_a_dead_worker_is_synthesised_again_once(api: Api
         alert.speech_status, alert.speech_command_id = "pending", None
         alert.created_at = datetime.now(UTC) - timedelta(seconds=60)
     deps = api.station.alert_deps()
-    assert alerts.resume_speech(deps, datetime.now(UTC)) == [raised["id"]]
+    assert alert_delivery.resume_speech(deps, datetime.now(UTC)) == [raised["id"]]
     assert wait_until(lambda: speech_command() is not None, timeout=30)
     again = speech_command()
     assert again != first
-    assert alerts.resume_speech(deps, datetime.now(UTC)) == []  # nothing left pending
+    assert alert_delivery.resume_speech(deps, datetime.now(UTC)) == []  # nothing left pending
     # A late first worker finishing now does not send the speech a second time.
     alert_speech.synthesise(deps, raised["id"], "Bão đổ bộ, ở yên trong nhà!")
     assert speech_command() == again
