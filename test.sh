@@ -7,6 +7,7 @@ scripts/bootstrap.sh
 . .venv/bin/activate
 echo ">> ruff" && ruff check . && ruff format --check .
 echo ">> mypy --strict" && mypy
+echo ">> import layers (import-linter)" && lint-imports --no-cache
 # Most tests wait on processes (Mosquitto, agents, ffmpeg), so four workers keep two cores busy (work
 # stealing: a long end-to-end test drawn last does not leave three workers idle); the timing-critical
 # ones (marked serial in tests/conftest.py) then run alone.
