@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from broadcast import commands, protocol
-from broadcast.protocol_alerts import MAX_INLINE_AUDIO
+from broadcast.protocol.alerts import MAX_INLINE_AUDIO
 from broadcast.rendering import render_bulletin, render_options
 from broadcast.storage.models import Alert, Clip
 

@@ -22,7 +22,7 @@ from broadcast.alert_templates import Template
 from broadcast.bulletins import get_bulletin
 from broadcast.clips import ClipStorage
 from broadcast.config import Settings
-from broadcast.protocol_alerts import MAX_INLINE_AUDIO, MAX_REPEAT
+from broadcast.protocol.alerts import MAX_INLINE_AUDIO, MAX_REPEAT
 from broadcast.publishing import PushContext
 from broadcast.rendering import render_bulletin, render_options
 from broadcast.storage.models import Alert, Clip, Command

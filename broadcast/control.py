@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from broadcast import audit, commands, domain, protocol, tenancy
 from broadcast.accounts import Principal
-from broadcast.protocol_commands import MAX_TONE_HZ, MAX_TONE_S, MIN_TONE_HZ
+from broadcast.protocol.control import MAX_TONE_HZ, MAX_TONE_S, MIN_TONE_HZ
 from broadcast.publishing import PushContext
 
 CONTROL_TTL_S = 120.0

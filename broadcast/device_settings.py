@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from broadcast import audit, commands, domain, protocol, tenancy, user_admin
 from broadcast.accounts import Principal
 from broadcast.mqtt.client import MqttError
-from broadcast.protocol_config import SPECS, SettingValue, check_setting
+from broadcast.protocol.config import SPECS, SettingValue, check_setting
 from broadcast.publishing import PushContext
 from broadcast.storage.models import Device
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadcast import protocol
-from broadcast.protocol_alerts import inline_bytes
+from broadcast.protocol.alerts import inline_bytes
 from edge_agent.cache import ClipCache, ClipError
 from edge_agent.gpio.amp import AmpControl
 from edge_agent.outputs import AlertPart, Output, PlayRequest

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broadcast import protocol
-from broadcast.protocol_config import SettingValue
+from broadcast.protocol.config import SettingValue
 from edge_agent import health
 from edge_agent.clock import ClockMonitor
 

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadcast.protocol_config import SettingValue, check_settings
+from broadcast.protocol.config import SettingValue, check_settings
 from edge_agent._files import atomic_write
 from edge_agent.clock import NTP_WARN_MS
 from edge_agent.config import AgentConfig

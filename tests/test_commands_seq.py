@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 
 from broadcast import commands
 from broadcast.keys import StationKeys
-from broadcast.protocol_commands import VolumeCommand
+from broadcast.protocol.control import VolumeCommand
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Command, Counter
 

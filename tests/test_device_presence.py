@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from broadcast import devices, presence, protocol, report_data, reports
-from broadcast.protocol_health import Heartbeat
+from broadcast.protocol.health import Heartbeat
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Counter, Device, DevicePresence, Zone
 from tests.api.conftest import Api

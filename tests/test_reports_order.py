@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from broadcast import protocol, reports
-from broadcast.protocol_health import Heartbeat
+from broadcast.protocol.health import Heartbeat
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Device, DevicePresence, Play, Zone
 

@@ -17,7 +17,6 @@ from broadcast import (
     devices,
     domain,
     play_log,
-    protocol_config,
     reporting,
     tenancy,
     user_admin,
@@ -26,6 +25,7 @@ from broadcast import (
 from broadcast.api import paging
 from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.api.schemas import DEVICE_COLUMNS, CsvResponse, DeviceOut, PlayOut
+from broadcast.protocol import config as protocol_config
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.storage.models import Device, Zone
 

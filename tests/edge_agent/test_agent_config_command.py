@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from broadcast import protocol
-from broadcast.protocol_config import SPECS, check_setting, check_settings
+from broadcast.protocol.config import SPECS, check_setting, check_settings
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, dump_config
 from edge_agent.handlers import AcceptedControl, Rejected, decide

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from broadcast.protocol_base import (
+from broadcast.protocol.base import (
     PROTOCOL_VERSION,
     TOPIC_ROOT,
     ClipRef,

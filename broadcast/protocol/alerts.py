@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from broadcast.protocol_base import (
+from broadcast.protocol.base import (
     PROTOCOL_VERSION,
     ClipRef,
     ProtocolError,

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from broadcast.protocol_base import (
+from broadcast.protocol.base import (
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
     TOPIC_ROOT,

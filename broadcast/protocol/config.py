@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from broadcast.protocol_base import (
+from broadcast.protocol.base import (
     PROTOCOL_VERSION,
     ProtocolError,
     _check_envelope,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from broadcast.protocol_base import ProtocolError, _field, _number, _optional_number
-from broadcast.protocol_config import SettingValue, check_setting
+from broadcast.protocol.base import ProtocolError, _field, _number, _optional_number
+from broadcast.protocol.config import SettingValue, check_setting
 
 LinkType = Literal["eth", "wlan", "wwan", "other", "none"]
 LINK_TYPES: tuple[LinkType, ...] = ("eth", "wlan", "wwan", "other", "none")
