@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from broadcast import accounts, cli, domain, quickstart
+from broadcast import accounts, cli, domain
+from broadcast.cli import quickstart
 from broadcast.config import Settings
 from broadcast.storage.db import Database
 from broadcast.storage.models import AuditEntry, User

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from broadcast.cli.voices import register
 from broadcast.config import Settings
 from broadcast.tts import EngineConfig, TtsUnavailable
 from broadcast.tts.engines.piper import PiperEngine
@@ -23,7 +24,6 @@ from broadcast.tts.voices import (
     voice_config,
     voice_names,
 )
-from broadcast.voices_cli import register
 from tests.support.piper_voice import JOE, link_joe, serve_directory
 
 VI = "vi_VN-test-medium"

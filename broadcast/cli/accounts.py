@@ -48,9 +48,9 @@ def register(user: Subparsers, token: Subparsers, read_password: Callable[[argpa
 
 
 def _db(settings: Settings) -> Database:
-    from broadcast.cli import _database  # the CLI's migrated database (imported late, like the CLI does)
+    from broadcast.cli.database import open_database
 
-    return _database(settings)
+    return open_database(settings)
 
 
 def cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,18 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from broadcast.cli.database import open_database
 from broadcast.config import Settings
 
 if TYPE_CHECKING:
-    from broadcast.storage.db import Database
-
-
-def _database(settings: Settings) -> Database:
-    from broadcast.storage.db import Database, migrate
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.database)
-    return Database(settings.database)
+    pass
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -60,7 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast.quickstart import first_run_setup, start_demo_agent
+    from broadcast.cli.quickstart import first_run_setup, start_demo_agent
 
     if not settings.public_url:
         settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{args.port}"})
@@ -89,7 +82,7 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
 
     # A province-wide account must be asked for: by default an account works for one commune.
     commune = None if args.province else (args.commune or DEFAULT_COMMUNE)
-    db = _database(settings)
+    db = open_database(settings)
     with db.session() as session:
         accounts.add_user(session, args.name, args.role, _read_password(args), commune)
         actor = os.environ.get("USER", "cli")
@@ -102,7 +95,7 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     from broadcast import accounts, audit
 
-    db = _database(settings)
+    db = open_database(settings)
     with db.session() as session:
         token = accounts.issue_token(session, args.name, "api")
         audit.record(session, os.environ.get("USER", "cli"), "token.create", f"user:{args.name}", "cli")
@@ -113,7 +106,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
     from broadcast import devices
 
-    db = _database(settings)
+    db = open_database(settings)
     out = Path(args.out)
     state_dir = Path(args.state_dir) if args.state_dir else Path(f"state-{args.device_id}")
     output = args.output or f"file:plays-{args.device_id}"
@@ -142,7 +135,7 @@ def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_device_revoke(args: argparse.Namespace, settings: Settings) -> int:
     from broadcast import devices
 
-    db = _database(settings)
+    db = open_database(settings)
     with db.session() as session:
         actor = os.environ.get("USER", "cli")
         revocation = devices.revoke_device(session, settings, args.device_id, actor, "cli")
@@ -209,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     quick.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     quick.set_defaults(func=cmd_quickstart)
 
-    from broadcast import account_cli
+    from broadcast.cli import accounts as account_cli
 
     user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="create an account")
@@ -256,11 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--voice")
     synth.set_defaults(func=cmd_synth)
 
-    from broadcast import commune_cli, voices_cli
+    from broadcast.cli import communes as commune_cli
+    from broadcast.cli import voices as voices_cli
 
     voices_cli.register(sub)
     commune_cli.register(sub)
-    from broadcast import key_cli
+    from broadcast.cli import keys as key_cli
 
     key_cli.register(sub)
     return parser
@@ -278,7 +272,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DomainError, TtsError, AudioError) as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

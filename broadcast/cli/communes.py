@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_commune_add(args: argparse.Namespace, settings: Settings) -> int:
     from broadcast import tenancy
-    from broadcast.cli import _database as database
+    from broadcast.cli.database import open_database as database
 
     db = database(settings)
     with db.session() as session:
@@ -36,7 +36,7 @@ def cmd_commune_list(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import func, select
 
     from broadcast import tenancy
-    from broadcast.cli import _database as database
+    from broadcast.cli.database import open_database as database
     from broadcast.storage.models import Device, User, Zone
 
     db = database(settings)
