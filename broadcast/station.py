@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from broadcast import (
-    alert_delivery,
     alerts,
     device_settings,
     key_rotation,
@@ -19,8 +18,9 @@ from broadcast import (
     report_floods,
     reports,
 )
-from broadcast.alert_speech import SpeechWorker
-from broadcast.alert_templates import Template, ensure_templates
+from broadcast.alerts import delivery as alert_delivery
+from broadcast.alerts.speech import SpeechWorker
+from broadcast.alerts.templates import Template, ensure_templates
 from broadcast.api.security import LoginThrottle
 from broadcast.clips import ClipStorage, open_clip_storage
 from broadcast.config import Settings

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.cap import CapError, CapExport, parse_cap, to_cap
+from broadcast.alerts.cap import CapError, CapExport, parse_cap, to_cap
 
 SAMPLES = Path(__file__).parent / "data" / "cap"
 

@@ -13,10 +13,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from broadcast import alert_delivery, alerts, domain, tenancy
+from broadcast import alerts, domain, tenancy
 from broadcast.accounts import Principal
+from broadcast.alerts import delivery as alert_delivery
+from broadcast.alerts.cap import CapError, CapExport, CapMessage, parse_cap, to_cap
 from broadcast.api.deps import AddressDep, AlertUserDep, StationDep, UserDep
-from broadcast.cap import CapError, CapExport, CapMessage, parse_cap, to_cap
 from broadcast.storage.models import Alert
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])

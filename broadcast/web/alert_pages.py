@@ -11,9 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from broadcast import alert_delivery, alerts, domain, tenancy
+from broadcast import alerts, domain, tenancy
 from broadcast.accounts import Principal
-from broadcast.alert_templates import PHRASES
+from broadcast.alerts import delivery as alert_delivery
+from broadcast.alerts.templates import PHRASES
 from broadcast.api.deps import AddressDep, LaneOptionalUserDep, StationDep
 from broadcast.audio import AudioError
 from broadcast.tts import TtsError

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from broadcast import accounts, alert_delivery, alert_speech, protocol
+from broadcast import accounts, protocol
+from broadcast.alerts import delivery as alert_delivery
+from broadcast.alerts import speech as alert_speech
 from broadcast.storage.models import Alert, AuditEntry
 from tests.api.conftest import Api
 from tests.api.test_control import _subscribe_as_device

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from broadcast import protocol, reports
-from broadcast.cap import CapError, CapMessage, parse_cap
+from broadcast.alerts.cap import CapError, CapMessage, parse_cap
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Device, Play, Zone
 from edge_agent import handlers

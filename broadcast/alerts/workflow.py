@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import alert_rules, audit, commands, domain, protocol, tenancy
+from broadcast import audit, commands, domain, protocol, tenancy
 from broadcast.accounts import Principal
-from broadcast.alert_speech import SpeechWorker, clip_ref
-from broadcast.alert_templates import Template
+from broadcast.alerts import rules as alert_rules
+from broadcast.alerts.speech import SpeechWorker, clip_ref
+from broadcast.alerts.templates import Template
 from broadcast.bulletins import get_bulletin
 from broadcast.clips import ClipStorage
 from broadcast.config import Settings

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from broadcast import protocol, tenancy
 from broadcast.accounts import Principal
-from broadcast.alert_speech import send_speech
-from broadcast.alerts import AlertDeps
+from broadcast.alerts.speech import send_speech
+from broadcast.alerts.workflow import AlertDeps
 from broadcast.storage.models import Alert, Command, Device, Play
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from broadcast.rendering import render_bulletin, render_options
 from broadcast.storage.models import Alert, Clip
 
 if TYPE_CHECKING:
-    from broadcast.alerts import AlertDeps
+    from broadcast.alerts.workflow import AlertDeps
 
 log = logging.getLogger(__name__)
 _DB_ATTEMPTS = 3  # a write that lost a race with a confirm or cancel is tried again
