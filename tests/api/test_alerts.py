@@ -187,7 +187,8 @@ def test_failed_synthesis_is_recorded_and_the_siren_still_went_out(api: Api) -> 
         update={"tts_engine": "gtts", "gtts_url": f"http://127.0.0.1:{free_port()}", "tts_fallback": []}
     )
     raised = api.client.post("/api/alerts", json={"text": "Đê vỡ!"}, headers=api.approver).json()
-    assert raised["status"] == "sent" and raised["speech_status"] == "pending"
+    # The siren went out; the refused connection may fail the speech before the response is built.
+    assert raised["status"] == "sent" and raised["speech_status"] in ("pending", "failed")
 
     def shown() -> dict[str, str]:
         return dict(api.client.get(f"/api/alerts/{raised['id']}", headers=api.approver).json())
