@@ -217,7 +217,8 @@ def test_speech_left_pending_by_a_dead_worker_is_synthesised_again_once(api: Api
         alert.speech_status, alert.speech_command_id = "pending", None
         alert.created_at = datetime.now(UTC) - timedelta(seconds=60)
     deps = api.station.alert_deps()
-    assert alert_delivery.resume_speech(deps, datetime.now(UTC)) == [raised["id"]]
+    # The station's own retry loop (every 5 s) may take it first: either way it is synthesised again.
+    assert alert_delivery.resume_speech(deps, datetime.now(UTC)) in ([raised["id"]], [])
     assert wait_until(lambda: speech_command() is not None, timeout=30)
     again = speech_command()
     assert again != first
