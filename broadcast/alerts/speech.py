@@ -12,7 +12,6 @@ import base64
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -23,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from broadcast import commands, protocol
+from broadcast.alerts import sending
 from broadcast.protocol.alerts import MAX_INLINE_AUDIO
 from broadcast.rendering import render_bulletin, render_options
 from broadcast.storage.models import Alert, Clip
@@ -117,11 +117,7 @@ def send_speech(session: Session, deps: AlertDeps, alert: Alert) -> bool:
         return False
     inline = deps.clips.read(clip.sha256) if clip.size <= MAX_INLINE_AUDIO else None
     command = protocol.AlertSpeechCommand(
-        id=str(uuid.uuid4()),
-        seq=commands.next_seq(session),
-        issued_at=time.time(),
-        expires_at=alert.expires_at.timestamp(),
-        zones=tuple(alert.zones),
+        **sending.envelope(session, alert),
         target=alert.command_id,
         alert_id=alert.id,
         clip=clip_ref(deps, clip),
@@ -132,9 +128,7 @@ def send_speech(session: Session, deps: AlertDeps, alert: Alert) -> bool:
     )
     alert.speech_status, alert.speech_command_id = "sent", row.id
     session.commit()  # recorded before it leaves, as the alert itself
-    expiry = max(1.0, alert.expires_at.timestamp() - time.time())
-    for zone in alert.zones:
-        deps.push.publisher.publish(protocol.zone_command_topic(zone), row.payload.encode(), expiry_s=expiry)
+    sending.publish(deps.push.publisher, alert, row)
     log.warning("ALERT %s speech sent to %s (command %s)", alert.id, alert.zones, row.id)
     return True
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
-import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +16,7 @@ from sqlalchemy.orm import Session
 from broadcast import audit, commands, domain, protocol, tenancy
 from broadcast.accounts import Principal
 from broadcast.alerts import rules as alert_rules
+from broadcast.alerts import sending
 from broadcast.alerts.speech import SpeechWorker, clip_ref
 from broadcast.alerts.templates import Template
 from broadcast.bulletins import get_bulletin
@@ -172,11 +171,7 @@ def _send(session: Session, deps: AlertDeps, alert: Alert) -> None:
         raise domain.Conflict("Chưa có tiếng còi báo động trên trạm; không phát được cảnh báo.")
     inline = deps.clips.read(clip.sha256) if clip is not None and clip.size <= MAX_INLINE_AUDIO else None
     command = protocol.AlertCommand(
-        id=str(uuid.uuid4()),
-        seq=commands.next_seq(session),
-        issued_at=time.time(),
-        expires_at=alert.expires_at.timestamp(),
-        zones=tuple(alert.zones),
+        **sending.envelope(session, alert),
         alert_id=alert.id,
         clip=message,
         repeat=alert.repeat,
@@ -192,7 +187,7 @@ def _send(session: Session, deps: AlertDeps, alert: Alert) -> None:
     alert.command_id, alert.status, alert.sent_at = row.id, "sent", datetime.now(UTC)
     session.flush()
     session.commit()  # recorded before it leaves: a crash after publishing must not forget the alert
-    _publish(deps, alert, row)
+    sending.publish(deps.push.publisher, alert, row)
     log.warning("ALERT %s sent to %s (command %s)", alert.id, alert.zones, row.id)
 
 
@@ -223,7 +218,7 @@ def cancel_alert(
     alert.status, alert.cancel_command_id = "cancelled", row.id
     alert.correction_status = "awaiting" if waits else ("sent" if fix else "")
     session.commit()
-    _publish(deps, alert, row)
+    sending.publish(deps.push.publisher, alert, row)
     return alert
 
 
@@ -251,30 +246,20 @@ def confirm_correction(
     row = _cancel_command(session, deps, alert, fix)
     alert.correction_status, alert.correction_by = "sent", user.name
     session.commit()
-    _publish(deps, alert, row)
+    sending.publish(deps.push.publisher, alert, row)
     return alert
 
 
 def _cancel_command(session: Session, deps: AlertDeps, alert: Alert, fix: Template | None) -> Command:
     assert alert.command_id is not None
     command = protocol.CancelCommand(
-        id=str(uuid.uuid4()),
-        seq=commands.next_seq(session),
-        issued_at=time.time(),
-        expires_at=alert.expires_at.timestamp(),
-        zones=tuple(alert.zones),
+        **sending.envelope(session, alert),
         target=alert.command_id,
         correction=fix.clip if fix else None,
     )
     return commands.store_signed(
         session, command.to_body(), deps.push.signing_key, start_at=datetime.now(UTC), kind="cancel"
     )
-
-
-def _publish(deps: AlertDeps, alert: Alert, row: Command) -> None:
-    expiry = max(1.0, alert.expires_at.timestamp() - time.time())
-    for zone in alert.zones:
-        deps.push.publisher.publish(protocol.zone_command_topic(zone), row.payload.encode(), expiry_s=expiry)
 
 
 def get_alert(session: Session, alert_id: int, viewer: Principal | None = None) -> Alert:

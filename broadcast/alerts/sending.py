@@ -1,0 +1,32 @@
+"""What every command about an alert shares: its signed envelope, and publishing it to the alert's zones."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from broadcast import commands, protocol
+from broadcast.publishing import Publisher
+from broadcast.storage.models import Alert, Command
+
+
+def envelope(session: Session, alert: Alert) -> dict[str, Any]:
+    """Return the fields an alert, its speech or its cancel starts with: a new id and number, the alert's
+    expiry and zones."""
+    return {
+        "id": str(uuid.uuid4()),
+        "seq": commands.next_seq(session),
+        "issued_at": time.time(),
+        "expires_at": alert.expires_at.timestamp(),
+        "zones": tuple(alert.zones),
+    }
+
+
+def publish(publisher: Publisher, alert: Alert, row: Command) -> None:
+    """Publish a stored command on every zone of the alert, expiring with it (never under a second)."""
+    expiry = max(1.0, alert.expires_at.timestamp() - time.time())
+    for zone in alert.zones:
+        publisher.publish(protocol.zone_command_topic(zone), row.payload.encode(), expiry_s=expiry)
