@@ -17,18 +17,12 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-
 from bench.simulator.report import emit, environment, load_1m
-from broadcast import protocol
-from edge_agent.config import load_config
-from edge_agent.transport import tls_context
 from tests.security.login_support import ADMIN, ADMIN_PASSWORD, LoginFlood
+from tests.support.report_flood import ReportFlood
 from tests.support.station import AgentProcess, StationProcess, running, wait_until
 
 REPORTS = 40_000
@@ -84,35 +78,6 @@ def _phase(
     }
 
 
-def _report_flood(config_path: Path, count: int) -> float:
-    """Publish `count` QoS0 play reports with the device's own credentials; return seconds taken."""
-    config = load_config(config_path)
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=config.device_id, protocol=MQTTProtocolVersion.MQTTv5
-    )
-    client.username_pw_set(config.mqtt_username, config.mqtt_password)
-    if config.mqtt_tls:
-        client.tls_set_context(tls_context(config))
-    client.connect(config.mqtt_host, config.mqtt_port)
-    client.loop_start()
-    topic = protocol.device_event_topic(config.device_id)
-    started = time.perf_counter()
-    try:
-        for n in range(count):
-            report = protocol.PlayReport(
-                config.device_id, str(uuid.uuid4()), "a" * 64, time.time(), 1.0, "normal"
-            )
-            client.publish(topic, protocol.encode_agent_message(report), qos=0)
-            if n % 1000 == 999:
-                time.sleep(0.005)  # let paho's network thread write out what is queued
-        elapsed = time.perf_counter() - started
-        time.sleep(0.5)
-    finally:
-        client.loop_stop()
-        client.disconnect()
-    return elapsed
-
-
 def run(alerts: int) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="alert-flood-"))
     station, agent, thief, token = _setup(root)
@@ -144,7 +109,9 @@ def run(alerts: int) -> dict[str, Any]:
 
         def publish() -> None:
             nonlocal sent_s
-            sent_s = _report_flood(thief, REPORTS)
+            flood_run = ReportFlood(thief, REPORTS)
+            flood_run.run()
+            sent_s = flood_run.elapsed_s
             done.set()
 
         threading.Thread(target=publish, daemon=True).start()

@@ -8,18 +8,12 @@ bench/alert_under_flood.py; here: the ack gets through, the flood stores nothing
 from __future__ import annotations
 
 import re
-import threading
 import time
-import uuid
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from broadcast import protocol
-from edge_agent.config import load_config
-from edge_agent.transport import tls_context
+from tests.support.report_flood import ReportFlood
 from tests.support.station import AgentProcess, StationProcess, running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -27,44 +21,6 @@ pytestmark = pytest.mark.integration
 FLOOD = 20_000
 THIEF = "loa-a"  # thon-1: no agent runs, its credentials publish the flood
 WITNESS = "loa-b"  # thon-2: a real agent that acknowledges the alert
-
-
-class Flood:
-    """QoS0 play reports with unique made-up command ids, from THIEF's credentials, in a thread."""
-
-    def __init__(self, config: Path, count: int) -> None:
-        self.config = load_config(config)
-        self.count = count
-        self.sent = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        config = self.config
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=config.device_id, protocol=MQTTProtocolVersion.MQTTv5
-        )
-        client.username_pw_set(config.mqtt_username, config.mqtt_password)
-        if config.mqtt_tls:
-            client.tls_set_context(tls_context(config))
-        client.connect(config.mqtt_host, config.mqtt_port)
-        client.loop_start()
-        topic = protocol.device_event_topic(config.device_id)
-        try:
-            for n in range(self.count):
-                if self.stop.is_set():
-                    break
-                report = protocol.PlayReport(
-                    config.device_id, str(uuid.uuid4()), "a" * 64, time.time(), 1.0, "normal"
-                )
-                client.publish(topic, protocol.encode_agent_message(report), qos=0)
-                self.sent += 1
-                if n % 1000 == 999:
-                    time.sleep(0.005)  # let paho's network thread write out what is queued
-            time.sleep(1.0)
-        finally:
-            client.loop_stop()
-            client.disconnect()
 
 
 def _setup(tmp_path: Path, **env: str) -> tuple[StationProcess, AgentProcess, Path, str, str]:
@@ -135,7 +91,7 @@ def test_a_flood_is_cut_at_the_device_rate_stores_nothing_and_flags_the_device(t
         _start(station, agent, approver)
         database = station.data_dir / "broadcast.db"
         size_before = database.stat().st_size if database.exists() else 0
-        flood = Flood(thief, FLOOD)
+        flood = ReportFlood(thief, FLOOD)
         flood.thread.start()
         alert_id = _raise_alert(station, approver)
         assert wait_until(lambda: _acked(station, approver, alert_id), 30), station.log_tail()
@@ -173,7 +129,7 @@ def test_an_alert_ack_overtakes_a_flood_the_rate_lets_through(tmp_path: Path) ->
     station, agent, thief, approver, _admin = _setup(tmp_path, BROADCAST_REPORT_RATE_PER_MINUTE="0")
     with running(station, agent):
         _start(station, agent, approver)
-        flood = Flood(thief, 10 * FLOOD)  # sustained until the ack is in
+        flood = ReportFlood(thief, 10 * FLOOD)  # sustained until the ack is in
         flood.thread.start()
         # The normal lane is full: the flood outpaces ingest, and its excess is dropped at the lane.
         assert wait_until(lambda: _metric(station, "loa_reports_dropped_total", 'reason="queue"') > 0, 30)
