@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.simulator import Fleet, Outgoing
 from broadcast import protocol
 from broadcast.config import Settings
-from broadcast.keys import StationKeys
+from broadcast.signing.keys import StationKeys
 from tests.support.station import StationProcess
 
 BENCH_USER = "bench-station"

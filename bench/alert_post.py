@@ -18,9 +18,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from broadcast import accounts, devices
 from broadcast.app import create_app
 from broadcast.config import Settings
+from broadcast.fleet import devices
+from broadcast.people import accounts
 from tests.support.free_port import free_port
 
 TEXTS = (

@@ -43,8 +43,9 @@ from typing import Any
 from sqlalchemy import create_engine, insert, make_url, select, text
 
 from bench.http_load import python_load, request, wrk_load
-from broadcast import accounts, protocol, reports
+from broadcast import protocol, reports
 from broadcast.mqtt.credentials import hash_password
+from broadcast.people import accounts
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Bulletin, Device, Zone
 

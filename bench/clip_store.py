@@ -30,8 +30,8 @@ from typing import Any
 from minio import Minio
 from moto.server import ThreadedMotoServer
 
-from broadcast.clip_storage_s3 import S3ClipStore
-from broadcast.clips import ClipStorage, LocalClipStore
+from broadcast.clipstore.s3 import S3ClipStore
+from broadcast.clipstore.store import ClipStorage, LocalClipStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "clip_store.json"
 KEY, SECRET, REGION = "bench", "bench-secret", "us-east-1"

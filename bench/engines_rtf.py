@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcast.audio import ffmpeg_exe
-from broadcast.rendering import RenderOptions, render_bulletin
+from broadcast.clipstore.rendering import RenderOptions, render_bulletin
 from broadcast.tts import EngineConfig
 from broadcast.tts.synthesis import shutdown_pools
 

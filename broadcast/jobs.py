@@ -26,8 +26,8 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.orm import Session
 
 from broadcast import domain
-from broadcast.accounts import Principal
 from broadcast.audio import AudioError
+from broadcast.people.accounts import Principal
 from broadcast.storage.db import Database
 from broadcast.storage.models import Job
 from broadcast.tts import TtsError

@@ -8,38 +8,33 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from broadcast import (
-    alerts,
-    device_settings,
-    key_rotation,
-    presence,
-    programme,
-    publishing,
-    report_floods,
-    reports,
-)
+from broadcast import alerts, programme, reports
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts.speech import SpeechWorker
 from broadcast.alerts.templates import Template, ensure_templates
 from broadcast.api.security import LoginThrottle
-from broadcast.clips import ClipStorage, open_clip_storage
+from broadcast.clipstore.store import ClipStorage, open_clip_storage
 from broadcast.config import Settings
-from broadcast.devices import broker_config, public_url, sync_broker_credentials
+from broadcast.fleet import device_settings, presence
+from broadcast.fleet.devices import broker_config, public_url, sync_broker_credentials
 from broadcast.jobs import JobRunner, fail_stale
-from broadcast.keys import StationKeys
-from broadcast.lanes import Lanes, build_lanes
-from broadcast.login_guard import LoginGuard
+from broadcast.limits.lanes import Lanes, build_lanes
+from broadcast.limits.token_bucket import Rate
 from broadcast.mqtt.broker import ManagedBroker
 from broadcast.mqtt.client import MqttTarget, StationMqtt
 from broadcast.mqtt.credentials import STATION_USER, station_worker_user
+from broadcast.mqtt.report_guard import ReportGuard
 from broadcast.mqtt.setup import external_target, station_target
-from broadcast.report_guard import ReportGuard
+from broadcast.people.login_guard import LoginGuard
+from broadcast.programme import publishing
+from broadcast.reports import floods as report_floods
 from broadcast.scheduler import jobs
 from broadcast.scheduler.leader import ElectedScheduler, elected_scheduler
 from broadcast.scheduler.planner import parse_quiet_hours
+from broadcast.signing import key_rotation
+from broadcast.signing.keys import StationKeys
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Slot
-from broadcast.token_bucket import Rate
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +75,7 @@ class Station:
     public_url: str
     mqtt: StationMqtt
     scheduler: ElectedScheduler
-    lanes: Lanes  # alert threads and bounded password-hashing lanes (broadcast/lanes.py)
+    lanes: Lanes  # alert threads and bounded password-hashing lanes (broadcast/limits/lanes.py)
     login_guard: LoginGuard
     broker: ManagedBroker | None = None
     loops: list[Periodic] = field(default_factory=list)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from broadcast import commands
-from broadcast.keys import StationKeys
 from broadcast.protocol.control import VolumeCommand
+from broadcast.signing import commands
+from broadcast.signing.keys import StationKeys
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Command, Counter
 

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from broadcast import csv_export, reporting
+from broadcast import csv_export
+from broadcast.reports import tallies as reporting
 
 ATTACKS = ['=HYPERLINK("http://x","bấm")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
 

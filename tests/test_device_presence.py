@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from broadcast import devices, presence, protocol, report_data, reports
+from broadcast import protocol, reports
+from broadcast.fleet import devices, presence
 from broadcast.protocol.health import Heartbeat
+from broadcast.reports import queries as report_data
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Counter, Device, DevicePresence, Zone
 from tests.api.conftest import Api

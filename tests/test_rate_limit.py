@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from broadcast import accounts
 from broadcast.api.rate_limit import budget_of
 from broadcast.app import create_app
 from broadcast.config import Settings
-from broadcast.token_bucket import Rate, TokenBuckets
+from broadcast.limits.token_bucket import Rate, TokenBuckets
+from broadcast.people import accounts
 from tests.support.free_port import free_port
 
 

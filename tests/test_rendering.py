@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from broadcast.audio import ffmpeg_exe, measure_loudness
-from broadcast.rendering import RenderOptions, render_bulletin
+from broadcast.clipstore.rendering import RenderOptions, render_bulletin
 from broadcast.tts import EngineConfig, TtsError
 
 BULLETIN = "<p>THÔNG BÁO: Ngày 15/4/2025, UBND xã tổ chức tổng vệ sinh từ 7h30.</p>{keywords}"

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from broadcast import protocol
+from broadcast.limits.token_bucket import Rate
 from broadcast.mqtt.client import MqttTarget, StationMqtt
-from broadcast.report_guard import DropLedger, ReportGuard, UrgentIds, command_id_of, device_of, lane_of
-from broadcast.token_bucket import Rate
+from broadcast.mqtt.report_guard import DropLedger, ReportGuard, UrgentIds, command_id_of, device_of, lane_of
 
 
 class Clock:

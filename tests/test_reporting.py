@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broadcast import domain
-from broadcast.reporting import (
+from broadcast.reports.tallies import (
     MAX_DAYS,
     Period,
     PlayedRow,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from broadcast.bulletins.samples import parse_bulletin_file, sample_files
 from broadcast.domain import Invalid
-from broadcast.samples import parse_bulletin_file, sample_files
 from broadcast.tts import normalize_text, unknown_abbreviations
 
 

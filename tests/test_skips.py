@@ -11,12 +11,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from broadcast import accounts, bulletin_review, keys, last_call, protocol, publishing, report_data, skips
-from broadcast.accounts import Principal
+from broadcast import protocol
+from broadcast.bulletins import review as bulletin_review
 from broadcast.config import Settings
+from broadcast.people import accounts
+from broadcast.people.accounts import Principal
+from broadcast.programme import last_call, publishing, skips
+from broadcast.reports import queries as report_data
 from broadcast.scheduler import jobs
 from broadcast.scheduler.leader import elected_scheduler
 from broadcast.scheduler.planner import QuietHours
+from broadcast.signing import keys
 from broadcast.storage.db import Database
 from broadcast.storage.models import (
     Bulletin,

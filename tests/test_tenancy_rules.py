@@ -9,8 +9,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
-from broadcast import domain, tenancy
-from broadcast.accounts import Principal
+from broadcast import domain
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
 from broadcast.storage.models import Bulletin, Device, Play
 
 PROVINCE = Principal(1, "tinh", "admin", None)

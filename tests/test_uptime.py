@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broadcast.uptime import (
+from broadcast.reports.uptime import (
     HEARTBEAT_INTERVAL_S,
     Availability,
     Due,

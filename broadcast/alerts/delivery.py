@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import protocol, tenancy
-from broadcast.accounts import Principal
+from broadcast import protocol
 from broadcast.alerts.speech import send_speech
 from broadcast.alerts.workflow import AlertDeps
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
 from broadcast.storage.models import Alert, Command, Device, Play
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from broadcast import commands, protocol
-from broadcast.publishing import Publisher
+from broadcast import protocol
+from broadcast.programme.publishing import Publisher
+from broadcast.signing import commands
 from broadcast.storage.models import Alert, Command
 
 

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from broadcast import commands, protocol
+from broadcast import protocol
 from broadcast.alerts import sending
+from broadcast.clipstore.rendering import render_bulletin, render_options
 from broadcast.protocol.alerts import MAX_INLINE_AUDIO
-from broadcast.rendering import render_bulletin, render_options
+from broadcast.signing import commands
 from broadcast.storage.models import Alert, Clip
 
 if TYPE_CHECKING:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session
 
 from broadcast.audio import render_clip
-from broadcast.clips import ClipStorage
+from broadcast.clipstore.rendering import render_bulletin, render_options
+from broadcast.clipstore.store import ClipStorage
 from broadcast.config import Settings
 from broadcast.protocol import ClipRef
-from broadcast.rendering import render_bulletin, render_options
 from broadcast.storage.models import Clip
 from broadcast.tts import PcmAudio
 

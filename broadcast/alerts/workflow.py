@@ -13,18 +13,20 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import audit, commands, domain, protocol, tenancy
-from broadcast.accounts import Principal
+from broadcast import domain, protocol
 from broadcast.alerts import rules as alert_rules
 from broadcast.alerts import sending
 from broadcast.alerts.speech import SpeechWorker, clip_ref
 from broadcast.alerts.templates import Template
-from broadcast.bulletins import get_bulletin
-from broadcast.clips import ClipStorage
+from broadcast.bulletins.workflow import get_bulletin
+from broadcast.clipstore.rendering import render_bulletin, render_options
+from broadcast.clipstore.store import ClipStorage
 from broadcast.config import Settings
+from broadcast.people import audit, tenancy
+from broadcast.people.accounts import Principal
+from broadcast.programme.publishing import PushContext
 from broadcast.protocol.alerts import MAX_INLINE_AUDIO, MAX_REPEAT
-from broadcast.publishing import PushContext
-from broadcast.rendering import render_bulletin, render_options
+from broadcast.signing import commands
 from broadcast.storage.models import Alert, Clip, Command
 from broadcast.tts import TtsError, normalize_text
 

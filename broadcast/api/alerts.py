@@ -1,7 +1,7 @@
 """Emergency alert routes: raise, confirm (two-person rule), cancel, live delivery status, CAP in and out.
 
 The routes that act on an alert (and their caller lookup) run on the station's alert threads, never in
-the anyio pool that page rendering, synthesis and login hashing share (broadcast/lanes.py).
+the anyio pool that page rendering, synthesis and login hashing share (broadcast/limits/lanes.py).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from broadcast import alerts, domain, tenancy
-from broadcast.accounts import Principal
+from broadcast import alerts, domain
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts.cap import CapError, CapExport, CapMessage, parse_cap, to_cap
 from broadcast.api.deps import AddressDep, AlertUserDep, StationDep, UserDep
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
 from broadcast.storage.models import Alert
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])

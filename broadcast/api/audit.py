@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from broadcast import audit, domain
-from broadcast.accounts import Principal
+from broadcast import domain
 from broadcast.api import paging
 from broadcast.api.deps import StationDep, UserDep
 from broadcast.api.schemas import CsvResponse
+from broadcast.people import audit
+from broadcast.people.accounts import Principal
 
 router = APIRouter(prefix="/api", tags=["audit"])
 

@@ -6,11 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 
-from broadcast import bulletin_edits, bulletin_import, bulletin_jobs, bulletins, domain, uploads
+from broadcast import bulletins, domain
 from broadcast.api.bulletins import bulletin_out
 from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.api.jobs import JobOut, job_out
 from broadcast.api.schemas import BulletinOut
+from broadcast.bulletins import edits as bulletin_edits
+from broadcast.bulletins import importing as bulletin_import
+from broadcast.bulletins import jobs as bulletin_jobs
+from broadcast.bulletins import uploads
 
 router = APIRouter(prefix="/api/bulletins", tags=["bulletins"])
 

@@ -6,14 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 
-from broadcast import (
-    bulletin_edits,
-    bulletin_history,
-    bulletin_jobs,
-    bulletin_review,
-    bulletins,
-    unknown_terms,
-)
+from broadcast import bulletins
 from broadcast.api import etag, paging
 from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.api.jobs import JobOut, job_out
@@ -24,9 +17,14 @@ from broadcast.api.schemas import (
     BulletinOut,
     BulletinRejectIn,
 )
-from broadcast.dictionary import commune_dictionary
+from broadcast.bulletins import edits as bulletin_edits
+from broadcast.bulletins import history as bulletin_history
+from broadcast.bulletins import jobs as bulletin_jobs
+from broadcast.bulletins import review as bulletin_review
+from broadcast.bulletins import spelled_terms as unknown_terms
+from broadcast.bulletins.dictionary import commune_dictionary
+from broadcast.bulletins.spelled_terms import MEMO
 from broadcast.storage.models import Bulletin, Clip
-from broadcast.unknown_terms import MEMO
 
 router = APIRouter(prefix="/api/bulletins", tags=["bulletins"])
 

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 
-from broadcast import accounts
-from broadcast.accounts import Principal
+from broadcast.people import accounts
+from broadcast.people.accounts import Principal
 from broadcast.station import Station
 
 SESSION_COOKIE = "loa_session"

@@ -11,21 +11,16 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Row, func, select
 
-from broadcast import (
-    control,
-    device_settings,
-    devices,
-    domain,
-    play_log,
-    reporting,
-    tenancy,
-    user_admin,
-    zones,
-)
+from broadcast import domain
 from broadcast.api import paging
 from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.api.schemas import DEVICE_COLUMNS, CsvResponse, DeviceOut, PlayOut
+from broadcast.fleet import control, device_settings, devices, zones
+from broadcast.people import tenancy
+from broadcast.people import users as user_admin
 from broadcast.protocol import config as protocol_config
+from broadcast.reports import play_log
+from broadcast.reports import tallies as reporting
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.storage.models import Device, Zone
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
 from broadcast.audio import AudioError
-from broadcast.clips import ClipStoreError
+from broadcast.clipstore.store import ClipStoreError
 from broadcast.domain import DomainError
 from broadcast.tts import TtsError
 

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from broadcast import programme, publishing, tenancy
+from broadcast import programme
 from broadcast.api.deps import AddressDep, StationDep, UserDep
+from broadcast.people import tenancy
+from broadcast.programme import publishing
 from broadcast.scheduler.slots import next_start
 from broadcast.storage.models import Slot, SlotItem
 

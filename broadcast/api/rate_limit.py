@@ -3,8 +3,8 @@
 Reads are never limited. Emergency alerts have a budget of their own, so a burst of ordinary writes (an
 import, a script gone wrong) can never use up what an officer needs to send one, and cancelling an alert
 or logging in is never limited here: a false alarm must always be stoppable, and an officer must
-always be able to reach the emergency page (login attempts have their own limits, broadcast/login_guard.py,
-which never lock out a browser that logged in before).
+always be able to reach the emergency page (login attempts have their own limits,
+people/login_guard.py, which never lock out a browser that logged in before).
 The alert budget is generous (a 429 to an automated sender may mean an alert never sent): it only stops a
 loop gone wrong or a stolen account flooding the speakers, never an officer or a province script.
 Limits are per station process: N workers allow up to N times as much.
@@ -24,10 +24,10 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from broadcast import accounts
 from broadcast.api.deps import SAFE_METHODS, SESSION_COOKIE
 from broadcast.config import Settings
-from broadcast.token_bucket import Rate, TokenBuckets
+from broadcast.limits.token_bucket import Rate, TokenBuckets
+from broadcast.people import accounts
 
 log = logging.getLogger(__name__)
 

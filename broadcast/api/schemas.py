@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Row
 
-from broadcast.bulletins import version_of
+from broadcast.bulletins.workflow import version_of
 from broadcast.protocol import Priority
 from broadcast.storage.models import Bulletin, Device, Play
 

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from sqlalchemy import func, select, text
 
 from broadcast.api.deps import StationDep
-from broadcast.clips import ClipNotFound, ClipStoreError, is_sha256
+from broadcast.clipstore.store import ClipNotFound, ClipStoreError, is_sha256
 from broadcast.storage.models import Bulletin, Device, Play
 
 log = logging.getLogger(__name__)

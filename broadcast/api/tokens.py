@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from broadcast import account_admin, accounts
 from broadcast.api.deps import SESSION_COOKIE, AddressDep, StationDep, UserDep
+from broadcast.people import accounts
+from broadcast.people import credentials as account_admin
 
 router = APIRouter(prefix="/api/tokens", tags=["accounts"])
 

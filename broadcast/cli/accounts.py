@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from broadcast import account_admin
 from broadcast.config import Settings
+from broadcast.people import credentials as account_admin
 
 if TYPE_CHECKING:
     from broadcast.storage.db import Database

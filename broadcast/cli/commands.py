@@ -77,7 +77,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast import accounts, audit
+    from broadcast.people import accounts, audit
     from broadcast.storage.models import DEFAULT_COMMUNE
 
     # A province-wide account must be asked for: by default an account works for one commune.
@@ -93,7 +93,7 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast import accounts, audit
+    from broadcast.people import accounts, audit
 
     db = open_database(settings)
     with db.session() as session:
@@ -104,7 +104,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast import devices
+    from broadcast.fleet import devices
 
     db = open_database(settings)
     out = Path(args.out)
@@ -133,7 +133,7 @@ def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_device_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast import devices
+    from broadcast.fleet import devices
 
     db = open_database(settings)
     with db.session() as session:
@@ -162,7 +162,7 @@ def cmd_normalize(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_synth(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast.rendering import engine_config, render_bulletin, render_options
+    from broadcast.clipstore.rendering import engine_config, render_bulletin, render_options
     from broadcast.tts import get_engine, normalize_text
 
     text = args.text if args.text is not None else sys.stdin.read()

@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_commune_add(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast import tenancy
     from broadcast.cli.database import open_database as database
+    from broadcast.people import tenancy
 
     db = database(settings)
     with db.session() as session:
@@ -35,8 +35,8 @@ def cmd_commune_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_commune_list(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import func, select
 
-    from broadcast import tenancy
     from broadcast.cli.database import open_database as database
+    from broadcast.people import tenancy
     from broadcast.storage.models import Device, User, Zone
 
     db = database(settings)

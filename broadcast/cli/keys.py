@@ -12,7 +12,7 @@ from broadcast.config import Settings
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``key rotate`` and ``key list`` to the ``broadcast`` command."""
-    from broadcast.key_rotation import DEFAULT_GRACE_S, DEFAULT_SWITCH_S
+    from broadcast.signing.key_rotation import DEFAULT_GRACE_S, DEFAULT_SWITCH_S
 
     key = subparsers.add_parser("key", help="the station's command-signing key").add_subparsers(
         dest="key_command", required=True
@@ -43,9 +43,10 @@ def _when(ts: float | None) -> str:
 
 def cmd_key_rotate(args: argparse.Namespace, settings: Settings) -> int:
     """Rotate the key, record it in the audit log, and say when each step happens."""
-    from broadcast import audit, key_rotation
     from broadcast.domain import Invalid
-    from broadcast.keys import StationKeys
+    from broadcast.people import audit
+    from broadcast.signing import key_rotation
+    from broadcast.signing.keys import StationKeys
     from broadcast.storage.db import Database, migrate
 
     if not 0 <= args.switch_in <= 7 * 24 * 60 or not 0 <= args.grace <= 90 * 24:
@@ -88,8 +89,8 @@ def cmd_key_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_key_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print each key: id, from when it signs, until when agents trust it, and which signs now."""
-    from broadcast import key_rotation
-    from broadcast.keys import StationKeys
+    from broadcast.signing import key_rotation
+    from broadcast.signing.keys import StationKeys
 
     StationKeys(settings.secrets_dir).signing_key_raw()
     ring = key_rotation.load_keyring(settings.secrets_dir)

@@ -11,11 +11,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcast import accounts, audit, bulletins, devices
-from broadcast.clips import open_clip_storage
+from broadcast import bulletins
+from broadcast.bulletins.samples import parse_bulletin_file, sample_files
+from broadcast.clipstore.store import open_clip_storage
 from broadcast.config import Settings
+from broadcast.fleet import devices
 from broadcast.mqtt.setup import agent_broker
-from broadcast.samples import parse_bulletin_file, sample_files
+from broadcast.people import accounts, audit
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Bulletin, Device, User
 from edge_agent.config import ConfigError, load_config

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadcast import tls
+from broadcast.mqtt import tls
 from broadcast.mqtt.credentials import (
     DeviceCredential,
     render_acl,

@@ -20,8 +20,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from broadcast import protocol
 from broadcast.mqtt.credentials import STATION_USER
+from broadcast.mqtt.report_guard import Lane, ReportGuard, device_of
 from broadcast.mqtt.target import MqttTarget, parse_mqtt_url
-from broadcast.report_guard import Lane, ReportGuard, device_of
 
 __all__ = [
     "MqttError",

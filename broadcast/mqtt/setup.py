@@ -6,8 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from broadcast import tls
 from broadcast.config import Settings
+from broadcast.mqtt import tls
 from broadcast.mqtt.broker_files import LOOPBACK, BrokerConfig
 from broadcast.mqtt.target import MqttTarget, parse_mqtt_url
 

@@ -27,8 +27,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import make_url
 
-from broadcast import last_call, programme
+from broadcast import programme
 from broadcast.config import Settings
+from broadcast.programme import last_call
 from broadcast.scheduler import slots
 from broadcast.scheduler.planner import parse_quiet_hours
 from broadcast.scheduler.service import ProgrammeScheduler

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from broadcast import account_admin, accounts, domain
-from broadcast.accounts import Principal
+from broadcast import domain
 from broadcast.api.deps import SESSION_COOKIE, AddressDep, StationDep
+from broadcast.people import accounts
+from broadcast.people import credentials as account_admin
+from broadcast.people.accounts import Principal
 from broadcast.web.pages import CsrfChecked, PageUser, login_redirect, page
 
 router = APIRouter(include_in_schema=False)

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from broadcast import domain, user_admin
-from broadcast.accounts import Principal
+from broadcast import domain
 from broadcast.api.deps import AddressDep, StationDep
+from broadcast.people import users as user_admin
+from broadcast.people.accounts import Principal
 from broadcast.storage.models import DEFAULT_COMMUNE
 from broadcast.web.pages import CsrfChecked, PageAdmin, page
 

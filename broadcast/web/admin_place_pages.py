@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from broadcast import devices, domain, tenancy, zones
-from broadcast.accounts import Principal
+from broadcast import domain
 from broadcast.api.deps import AddressDep, StationDep
+from broadcast.fleet import devices, zones
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
 from broadcast.storage.models import DEFAULT_COMMUNE
 from broadcast.web.admin_pages import no_store
 from broadcast.web.pages import CsrfChecked, PageAdmin, page

@@ -11,12 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from broadcast import alerts, domain, tenancy
-from broadcast.accounts import Principal
+from broadcast import alerts, domain
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts.templates import PHRASES
 from broadcast.api.deps import AddressDep, LaneOptionalUserDep, StationDep
 from broadcast.audio import AudioError
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
 from broadcast.tts import TtsError
 from broadcast.web.pages import PageRefused, check_csrf, login_redirect, page
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from broadcast import bulletin_review, bulletins, domain
-from broadcast.accounts import Principal
+from broadcast import bulletins, domain
 from broadcast.api.deps import AddressDep, StationDep
+from broadcast.bulletins import review as bulletin_review
+from broadcast.people.accounts import Principal
 from broadcast.storage.models import Clip
 from broadcast.web.bulletin_pages import detail_page
 from broadcast.web.pages import CsrfChecked, PageUser, page

@@ -9,9 +9,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from broadcast import audit, domain
-from broadcast.accounts import Principal
+from broadcast import domain
 from broadcast.api.deps import StationDep
+from broadcast.people import audit
+from broadcast.people.accounts import Principal
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.web.pages import PageUser, page
 

@@ -1,9 +1,9 @@
 """Log in and out.
 
 A login attempt is checked in this order, cheapest first: a browser posting from another site, or without
-the login form's own token, is refused (login CSRF); then the attempt limits (broadcast/login_guard.py);
+the login form's own token, is refused (login CSRF); then the attempt limits (people/login_guard.py);
 only then is the password hashed, on a bounded lane of its own that answers 503 at once when full
-(broadcast/lanes.py). The whole route is async: a flood never takes a thread of the anyio pool.
+(broadcast/limits/lanes.py). The whole route is async: a flood never takes a thread of the anyio pool.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from broadcast import accounts, audit, login_guard
 from broadcast.api.deps import SESSION_COOKIE, AddressDep, OptionalUserDep, StationDep, from_another_site
-from broadcast.lanes import LaneFull
+from broadcast.limits.lanes import LaneFull
+from broadcast.people import accounts, audit, login_guard
 from broadcast.station import Station
 from broadcast.web import csrf
 from broadcast.web.pages import CsrfChecked, login_redirect, page

@@ -8,15 +8,19 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from broadcast import bulletin_edits, bulletin_jobs, bulletin_review, bulletins, domain, tenancy
-from broadcast.accounts import Principal
+from broadcast import bulletins, domain
 from broadcast.api.bulletin_files import read_file
 from broadcast.api.deps import AddressDep, StationDep
 from broadcast.audio import AudioError
+from broadcast.bulletins import edits as bulletin_edits
+from broadcast.bulletins import jobs as bulletin_jobs
+from broadcast.bulletins import review as bulletin_review
+from broadcast.bulletins.uploads import Upload
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
 from broadcast.storage.models import Bulletin
 from broadcast.tts import TtsError
 from broadcast.tts.synthesis import Progress
-from broadcast.uploads import Upload
 from broadcast.web.bulletin_pages import ENGINES, detail_page
 from broadcast.web.pages import CsrfChecked, PageUser, page
 

@@ -10,10 +10,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from broadcast import control, device_settings, domain, play_log, report_data, tenancy, uptime
-from broadcast.accounts import Principal
+from broadcast import domain
 from broadcast.api import paging
 from broadcast.api.deps import AddressDep, StationDep
+from broadcast.fleet import control, device_settings
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
+from broadcast.reports import play_log, uptime
+from broadcast.reports import queries as report_data
 from broadcast.storage.models import Device, Zone
 from broadcast.web import svg_map
 from broadcast.web.pages import CsrfChecked, PageUser, page

@@ -10,9 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from broadcast import domain, programme, publishing, slot_checks, tenancy
-from broadcast.accounts import Principal
+from broadcast import domain, programme
 from broadcast.api.deps import AddressDep, StationDep
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
+from broadcast.programme import publishing, slot_checks
 from broadcast.scheduler.planner import Entry, QuietHours, in_quiet_hours, plan
 from broadcast.scheduler.slots import next_start
 from broadcast.scheduler.slots import zone as tz_zone

@@ -9,9 +9,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from broadcast import domain, report_data, reporting, tenancy, uptime, zones
-from broadcast.accounts import Principal
+from broadcast import domain
 from broadcast.api.deps import StationDep
+from broadcast.fleet import zones
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
+from broadcast.reports import queries as report_data
+from broadcast.reports import tallies as reporting
+from broadcast.reports import uptime
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.storage.models import Device
 from broadcast.web.pages import PageUser, page

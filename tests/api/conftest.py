@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from broadcast import accounts, devices
 from broadcast.app import create_app
 from broadcast.config import Settings
+from broadcast.fleet import devices
+from broadcast.people import accounts
 from broadcast.station import Station
 from tests.support.free_port import free_port
 from tests.support.rate_limits import RAISED_RATE_LIMITS

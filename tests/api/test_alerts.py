@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from broadcast import accounts, protocol
+from broadcast import protocol
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts import speech as alert_speech
+from broadcast.people import accounts
 from broadcast.storage.models import Alert, AuditEntry
 from tests.api.conftest import Api
 from tests.api.test_control import _subscribe_as_device

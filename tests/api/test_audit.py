@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from broadcast import accounts, audit, devices, tenancy
+from broadcast.fleet import devices
+from broadcast.people import accounts, audit, tenancy
 from broadcast.storage.models import AuditEntry
 from tests.api.conftest import Api
 
@@ -164,7 +165,7 @@ def test_a_commune_admin_sees_what_befell_their_devices_and_not_others(api: Api,
         )
         accounts.add_user(session, "quantri-xa", "admin", "so-tay-cua-dai-xa", commune="default")
         headers = {"Authorization": f"Bearer {accounts.issue_token(session, 'quantri-xa')}"}
-        # What the station's flood guard writes (broadcast/report_floods.py): actor "station".
+        # What the station's flood guard writes (broadcast/reports/floods.py): actor "station".
         audit.record(session, "station", "device.report_flood", "device:loa-1", "", dropped=500)
         audit.record(session, "station", "device.report_flood", "device:loa-khac", "", dropped=700)
     page = api.client.get("/api/audit?action=device", headers=headers).json()

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from broadcast import bulletin_history, bulletin_review, domain
+from broadcast import domain
+from broadcast.bulletins import history as bulletin_history
+from broadcast.bulletins import review as bulletin_review
 from broadcast.storage.models import Bulletin, BulletinEvent
 from tests.api.conftest import Api
 from tests.api.workflow_support import APPROVER, EDITOR, running_station, web_client

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from broadcast import domain, uploads
+from broadcast import domain
 from broadcast.audio import DecodedRecording, ffmpeg_exe, measure_loudness
+from broadcast.bulletins import uploads
 from broadcast.config import Settings
 from broadcast.storage.models import Bulletin, BulletinEvent
 from broadcast.tts.base import PcmAudio

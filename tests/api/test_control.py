@@ -8,7 +8,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from broadcast import devices, protocol
+from broadcast import protocol
+from broadcast.fleet import devices
 from edge_agent.config import load_config
 from edge_agent.transport import tls_context
 from tests.api.conftest import Api

@@ -15,9 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from broadcast import accounts, device_settings, devices, presence, protocol, report_data, reports, tenancy
+from broadcast import protocol, reports
 from broadcast.app import create_app
 from broadcast.config import Settings
+from broadcast.fleet import device_settings, devices, presence
+from broadcast.people import accounts, tenancy
+from broadcast.reports import queries as report_data
 from broadcast.station import Station
 from broadcast.storage.models import AuditEntry, Command, Counter, Device
 from edge_agent.config import AgentConfig, load_config

@@ -14,10 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from broadcast import bulletin_import, domain, jobs
-from broadcast.accounts import Principal
+from broadcast import domain, jobs
+from broadcast.bulletins import importing as bulletin_import
+from broadcast.clipstore.rendering import render_bulletin, render_options
 from broadcast.config import Settings
-from broadcast.rendering import render_bulletin, render_options
+from broadcast.people.accounts import Principal
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Bulletin, BulletinEvent, Job
 from tests.api.conftest import Api

@@ -18,14 +18,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, insert, select
 
-from broadcast import accounts, devices, domain, tenancy
+from broadcast import domain
 from broadcast.api import paging
 from broadcast.app import create_app
+from broadcast.bulletins.spelled_terms import UnknownTerms, fingerprint
 from broadcast.config import Settings
+from broadcast.fleet import devices
+from broadcast.people import accounts, tenancy
 from broadcast.station import Station
 from broadcast.storage.models import Bulletin, Device, Play
 from broadcast.tts import unknown_abbreviations
-from broadcast.unknown_terms import UnknownTerms, fingerprint
 from broadcast.web import bulletin_pages, device_pages
 from tests.support import database
 from tests.support.free_port import free_port

@@ -7,7 +7,8 @@ import io
 import time
 from datetime import UTC, datetime, timedelta
 
-from broadcast import devices, protocol, reports
+from broadcast import protocol, reports
+from broadcast.fleet import devices
 from tests.api.conftest import Api
 
 

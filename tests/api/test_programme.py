@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from broadcast import protocol, publishing
+from broadcast import protocol
+from broadcast.programme import publishing
 from tests.api.conftest import Api
 
 GOOD = {"title": "Thông báo", "text": "Xã tổ chức họp dân lúc 8h sáng thứ 2.", "zones": ["thon-1"]}

@@ -17,9 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from broadcast import accounts, devices, skips
 from broadcast.app import create_app
 from broadcast.config import Settings
+from broadcast.fleet import devices
+from broadcast.people import accounts
+from broadcast.programme import skips
 from broadcast.scheduler.planner import Entry, ItemSpec, QuietHours
 from broadcast.station import Station
 from broadcast.storage.models import AuditEntry, SkippedSlot, Slot, SlotItem

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from broadcast import commands, protocol, report_floods, reports
-from broadcast.report_guard import DropLedger
+from broadcast import protocol, reports
+from broadcast.mqtt.report_guard import DropLedger
+from broadcast.reports import floods as report_floods
+from broadcast.signing import commands
 from broadcast.storage.models import AuditEntry, Device, Play
 from tests.api.conftest import Api
 from tests.api.test_reports_page import login

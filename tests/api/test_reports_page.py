@@ -13,7 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from broadcast import accounts, commands, devices, protocol, reports, tenancy
+from broadcast import protocol, reports
+from broadcast.fleet import devices
+from broadcast.people import accounts, tenancy
+from broadcast.signing import commands
 from broadcast.storage.models import Device, Zone
 from tests.api.conftest import Api
 

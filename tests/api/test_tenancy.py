@@ -19,9 +19,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from broadcast import accounts, devices, domain, protocol, reports, tenancy
+from broadcast import domain, protocol, reports
 from broadcast.app import create_app
 from broadcast.config import Settings
+from broadcast.fleet import devices
+from broadcast.people import accounts, tenancy
 from broadcast.station import Station
 from broadcast.storage.models import Alert, Bulletin, Slot, Zone
 from tests.support import database

@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from broadcast import accounts, cli, domain
+from broadcast import cli, domain
 from broadcast.cli import quickstart
 from broadcast.config import Settings
+from broadcast.people import accounts
 from broadcast.storage.db import Database
 from broadcast.storage.models import AuditEntry, User
 from tests.api.conftest import Api

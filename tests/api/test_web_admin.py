@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from broadcast import accounts, tenancy
 from broadcast.mqtt.credentials import check_password
+from broadcast.people import accounts, tenancy
 from broadcast.storage.models import AuditEntry, Device, User, Zone
 from edge_agent.config import load_config
 from tests.api.conftest import Api

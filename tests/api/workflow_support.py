@@ -11,10 +11,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from broadcast import accounts, devices
 from broadcast.app import create_app
 from broadcast.audio import ffmpeg_exe
 from broadcast.config import Settings
+from broadcast.fleet import devices
+from broadcast.people import accounts
 from broadcast.station import Station
 from tests.api.conftest import Api
 from tests.support import database

@@ -17,7 +17,7 @@ import pytest
 from bench.simulator import Fleet, FleetSpec, emergency, fan_out
 from bench.simulator.client import new_client
 from bench.simulator.loop import ClientLoop
-from broadcast import tls
+from broadcast.mqtt import tls
 from edge_agent.config import AgentConfig
 from edge_agent.transport import tls_context
 

@@ -271,6 +271,6 @@ def test_killed_agent_is_reported_offline_by_its_will(station: Station) -> None:
     station.wait_for("loa-01 online", lambda: station.last_status("loa-01") == "online")
     station.agents["loa-01"].stop(signal.SIGKILL)
     station.wait_for("loa-01 offline (last will)", lambda: station.last_status("loa-01") == "offline")
-    with station.changed:  # flagged, so the station applies it whatever its time (broadcast/reports.py)
+    with station.changed:  # flagged, so the station applies it whatever its time (reports/intake.py)
         statuses = [m for m in station.messages if isinstance(m, protocol.DeviceStatus)]
     assert [m.will for m in statuses if m.device_id == "loa-01"][-2:] == [False, True]

@@ -13,9 +13,10 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from broadcast import accounts, devices
 from broadcast.app import create_app
 from broadcast.config import Settings
+from broadcast.fleet import devices
+from broadcast.people import accounts
 from broadcast.station import Station
 from broadcast.storage.models import AuthToken, User
 from tests.support.free_port import free_port

@@ -13,8 +13,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from broadcast import domain, protocol
 from broadcast.config import Settings
-from broadcast.devices import add_device
-from broadcast.keys import StationKeys
+from broadcast.fleet.devices import add_device
+from broadcast.signing.keys import StationKeys
 from broadcast.storage.db import Database, migrate
 from tests.support.station import StationProcess, running, wait_until
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from broadcast import tls
 from broadcast.config import Settings
+from broadcast.mqtt import tls
 from broadcast.mqtt.broker_files import BrokerConfig, render_config, write_credentials
 from broadcast.mqtt.credentials import DeviceCredential, render_local_passwd
 from broadcast.mqtt.setup import agent_broker, broker_config, external_target, station_target, tls_names

@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from broadcast import keys, protocol, publishing
+from broadcast import protocol
+from broadcast.programme import publishing
+from broadcast.signing import keys
 from broadcast.storage.db import Database
 from broadcast.storage.models import Bulletin, Clip, Command, Slot, SlotItem, User, Zone, ZoneProgramme
 

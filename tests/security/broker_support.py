@@ -15,11 +15,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from broadcast import devices
 from broadcast.config import Settings
-from broadcast.keys import StationKeys
+from broadcast.fleet import devices
 from broadcast.mqtt.broker import ManagedBroker
 from broadcast.mqtt.credentials import STATION_USER
+from broadcast.signing.keys import StationKeys
 from broadcast.storage.db import Database, migrate
 from edge_agent.config import AgentConfig, load_config
 from edge_agent.transport import tls_context

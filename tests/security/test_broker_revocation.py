@@ -14,9 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from broadcast import accounts, devices, domain, protocol, reports
+from broadcast import domain, protocol, reports
 from broadcast.app import create_app
 from broadcast.config import Settings
+from broadcast.fleet import devices
+from broadcast.people import accounts
 from broadcast.station import Station
 from broadcast.storage.models import AuditEntry, Device, Play
 from edge_agent.config import load_config

@@ -18,7 +18,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from broadcast import protocol, tls
+from broadcast import protocol
+from broadcast.mqtt import tls
 from edge_agent.transport import tls_context
 from tests.security.broker_support import BrokerStation, Probe, start_broker_station
 from tests.support.station import wait_until

@@ -1,6 +1,6 @@
 """Key rotation with real agents and Mosquitto: learned without re-flashing, old key dropped after grace.
 
-The station side is the real keyring (broadcast.key_rotation, StationKeys) in a temporary secrets dir;
+The station side is the real keyring (broadcast.signing.key_rotation, StationKeys) in a temporary secrets dir;
 its key update goes out through the real Announcer, retained, over the test station's MQTT client.
 """
 
@@ -20,8 +20,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import select
 
-from broadcast import cli, key_rotation, protocol
-from broadcast.keys import StationKeys
+from broadcast import cli, protocol
+from broadcast.signing import key_rotation
+from broadcast.signing.keys import StationKeys
 from broadcast.storage.db import Database
 from broadcast.storage.models import AuditEntry
 from tests.edge_agent.conftest import new_keypair

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from broadcast.lanes import HASH_NICE, AlertLane, BoundedLane, LaneFull
+from broadcast.limits.lanes import HASH_NICE, AlertLane, BoundedLane, LaneFull
 
 
 def test_a_full_lane_refuses_at_once_and_takes_work_again_when_it_drains() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from broadcast import login_guard
-from broadcast.login_guard import LoginGuard
-from broadcast.token_bucket import Rate
+from broadcast.limits.token_bucket import Rate
+from broadcast.people import login_guard
+from broadcast.people.login_guard import LoginGuard
 
 SECRET = b"s" * 32
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.clip_storage_s3 import S3ClipStore
-from broadcast.clips import ClipNotFound, ClipStorage, ClipStoreError, LocalClipStore, clip_file
+from broadcast.clipstore.s3 import S3ClipStore
+from broadcast.clipstore.store import ClipNotFound, ClipStorage, ClipStoreError, LocalClipStore, clip_file
 from tests.support.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, s3_server
 
 CLIP = b"ID3" + bytes(range(256)) * 40  # ~10 kB; content does not matter to the store

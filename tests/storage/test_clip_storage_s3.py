@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from broadcast.clip_storage_s3 import S3ClipStore, parse_endpoint, parse_location
-from broadcast.clips import ClipStoreError, LocalClipStore, open_clip_storage
+from broadcast.clipstore.s3 import S3ClipStore, parse_endpoint, parse_location
+from broadcast.clipstore.store import ClipStoreError, LocalClipStore, open_clip_storage
 from broadcast.config import Settings
 from tests.support.free_port import free_port
 from tests.support.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, s3_server

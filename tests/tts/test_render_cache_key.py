@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from broadcast.audio import ffmpeg_exe
-from broadcast.rendering import RenderOptions, render_bulletin
+from broadcast.clipstore.rendering import RenderOptions, render_bulletin
 from broadcast.tts import EngineConfig
 from tests.support.tts_servers import GoogleTranslateTtsServer
 from tests.tts.contract_gtts import local_config

@@ -1,0 +1,1 @@
+"""Devices on the poles: enrolment, zones, settings, remote control, presence, key rotation, outbox."""

@@ -1,0 +1,1 @@
+"""What keeps the station standing under load: token buckets per caller, bounded executor lanes."""

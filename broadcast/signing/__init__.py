@@ -1,0 +1,1 @@
+"""What agents trust: the station's signing keys, their rotation, and the signed, numbered command outbox."""
