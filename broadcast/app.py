@@ -13,10 +13,10 @@ from fastapi.staticfiles import StaticFiles
 from broadcast.api import alerts, bulletin_files, bulletins, devices, dictionary, jobs, programme, system
 from broadcast.api import audit as audit_api
 from broadcast.api import tokens as tokens_api
-from broadcast.api.errors import install_error_handlers
-from broadcast.api.rate_limit import install_rate_limit
-from broadcast.api.security import MB, install_body_guard, install_proxy_headers, install_security_headers
 from broadcast.config import Settings
+from broadcast.http.errors import install_error_handlers
+from broadcast.http.rate_limit import install_rate_limit
+from broadcast.http.security import MB, install_body_guard, install_proxy_headers, install_security_headers
 from broadcast.station import start_station, stop_station
 from broadcast.web import routes as web_routes
 

@@ -12,11 +12,11 @@ from broadcast import alerts, programme, reports
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts.speech import SpeechWorker
 from broadcast.alerts.templates import Template, ensure_templates
-from broadcast.api.security import LoginThrottle
 from broadcast.clipstore.store import ClipStorage, open_clip_storage
 from broadcast.config import Settings
 from broadcast.fleet import device_settings, presence
 from broadcast.fleet.devices import broker_config, public_url, sync_broker_credentials
+from broadcast.http.security import LoginThrottle
 from broadcast.jobs import JobRunner, fail_stale
 from broadcast.limits.lanes import Lanes, build_lanes
 from broadcast.limits.token_bucket import Rate

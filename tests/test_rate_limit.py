@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from broadcast.api.rate_limit import budget_of
 from broadcast.app import create_app
 from broadcast.config import Settings
+from broadcast.http.rate_limit import budget_of
 from broadcast.limits.token_bucket import Rate, TokenBuckets
 from broadcast.people import accounts
 from tests.support.free_port import free_port
@@ -150,7 +150,7 @@ def test_writes_are_limited_per_account_with_a_vietnamese_429_and_alerts_keep_th
     def normalize(headers: dict[str, str] | None = None) -> int:
         return int(http.post("/api/normalize", json=preview, headers=headers).status_code)
 
-    with caplog.at_level(logging.WARNING, logger="broadcast.api.rate_limit"):
+    with caplog.at_level(logging.WARNING, logger="broadcast.http.rate_limit"):
         assert [normalize(editor) for _ in range(3)] == [200, 200, 200]
         refused = http.post("/api/normalize", json=preview, headers=limited.editor_again)
         assert normalize(editor) == 429

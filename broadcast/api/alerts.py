@@ -16,7 +16,7 @@ from sqlalchemy import select
 from broadcast import alerts, domain
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts.cap import CapError, CapExport, CapMessage, parse_cap, to_cap
-from broadcast.api.deps import AddressDep, AlertUserDep, StationDep, UserDep
+from broadcast.http.deps import AddressDep, AlertUserDep, StationDep, UserDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import Alert

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from broadcast import domain
-from broadcast.api import paging
-from broadcast.api.deps import StationDep, UserDep
 from broadcast.api.schemas import CsvResponse
+from broadcast.http import paging
+from broadcast.http.deps import StationDep, UserDep
 from broadcast.people import audit
 from broadcast.people.accounts import Principal
 

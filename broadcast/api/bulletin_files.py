@@ -6,31 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 
-from broadcast import bulletins, domain
+from broadcast import bulletins
 from broadcast.api.bulletins import bulletin_out
-from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.api.jobs import JobOut, job_out
 from broadcast.api.schemas import BulletinOut
 from broadcast.bulletins import edits as bulletin_edits
 from broadcast.bulletins import importing as bulletin_import
 from broadcast.bulletins import jobs as bulletin_jobs
 from broadcast.bulletins import uploads
+from broadcast.http.deps import AddressDep, StationDep, UserDep
+from broadcast.http.uploads import read_file
 
 router = APIRouter(prefix="/api/bulletins", tags=["bulletins"])
-
-
-def read_file(file: UploadFile | None, limit: int) -> tuple[str, bytes]:
-    """Return (file name, bytes) of an upload, refusing one over `limit` bytes before reading it all."""
-    if file is None or not file.filename:
-        return "", b""
-    name = uploads.display_name(file.filename)
-    if file.size is not None and file.size > limit:
-        size, most = uploads.megabytes(file.size), uploads.megabytes(limit)
-        raise domain.Invalid(f"Tệp «{name}» quá lớn ({size} MB, tối đa {most} MB).")
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise domain.Invalid(f"Tệp «{name}» quá lớn (tối đa {uploads.megabytes(limit)} MB).")
-    return name, data
 
 
 def split_zones(zones: list[str] | None) -> list[str]:

@@ -7,8 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from broadcast import bulletins
-from broadcast.api import etag, paging
-from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.api.jobs import JobOut, job_out
 from broadcast.api.schemas import (
     BulletinApproveIn,
@@ -24,6 +22,8 @@ from broadcast.bulletins import review as bulletin_review
 from broadcast.bulletins import spelled_terms as unknown_terms
 from broadcast.bulletins.dictionary import commune_dictionary
 from broadcast.bulletins.spelled_terms import MEMO
+from broadcast.http import etag, paging
+from broadcast.http.deps import AddressDep, StationDep, UserDep
 from broadcast.storage.models import Bulletin, Clip
 
 router = APIRouter(prefix="/api/bulletins", tags=["bulletins"])

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Row, func, select
 
 from broadcast import domain
-from broadcast.api import paging
-from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.api.schemas import DEVICE_COLUMNS, CsvResponse, DeviceOut, PlayOut
 from broadcast.fleet import control, device_settings, devices, zones
+from broadcast.http import paging
+from broadcast.http.deps import AddressDep, StationDep, UserDep
 from broadcast.people import tenancy
 from broadcast.people import users as user_admin
 from broadcast.protocol import config as protocol_config

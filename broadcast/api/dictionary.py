@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from broadcast.api.deps import AddressDep, StationDep, UserDep
 from broadcast.bulletins import dictionary
+from broadcast.http.deps import AddressDep, StationDep, UserDep
 from broadcast.tts import normalize_text, unknown_abbreviations
 
 router = APIRouter(prefix="/api", tags=["reading"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from broadcast import jobs
-from broadcast.api.deps import StationDep, UserDep
+from broadcast.http.deps import StationDep, UserDep
 from broadcast.storage.models import Job
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])

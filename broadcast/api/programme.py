@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from broadcast import programme
-from broadcast.api.deps import AddressDep, StationDep, UserDep
+from broadcast.http.deps import AddressDep, StationDep, UserDep
 from broadcast.people import tenancy
 from broadcast.programme import publishing
 from broadcast.scheduler.slots import next_start

@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from sqlalchemy import func, select, text
 
-from broadcast.api.deps import StationDep
 from broadcast.clipstore.store import ClipNotFound, ClipStoreError, is_sha256
+from broadcast.http.deps import StationDep
 from broadcast.storage.models import Bulletin, Device, Play
 
 log = logging.getLogger(__name__)

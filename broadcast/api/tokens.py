@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from broadcast.api.deps import SESSION_COOKIE, AddressDep, StationDep, UserDep
+from broadcast.http.deps import SESSION_COOKIE, AddressDep, StationDep, UserDep
 from broadcast.people import accounts
 from broadcast.people import credentials as account_admin
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from broadcast import domain
-from broadcast.api.deps import SESSION_COOKIE, AddressDep, StationDep
+from broadcast.http.deps import SESSION_COOKIE, AddressDep, StationDep
 from broadcast.people import accounts
 from broadcast.people import credentials as account_admin
 from broadcast.people.accounts import Principal

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from broadcast import domain
-from broadcast.api.deps import AddressDep, StationDep
+from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import users as user_admin
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import DEFAULT_COMMUNE

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from broadcast import domain
-from broadcast.api.deps import AddressDep, StationDep
 from broadcast.fleet import devices, zones
+from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import DEFAULT_COMMUNE

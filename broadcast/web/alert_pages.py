@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from broadcast import alerts, domain
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts.templates import PHRASES
-from broadcast.api.deps import AddressDep, LaneOptionalUserDep, StationDep
 from broadcast.audio import AudioError
+from broadcast.http.deps import AddressDep, LaneOptionalUserDep, StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.tts import TtsError

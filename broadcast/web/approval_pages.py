@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from broadcast import bulletins, domain
-from broadcast.api.deps import AddressDep, StationDep
 from broadcast.bulletins import review as bulletin_review
+from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import Clip
 from broadcast.web.bulletin_pages import detail_page

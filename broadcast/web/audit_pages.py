@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from broadcast import domain
-from broadcast.api.deps import StationDep
+from broadcast.http.deps import StationDep
 from broadcast.people import audit
 from broadcast.people.accounts import Principal
 from broadcast.scheduler.slots import zone as tz_zone

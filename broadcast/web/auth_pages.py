@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from broadcast.api.deps import SESSION_COOKIE, AddressDep, OptionalUserDep, StationDep, from_another_site
+from broadcast.http.deps import SESSION_COOKIE, AddressDep, OptionalUserDep, StationDep, from_another_site
 from broadcast.limits.lanes import LaneFull
 from broadcast.people import accounts, audit, login_guard
 from broadcast.station import Station

@@ -9,13 +9,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from broadcast import bulletins, domain
-from broadcast.api.bulletin_files import read_file
-from broadcast.api.deps import AddressDep, StationDep
 from broadcast.audio import AudioError
 from broadcast.bulletins import edits as bulletin_edits
 from broadcast.bulletins import jobs as bulletin_jobs
 from broadcast.bulletins import review as bulletin_review
 from broadcast.bulletins.uploads import Upload
+from broadcast.http.deps import AddressDep, StationDep
+from broadcast.http.uploads import read_file
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import Bulletin

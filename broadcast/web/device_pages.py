@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from broadcast import domain
-from broadcast.api import paging
-from broadcast.api.deps import AddressDep, StationDep
 from broadcast.fleet import control, device_settings
+from broadcast.http import paging
+from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.reports import play_log, uptime

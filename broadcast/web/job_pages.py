@@ -8,10 +8,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcast import domain, jobs
-from broadcast.api.bulletin_files import read_file
-from broadcast.api.deps import AddressDep, StationDep
 from broadcast.bulletins import importing as bulletin_import
 from broadcast.bulletins import jobs as bulletin_jobs
+from broadcast.http.deps import AddressDep, StationDep
+from broadcast.http.uploads import read_file
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.web.pages import CsrfChecked, PageUser, page

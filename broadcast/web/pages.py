@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from broadcast import domain
-from broadcast.api.deps import SESSION_COOKIE, OptionalUserDep, StationDep
+from broadcast.http.deps import SESSION_COOKIE, OptionalUserDep, StationDep
 from broadcast.people.accounts import Principal
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.web import csrf

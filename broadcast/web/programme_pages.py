@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcast import domain, programme
-from broadcast.api.deps import AddressDep, StationDep
+from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.programme import publishing, slot_checks

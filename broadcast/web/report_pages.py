@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from broadcast import domain
-from broadcast.api.deps import StationDep
 from broadcast.fleet import zones
+from broadcast.http.deps import StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.reports import queries as report_data

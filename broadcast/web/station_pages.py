@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcast import domain
-from broadcast.api.deps import AddressDep, StationDep
 from broadcast.bulletins import dictionary
+from broadcast.http.deps import AddressDep, StationDep
 from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from broadcast import bulletins, domain
-from broadcast.api import etag
 from broadcast.bulletins import history as bulletin_history
+from broadcast.http import etag
 from broadcast.storage.models import Bulletin, BulletinEvent
 from tests.api.conftest import Api
 from tests.api.workflow_support import APPROVER, running_station, web_client

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from broadcast.api.security import BODY_LIMIT, BodyGuard
+from broadcast.http.security import BODY_LIMIT, BodyGuard
 from broadcast.storage.models import Alert, AuditEntry, Bulletin
 from tests.api.conftest import Api
 from tests.fuzz import invariants

@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, insert, select
 
 from broadcast import domain
-from broadcast.api import paging
 from broadcast.app import create_app
 from broadcast.bulletins.spelled_terms import UnknownTerms, fingerprint
 from broadcast.config import Settings
 from broadcast.fleet import devices
+from broadcast.http import paging
 from broadcast.people import accounts, tenancy
 from broadcast.station import Station
 from broadcast.storage.models import Bulletin, Device, Play

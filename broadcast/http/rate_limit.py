@@ -24,8 +24,8 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from broadcast.api.deps import SAFE_METHODS, SESSION_COOKIE
 from broadcast.config import Settings
+from broadcast.http.deps import SAFE_METHODS, SESSION_COOKIE
 from broadcast.limits.token_bucket import Rate, TokenBuckets
 from broadcast.people import accounts
 
