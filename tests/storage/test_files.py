@@ -33,7 +33,7 @@ def test_failed_write_keeps_old_file(
     def no_rename(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(files.os, "replace", no_rename)
+    monkeypatch.setattr(os, "replace", no_rename)
     with pytest.raises(OSError, match="disk full"):
         files.write_atomic(target, b"new", durable=False)
     assert target.read_bytes() == b"old"
