@@ -1,11 +1,8 @@
-"""Write agent.toml: dump_config is the exact inverse of config.load_config."""
+"""Write agent.toml: dump_config is the exact inverse of load_config."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from edge_agent.config import AgentConfig
+from edge_agent.config.model import AgentConfig
 
 
 def dump_config(config: AgentConfig) -> str:
