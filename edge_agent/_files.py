@@ -1,4 +1,4 @@
-"""Durable file writes for the agent's state: fsync, atomic rename, directory fsync."""
+"""The agent's one atomic file write (fsync, rename, directory fsync) and its file-error wording."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import errno
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -22,20 +23,34 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write data to path so that after a power cut it holds either the old or the new content."""
+@contextlib.contextmanager
+def atomic_file(path: Path, *, prefix: str = ".tmp-", durable: bool = True) -> Iterator[BinaryIO]:
+    """Yield a new file beside path that replaces path only if the block ends without an error.
+
+    durable: fsync the file before the rename and the directory after it, so that after a power cut
+    path holds either the old or the new content. A failed block leaves path as it was and no temporary
+    file behind (one cut off by a power loss keeps `prefix`, for its owner to sweep).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write data to path so that after a power cut it holds either the old or the new content."""
+    with atomic_file(path) as handle:
+        handle.write(data)
 
 
 def try_atomic_write(path: Path, data: bytes, what: str) -> bool:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import http.client
 import logging
 import os
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from broadcast.protocol import ClipRef
-from edge_agent._files import describe, fsync_dir
+from edge_agent._files import atomic_file, describe
 
 log = logging.getLogger(__name__)
 
@@ -95,22 +96,8 @@ class ClipCache:
             return path
         if len(data) != clip.size or hashlib.sha256(data).hexdigest() != clip.sha256:
             raise ClipIntegrityError("inline audio does not match its clip reference")
-        try:
-            self._make_room(clip.size)
-            fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=_PART_PREFIX)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp_name, path)
-            except BaseException:
-                Path(tmp_name).unlink(missing_ok=True)
-                raise
-        finally:
-            with self._evict_lock:
-                self._incoming.pop(threading.get_ident(), None)
-        fsync_dir(self.directory)
+        with self._writing(clip, path) as out:
+            out.write(data)
         return path
 
     def ensure(
@@ -129,7 +116,8 @@ class ClipCache:
         last_error: Exception | None = None
         for attempt in range(self.attempts):
             try:
-                self._download(clip, path)
+                with self._writing(clip, path) as out:
+                    self._download(clip, out)
                 return path
             except ClipIntegrityError:
                 raise
@@ -150,47 +138,39 @@ class ClipCache:
                 break
         raise ClipError(f"could not fetch {clip.url}: {last_error}")
 
-    def _download(self, clip: ClipRef, path: Path) -> None:
+    @contextlib.contextmanager
+    def _writing(self, clip: ClipRef, path: Path) -> Iterator[BinaryIO]:
+        """Make room for the clip and yield its file, written atomically (fsync, rename, directory fsync)."""
         try:
             self._make_room(clip.size)
-            fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=_PART_PREFIX)
-            tmp = Path(tmp_name)
-            try:
-                self._write_verified(clip, fd)
-                os.replace(tmp, path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            with atomic_file(path, prefix=_PART_PREFIX) as out:
+                yield out
         finally:
             with self._evict_lock:
                 self._incoming.pop(threading.get_ident(), None)
-        fsync_dir(self.directory)  # the rename survives a power cut only once the directory is synced
 
-    def _write_verified(self, clip: ClipRef, fd: int) -> None:
-        """Download into the open temporary file, checking size and sha256, and fsync it."""
-        with os.fdopen(fd, "wb") as out:
-            digest = hashlib.sha256()
-            total = 0
-            # The handler checked the url is under station_url (http/https); redirects are refused.
-            request = urllib.request.Request(clip.url, headers={"User-Agent": "loa-edge-agent"})  # noqa: S310
-            sent_at = time.time()
-            with self._opener.open(request, timeout=self.timeout_s) as response:
-                date = response.headers.get("Date")
-                if date and self._on_date is not None:
-                    # The station's clock, to the second: a coarse check of ours (see clock.py).
-                    self._on_date(date, sent_at, time.time())
-                while chunk := response.read(_CHUNK):
-                    total += len(chunk)
-                    if total > clip.size:
-                        raise ClipIntegrityError(f"clip is larger than the announced {clip.size} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
-            if total != clip.size:
-                raise ClipIntegrityError(f"clip has {total} bytes, announced {clip.size}")
-            if digest.hexdigest() != clip.sha256:
-                raise ClipIntegrityError(f"clip sha256 is {digest.hexdigest()}, announced {clip.sha256}")
-            out.flush()
-            os.fsync(out.fileno())
+    def _download(self, clip: ClipRef, out: BinaryIO) -> None:
+        """Download into the open temporary file, checking size and sha256."""
+        digest = hashlib.sha256()
+        total = 0
+        # The handler checked the url is under station_url (http/https); redirects are refused.
+        request = urllib.request.Request(clip.url, headers={"User-Agent": "loa-edge-agent"})  # noqa: S310
+        sent_at = time.time()
+        with self._opener.open(request, timeout=self.timeout_s) as response:
+            date = response.headers.get("Date")
+            if date and self._on_date is not None:
+                # The station's clock, to the second: a coarse check of ours (see clock.py).
+                self._on_date(date, sent_at, time.time())
+            while chunk := response.read(_CHUNK):
+                total += len(chunk)
+                if total > clip.size:
+                    raise ClipIntegrityError(f"clip is larger than the announced {clip.size} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+        if total != clip.size:
+            raise ClipIntegrityError(f"clip has {total} bytes, announced {clip.size}")
+        if digest.hexdigest() != clip.sha256:
+            raise ClipIntegrityError(f"clip sha256 is {digest.hexdigest()}, announced {clip.sha256}")
 
     def _make_room(self, incoming: int) -> None:
         """Evict least recently used clips not needed by pending plays until incoming fits."""

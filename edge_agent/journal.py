@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from edge_agent._files import close_quietly, describe, fsync_dir
+from edge_agent._files import atomic_file, close_quietly, describe
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +69,13 @@ class Journal:
 
     def rewrite(self) -> None:
         """Write the owner's snapshot to a new file and swap it in; if the disk refuses, keep the old one."""
-        tmp = self.path.with_name(self.path.name + ".tmp")
         written = 0
         try:
-            with tmp.open("w", encoding="utf-8") as handle:
+            with atomic_file(self.path) as handle:
                 for entry in self._snapshot():
-                    handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                    handle.write((json.dumps(entry, ensure_ascii=False) + "\n").encode())
                     written += 1
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-            fsync_dir(self.path.parent)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             log.error("could not save %s to %s: %s", self.what, self.path, describe(exc))
             self._dirty = True
             if self._handle is None:

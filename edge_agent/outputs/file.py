@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from edge_agent._files import atomic_file
 from edge_agent.outputs.base import Output, OutputError, PlayRequest
-from edge_agent.outputs.ffmpeg import encoder_command, find_ffmpeg
+from edge_agent.outputs.ffmpeg import close_encoder, find_ffmpeg, start_encoder
 from edge_agent.outputs.stream import Warm, relay
 
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
@@ -78,12 +76,7 @@ class FileSink(Output):
             raise OutputError(f"command {request.command.id} is not a stream")
         ffmpeg = find_ffmpeg(self.ffmpeg)
         name = f"{int(stream.start_at)}-stream-{_file_id(stream.id)}.mp3"
-        encoder = subprocess.Popen(
-            encoder_command(ffmpeg, self.directory / name),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        encoder = start_encoder(ffmpeg, self.directory / name)
         assert encoder.stdin is not None
         heard: list[float] = []
 
@@ -107,12 +100,7 @@ class FileSink(Output):
         try:
             relay(ffmpeg, stream, encoder.stdin.write, on_started, stop, self._warm.take(stream.id))
         finally:
-            encoder.stdin.close()
-            try:
-                encoder.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                encoder.kill()
-                encoder.wait()
+            close_encoder(encoder)
             if not heard:  # nothing was recorded: keep no empty file
                 (self.directory / name).unlink(missing_ok=True)
         # Like a speaker, the sink is busy until the slot ends even if the stream gave its audio early.
@@ -125,13 +113,9 @@ class FileSink(Output):
     def _keep_audio(self, source: Path, target: Path) -> None:
         if target.exists():
             return  # content-addressed: the same name is the same audio
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-        os.close(fd)
-        try:
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        # A stand-in speaker's copy: whole or absent, but not worth an fsync.
+        with source.open("rb") as clip, atomic_file(target, durable=False) as copy:
+            shutil.copyfileobj(clip, copy)
 
 
 def _audio_name(request: PlayRequest) -> str:
