@@ -11,37 +11,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from edge_agent.outputs.base import Output, OutputError, PlayRequest
-from edge_agent.outputs.ffmpeg import SAMPLE_RATE, find_ffmpeg
+from edge_agent.outputs.ffmpeg import SAMPLE_RATE, end_process, find_ffmpeg, start_clip_decoder
 from edge_agent.outputs.stream import Warm, relay
 
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.05
-
-
-def decode_command(ffmpeg: str, clip: Path) -> list[str]:
-    """Return the ffmpeg command that writes the clip as s16le mono PCM to stdout."""
-    return [
-        ffmpeg,
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-i",
-        str(clip),
-        "-f",
-        "s16le",
-        "-acodec",
-        "pcm_s16le",
-        "-ac",
-        "1",
-        "-ar",
-        str(SAMPLE_RATE),
-        "-",
-    ]
 
 
 def aplay_command(aplay: str, device: str = "") -> list[str]:
@@ -82,19 +59,14 @@ class AlsaOutput(Output):
 
     def play(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
         """Run the pipeline until aplay exits or stop is set."""
-        decoder = subprocess.Popen(
-            decode_command(self.ffmpeg, request.clip_path),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        decoder = start_clip_decoder(self.ffmpeg, request.clip_path)
         assert decoder.stdout is not None
         try:
             player = subprocess.Popen(
                 aplay_command(self.aplay, self.device), stdin=decoder.stdout, stderr=subprocess.PIPE
             )
         except OSError as exc:
-            _end(decoder)
+            end_process(decoder)
             raise OutputError(f"cannot start aplay: {exc}") from exc
         # Only aplay reads the pipe now; if aplay dies, ffmpeg gets SIGPIPE instead of blocking forever.
         decoder.stdout.close()
@@ -104,8 +76,8 @@ class AlsaOutput(Output):
             if stop.wait(_POLL_S):
                 interrupted = True
                 break
-        _end(player)
-        _end(decoder)
+        end_process(player)
+        end_process(decoder)
         # aplay's complaint first: when aplay dies, ffmpeg's broken pipe is only the consequence.
         _check(player, "aplay", raise_error=not interrupted)
         _check(decoder, "ffmpeg", raise_error=not interrupted)
@@ -134,7 +106,7 @@ class AlsaOutput(Output):
             # What aplay still buffers may play out, but never past the slot's end.
             while player.poll() is None and not stop.is_set() and time.time() < end:
                 stop.wait(min(_POLL_S, max(0.0, end - time.time())))
-            _end(player)
+            end_process(player)
         _check(player, "aplay", raise_error=False)
 
     def __repr__(self) -> str:
@@ -157,17 +129,6 @@ def _feeder(fd: int, end: float, stop: threading.Event) -> Callable[[bytes], Non
                     view = view[os.write(fd, view) :]
 
     return write
-
-
-def _end(process: subprocess.Popen[bytes]) -> None:
-    """Terminate a process if it still runs (kill if it ignores us) and reap it."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _check(process: subprocess.Popen[bytes], name: str, *, raise_error: bool) -> None:

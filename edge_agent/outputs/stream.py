@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import select
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 
 from broadcast.protocol import StreamCommand
 from edge_agent.outputs.base import OutputError
-from edge_agent.outputs.ffmpeg import BYTES_PER_S, source_command
+from edge_agent.outputs.ffmpeg import BYTES_PER_S, end_process, start_stream_decoder
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +131,7 @@ class _Source:
     """One ffmpeg process decoding the stream; its stderr is drained so it never blocks on it."""
 
     def __init__(self, ffmpeg: str, url: str, seconds: float) -> None:
-        self.process = subprocess.Popen(
-            source_command(ffmpeg, url, seconds),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        self.process = start_stream_decoder(ffmpeg, url, seconds)
         self._stderr = b""
         self.error = ""
 
@@ -169,13 +163,7 @@ class _Source:
     def close(self) -> None:
         """End ffmpeg if it still runs; keep the last line it complained with in `error`."""
         process = self.process
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_process(process)
         if process.stderr is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._stderr += process.stderr.read()[-2000:]

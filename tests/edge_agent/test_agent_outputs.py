@@ -14,7 +14,8 @@ import pytest
 
 from broadcast import protocol
 from edge_agent.outputs import OutputError, PlayRequest, parse_output
-from edge_agent.outputs.alsa import AlsaOutput, aplay_command, decode_command, find_aplay
+from edge_agent.outputs.alsa import AlsaOutput, aplay_command, find_aplay
+from edge_agent.outputs.ffmpeg import decode_command
 from edge_agent.outputs.file import FileSink
 
 
