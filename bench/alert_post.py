@@ -38,7 +38,7 @@ def run(count: int) -> dict[str, object]:
         station = client.app.state.station  # type: ignore[attr-defined]
         with station.db.session() as session:
             accounts.add_user(session, "chutich", "approver", "mat-khau-duyet-tin")
-            devices.add_device(session, settings, "loa-1", "thon-1", tmp / "s", "file:p", "bench")
+            devices.add_device(session, settings.broker, "loa-1", "thon-1", tmp / "s", "file:p", "bench")
             token = accounts.issue_token(session, "chutich")
         headers = {"Authorization": f"Bearer {token}"}
         times: list[float] = []

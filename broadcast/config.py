@@ -1,12 +1,137 @@
-"""Station settings, read from the environment (prefix ``BROADCAST_``) and built per app instance."""
+"""Station settings, read from the environment (prefix ``BROADCAST_``) and built per app instance.
+
+`Settings` is the flat set an operator writes (one environment variable per field, names unchanged since
+the first release); each component is handed only its section (`settings.broker`, `settings.speech`, ...):
+a frozen view whose field names are the environment names, so `BROADCAST_MQTT_URL` is `broker.mqtt_url`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """The MQTT broker: managed Mosquitto (ports, TLS, workers) or an external one, and what agents reach."""
+
+    mqtt_url: str | None
+    mqtt_bind: str
+    mqtt_port: int
+    mqtt_tls: bool
+    mqtt_tls_port: int | None
+    mqtt_public_host: str | None
+    mqtt_tls_names: tuple[str, ...]
+    mqtt_ca_file: Path | None
+    mosquitto_bin: str
+    worker_id: int | None
+    station_workers: int
+    mqtt_shared_group: str
+    public_url: str | None
+    broker_dir: Path
+    secrets_dir: Path
+
+
+@dataclass(frozen=True)
+class ClipStoreSettings:
+    """Where clips live: a directory, or an S3-compatible store."""
+
+    clip_store: str | None
+    s3_endpoint: str | None
+    s3_access_key: str | None
+    s3_secret_key: SecretStr | None
+    s3_region: str | None
+    s3_timeout_s: float
+    clips_dir: Path
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """Text to broadcast clip: engines and voices, their cache, ffmpeg and the loudness of every clip."""
+
+    tts_engine: str
+    tts_voice: str
+    tts_fallback: tuple[str, ...]
+    tts_timeout_s: float
+    tts_rate_wpm: int
+    tts_workers: int | None
+    cache_dir: Path
+    gtts_url: str
+    edge_tts_url: str
+    voices_mirror: str
+    ffmpeg_bin: str | None
+    loudness_lufs: float
+    mp3_bitrate: str
+
+
+@dataclass(frozen=True)
+class ProgrammeSettings:
+    """The programme: its time zone and quiet hours, how far ahead and how early agents get it."""
+
+    timezone: str
+    push_lead_s: float
+    programme_window_h: float
+    programme_refresh_s: float
+    quiet_hours: str
+    command_ttl_s: float
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Emergency alerts: the two-person rule, retries to silent devices, the alert lane's threads."""
+
+    alert_two_person: bool
+    alert_retry_s: float
+    alert_workers: int
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """The largest text, recording and import file the station accepts."""
+
+    max_text_chars: int
+    background_text_chars: int
+    upload_max_bytes: int
+    upload_max_s: float
+    upload_min_s: float
+    import_max_bytes: int
+    import_max_bulletins: int
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """What keeps the station standing under a flood: write and alert budgets, login limits and lanes,
+    trusted proxies, the report rate per device, web session lifetime."""
+
+    rate_limit_per_minute: float
+    rate_limit_burst: int
+    alert_rate_limit_per_minute: float
+    alert_rate_limit_burst: int
+    login_rate_per_minute: float
+    login_burst: int
+    login_global_per_minute: float
+    login_global_burst: int
+    login_device_failures: int
+    hash_workers: int
+    hash_queue: int
+    trusted_proxies: tuple[str, ...]
+    report_rate_per_minute: float
+    report_burst: int
+    session_days: int
+
+
+@dataclass(frozen=True)
+class FleetSettings:
+    """The devices as the station watches them."""
+
+    device_offline_after_s: float
+
+
+_Section = TypeVar("_Section")
 
 
 class Settings(BaseSettings):
@@ -206,3 +331,40 @@ class Settings(BaseSettings):
     @property
     def broker_dir(self) -> Path:
         return self.data_dir / "mosquitto"
+
+    @property
+    def broker(self) -> BrokerSettings:
+        return self._section(BrokerSettings)
+
+    @property
+    def clip_storage(self) -> ClipStoreSettings:
+        return self._section(ClipStoreSettings)
+
+    @property
+    def speech(self) -> SpeechSettings:
+        return self._section(SpeechSettings)
+
+    @property
+    def programme(self) -> ProgrammeSettings:
+        return self._section(ProgrammeSettings)
+
+    @property
+    def alerts(self) -> AlertSettings:
+        return self._section(AlertSettings)
+
+    @property
+    def limits(self) -> InputLimits:
+        return self._section(InputLimits)
+
+    @property
+    def guards(self) -> GuardSettings:
+        return self._section(GuardSettings)
+
+    @property
+    def fleet(self) -> FleetSettings:
+        return self._section(FleetSettings)
+
+    def _section(self, kind: type[_Section]) -> _Section:
+        """Build a section from the fields (and derived directories) of the same names."""
+        values = {f.name: getattr(self, f.name) for f in fields(cast(Any, kind))}
+        return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

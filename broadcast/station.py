@@ -12,7 +12,8 @@ from broadcast import alerts, programme, reports
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts.speech import SpeechWorker
 from broadcast.alerts.templates import Template, ensure_templates
-from broadcast.clipstore.store import ClipStorage, open_clip_storage
+from broadcast.clipstore import open_clip_storage
+from broadcast.clipstore.store import ClipStorage
 from broadcast.config import Settings
 from broadcast.fleet import device_settings, presence
 from broadcast.fleet.devices import broker_config, public_url, sync_broker_credentials
@@ -135,13 +136,13 @@ def station_user(settings: Settings) -> str:
 
 def _mqtt_target(settings: Settings, keys: StationKeys) -> MqttTarget:
     if settings.mqtt_url:
-        target = external_target(settings)  # verified against BROADCAST_MQTT_CA_FILE if set
+        target = external_target(settings.broker)  # verified against BROADCAST_MQTT_CA_FILE if set
         if target.username is None and settings.worker_id is not None:
             # A worker beside the one running the managed broker: its account, the shared station secret.
             return replace(target, username=station_user(settings), password=keys.broker_password())
         return target
     # The managed broker's plain listener; with TLS on it listens on loopback for station accounts only.
-    return station_target(settings, station_user(settings), keys.broker_password())
+    return station_target(settings.broker, station_user(settings), keys.broker_password())
 
 
 def _station_mqtt(settings: Settings, keys: StationKeys) -> StationMqtt:
@@ -176,13 +177,13 @@ def start_station(settings: Settings) -> Station:
     fail_stale(db)  # jobs left running by a worker that died (a live worker keeps stamping its own)
     keys = StationKeys(settings.secrets_dir)
     keys.signing_key_raw()  # create the key now, not inside the first job
-    clips = open_clip_storage(settings)
+    clips = open_clip_storage(settings.clip_storage)
     clips.check()  # a misconfigured or unreachable store stops the start, with where it looked
     broker: ManagedBroker | None = None
     if not settings.mqtt_url:
         with db.session() as session:
-            sync_broker_credentials(session, settings)
-        broker = ManagedBroker(broker_config(settings))
+            sync_broker_credentials(session, settings.broker)
+        broker = ManagedBroker(broker_config(settings.broker))
         broker.start()
     mqtt = _station_mqtt(settings, keys)
     scheduler = elected_scheduler(settings, db)
@@ -191,7 +192,7 @@ def start_station(settings: Settings) -> Station:
         db=db,
         clips=clips,
         keys=keys,
-        public_url=public_url(settings),
+        public_url=public_url(settings.broker),
         mqtt=mqtt,
         scheduler=scheduler,
         lanes=_lanes(settings),

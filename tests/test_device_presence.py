@@ -179,7 +179,7 @@ def test_reports_and_device_pages_show_both_measures(api: Api, tmp_path: Path) -
     now = datetime.now(UTC)
     settings = api.station.settings
     with api.station.db.session() as session:
-        devices.add_device(session, settings, "loa-9", "thon-1", tmp_path, "file:x", "test")
+        devices.add_device(session, settings.broker, "loa-9", "thon-1", tmp_path, "file:x", "test")
         session.flush()
         session.execute(update(Device).where(Device.id == "loa-9").values(created_at=now - timedelta(days=1)))
         # The station began counting a month ago (it set this row when it started, i.e. now).

@@ -277,7 +277,7 @@ def revoke_device(device_id: str, station: StationDep, user: UserDep, address: A
         device = session.get(Device, device_id)
         zone = session.get(Zone, device.zone) if device is not None else None
         tenancy.check_visible(user, zone.commune_id if zone else "", f"Không có thiết bị {device_id!r}.")
-        revocation = devices.revoke_device(session, station.settings, device_id, user.name, address)
+        revocation = devices.revoke_device(session, station.settings.broker, device_id, user.name, address)
     return RevokedOut(
         device_id=revocation.device_id,
         revoked_at=revocation.revoked_at,

@@ -114,7 +114,7 @@ def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
         actor = os.environ.get("USER", "cli")
         enrolment = devices.add_device(
             session,
-            settings,
+            settings.broker,
             args.device_id,
             args.zone,
             state_dir,
@@ -138,7 +138,7 @@ def cmd_device_revoke(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(settings)
     with db.session() as session:
         actor = os.environ.get("USER", "cli")
-        revocation = devices.revoke_device(session, settings, args.device_id, actor, "cli")
+        revocation = devices.revoke_device(session, settings.broker, args.device_id, actor, "cli")
     if revocation.disconnected:
         ended = "broker đã nạp lại tài khoản và ngắt kết nối đang mở"
     elif settings.mqtt_url:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from broadcast import bulletins
 from broadcast.bulletins.samples import parse_bulletin_file, sample_files
-from broadcast.clipstore.store import open_clip_storage
+from broadcast.clipstore import open_clip_storage
 from broadcast.config import Settings
 from broadcast.fleet import devices
 from broadcast.mqtt.setup import agent_broker
@@ -50,7 +50,7 @@ def first_run_setup(settings: Settings) -> Path | None:
                 demo_dir.mkdir(parents=True, exist_ok=True)
                 enrolment = devices.add_device(
                     session,
-                    settings,
+                    settings.broker,
                     DEMO_DEVICE,
                     DEMO_ZONE,
                     Path("state"),
@@ -74,7 +74,7 @@ def _outdated(config: Path, settings: Settings) -> bool:
         agent = load_config(config)
     except ConfigError:
         return True
-    broker = agent_broker(settings)
+    broker = agent_broker(settings.broker)
     have = (agent.mqtt_host, agent.mqtt_port, agent.mqtt_tls, agent.mqtt_ca_pem)
     return have != (broker.host, broker.port, broker.tls, broker.ca_pem)
 
@@ -85,7 +85,7 @@ def _load_samples(session: Session, settings: Settings) -> None:
     if admin is None:
         return
     author = accounts.Principal(admin.id, admin.name, admin.role)
-    clips = open_clip_storage(settings)
+    clips = open_clip_storage(settings.clip_storage)
     for path in sample_files():
         draft = parse_bulletin_file(path.read_text(encoding="utf-8"))
         bulletins.create_bulletin(session, clips, settings, author, draft, "quickstart")

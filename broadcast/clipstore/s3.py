@@ -28,7 +28,7 @@ from broadcast.clipstore.store import (
     check_sha256,
     verified,
 )
-from broadcast.config import Settings
+from broadcast.config import ClipStoreSettings
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _MISSING = ("NoSuchKey", "NoSuchObject")
@@ -173,20 +173,20 @@ class S3ClipStore:
         return None
 
 
-def s3_store_from_settings(settings: Settings) -> S3ClipStore:
-    """Return the S3 store named by BROADCAST_CLIP_STORE with the BROADCAST_S3_* connection settings."""
-    bucket, prefix = parse_location(settings.clip_store or "")
-    if not settings.s3_endpoint:
+def s3_store(storage: ClipStoreSettings) -> S3ClipStore:
+    """Return the S3 store named by BROADCAST_CLIP_STORE with the BROADCAST_S3_* connection storage."""
+    bucket, prefix = parse_location(storage.clip_store or "")
+    if not storage.s3_endpoint:
         raise ClipStoreError(
             "BROADCAST_CLIP_STORE=s3://… cần BROADCAST_S3_ENDPOINT (ví dụ https://host:9000)."
         )
-    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+    secret = storage.s3_secret_key.get_secret_value() if storage.s3_secret_key else None
     return S3ClipStore(
-        settings.s3_endpoint,
+        storage.s3_endpoint,
         bucket,
         prefix,
-        access_key=settings.s3_access_key,
+        access_key=storage.s3_access_key,
         secret_key=secret,
-        region=settings.s3_region,
-        timeout_s=settings.s3_timeout_s,
+        region=storage.s3_region,
+        timeout_s=storage.s3_timeout_s,
     )

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from broadcast.config import Settings
-
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 64 * 1024
 
@@ -194,19 +192,3 @@ def clip_file(store: ClipStorage, sha256: str) -> Iterator[Path]:
             for block in stream.chunks:  # the stream checks the sha256 at its end
                 handle.write(block)
         yield target
-
-
-def open_clip_storage(settings: Settings) -> ClipStorage:
-    """Return the store BROADCAST_CLIP_STORE names: unset = DATA_DIR/clips, s3://bucket/prefix, or a path."""
-    where = (settings.clip_store or "").strip()
-    if where.startswith("s3://"):
-        from broadcast.clipstore.s3 import s3_store_from_settings  # minio only when S3 is used
-
-        return s3_store_from_settings(settings)
-    if not where:
-        return LocalClipStore(settings.clips_dir)
-    if "://" in where and not where.startswith("file://"):
-        raise ClipStoreError(
-            f"BROADCAST_CLIP_STORE không hợp lệ: {where!r} (s3://bucket/prefix hoặc thư mục)."
-        )
-    return LocalClipStore(Path(where.removeprefix("file://")))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcast import domain, protocol
-from broadcast.config import Settings
+from broadcast.config import BrokerSettings
 from broadcast.mqtt.broker import write_credentials
 from broadcast.mqtt.credentials import DeviceCredential, hash_password, is_reserved_user, new_password
 from broadcast.mqtt.setup import agent_broker, broker_config, public_url
@@ -49,24 +49,24 @@ class Revocation:
     disconnected: bool
 
 
-def sync_broker_credentials(session: Session, settings: Settings) -> bool:
+def sync_broker_credentials(session: Session, broker: BrokerSettings) -> bool:
     """Regenerate passwd + acl from the registry (active devices only) and reload the managed broker.
 
     Return True if a running managed broker reloaded: it then also closes the open connection of any
     device whose account is gone or whose password changed (Mosquitto 2.0; tests/security check it).
     """
-    keys = StationKeys(settings.secrets_dir)
+    keys = StationKeys(broker.secrets_dir)
     devices = [
         DeviceCredential(d.id, d.mqtt_password_hash, (d.zone,))
         for d in session.scalars(select(Device).where(Device.revoked.is_(False)))
     ]
     # Accounts station-1 ... station-N for the workers, however many the setting or this worker's number says.
-    workers = max(settings.station_workers, settings.worker_id or 0)
-    return write_credentials(broker_config(settings), hash_password(keys.broker_password()), devices, workers)
+    workers = max(broker.station_workers, broker.worker_id or 0)
+    return write_credentials(broker_config(broker), hash_password(keys.broker_password()), devices, workers)
 
 
 def revoke_device(
-    session: Session, settings: Settings, device_id: str, actor: str, address: str = ""
+    session: Session, broker: BrokerSettings, device_id: str, actor: str, address: str = ""
 ) -> Revocation:
     """Revoke a device: its broker account goes (an open connection is closed), commands stop reaching
     it and its reports are ignored. Only `add_device(..., replace=True)` (a new password) undoes it."""
@@ -80,7 +80,7 @@ def revoke_device(
     device.online = False
     session.flush()  # the credential files are rendered from this transaction's view
     # With an external broker the files are still written, but its operator removes the account there.
-    disconnected = sync_broker_credentials(session, settings)
+    disconnected = sync_broker_credentials(session, broker)
     audit.record(session, actor, "device.revoke", f"device:{device_id}", address, disconnected=disconnected)
     log.warning("device %s revoked by %s (managed broker reloaded: %s)", device_id, actor, disconnected)
     return Revocation(device_id, device.revoked_at, disconnected)
@@ -88,7 +88,7 @@ def revoke_device(
 
 def add_device(
     session: Session,
-    settings: Settings,
+    broker: BrokerSettings,
     device_id: str,
     zone: str,
     state_dir: Path,
@@ -126,22 +126,22 @@ def add_device(
         device.zone, device.mqtt_password_hash = zone, hash_password(password)
         device.revoked, device.revoked_at, device.online = False, None, False
     session.flush()
-    broker = agent_broker(settings)
+    reach = agent_broker(broker)
     config = AgentConfig(
         device_id=device_id,
         zones=(zone,),
-        station_url=public_url(settings),
-        station_public_key=StationKeys(settings.secrets_dir).public_key_b64(),
-        mqtt_host=broker.host,
-        mqtt_port=broker.port,
+        station_url=public_url(broker),
+        station_public_key=StationKeys(broker.secrets_dir).public_key_b64(),
+        mqtt_host=reach.host,
+        mqtt_port=reach.port,
         mqtt_username=device_id,
         mqtt_password=password,
-        mqtt_tls=broker.tls,
-        mqtt_ca_pem=broker.ca_pem,
+        mqtt_tls=reach.tls,
+        mqtt_ca_pem=reach.ca_pem,
         state_dir=state_dir,
         output=output,
     )
     action = "device.add" if device is None else "device.replace"
     audit.record(session, actor, action, f"device:{device_id}", address, zone=zone)
-    sync_broker_credentials(session, settings)
+    sync_broker_credentials(session, broker)
     return Enrolment(device_id, zone, dump_config(config))

@@ -138,7 +138,7 @@ def device_add(
             place = zones.zone_in_scope(session, admin, zone)  # never creates a zone, never another commune's
             enrolment = devices.add_device(
                 session,
-                station.settings,
+                station.settings.broker,
                 device_id,
                 place.id,
                 Path(f"state-{device_id}"),
@@ -199,7 +199,7 @@ def device_revoke(
             raise domain.Invalid(f"Hãy đánh dấu ô xác nhận trước khi thu hồi {device_id}.")
         with station.db.session() as session:
             zones.device_in_scope(session, admin, device_id)
-            revoked = devices.revoke_device(session, station.settings, device_id, admin.name, address)
+            revoked = devices.revoke_device(session, station.settings.broker, device_id, admin.name, address)
     except domain.DomainError as exc:
         return _devices_page(request, station, admin, error=str(exc), code=exc.status_code)
     ended = " Kết nối đang mở của thiết bị đã bị ngắt." if revoked.disconnected else ""

@@ -48,7 +48,9 @@ def api(request: pytest.FixtureRequest, tmp_path: Path, migrated_database_url: s
         with station.db.session() as session:
             accounts.add_user(session, "canbo", "editor", "mat-khau-bien-tap")
             accounts.add_user(session, "chutich", "approver", "mat-khau-duyet-tin")
-            devices.add_device(session, settings, "loa-1", "thon-1", tmp_path / "s1", "file:p1", "test")
+            devices.add_device(
+                session, settings.broker, "loa-1", "thon-1", tmp_path / "s1", "file:p1", "test"
+            )
             editor = accounts.issue_token(session, "canbo")
             approver = accounts.issue_token(session, "chutich")
         yield Api(

@@ -161,7 +161,7 @@ def test_a_commune_admin_sees_what_befell_their_devices_and_not_others(api: Api,
     with api.station.db.session() as session:
         tenancy.add_commune(session, "xa-khac", "Xã Khác", "test")
         devices.add_device(
-            session, settings, "loa-khac", "thon-khac", tmp_path / "s2", "file:p2", "test", "xa-khac"
+            session, settings.broker, "loa-khac", "thon-khac", tmp_path / "s2", "file:p2", "test", "xa-khac"
         )
         accounts.add_user(session, "quantri-xa", "admin", "so-tay-cua-dai-xa", commune="default")
         headers = {"Authorization": f"Bearer {accounts.issue_token(session, 'quantri-xa')}"}

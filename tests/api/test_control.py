@@ -18,7 +18,7 @@ from tests.api.conftest import Api
 def _subscribe_as_device(api: Api, tmp_path: Path, device_id: str) -> tuple[mqtt.Client, queue.Queue[bytes]]:
     with api.station.db.session() as session:
         enrolment = devices.add_device(
-            session, api.station.settings, device_id, "thon-2", tmp_path / "s", "file:p", "test"
+            session, api.station.settings.broker, device_id, "thon-2", tmp_path / "s", "file:p", "test"
         )
     path = tmp_path / f"{device_id}.toml"
     path.write_text(enrolment.agent_toml)

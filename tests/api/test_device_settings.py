@@ -71,9 +71,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         headers = {}
         with station.db.session() as session:
             tenancy.add_commune(session, "xa-b", "Xã Bình", "test")
-            enrolment = devices.add_device(session, settings, "loa-1", "thon-1", tmp / "s1", "file:p", "t")
-            devices.add_device(session, settings, "loa-2", "thon-1", tmp / "s2", "file:p", "t")
-            devices.add_device(session, settings, "loa-b1", "thon-b", tmp / "sb", "file:p", "t", "xa-b")
+            enrolment = devices.add_device(
+                session, settings.broker, "loa-1", "thon-1", tmp / "s1", "file:p", "t"
+            )
+            devices.add_device(session, settings.broker, "loa-2", "thon-1", tmp / "s2", "file:p", "t")
+            devices.add_device(
+                session, settings.broker, "loa-b1", "thon-b", tmp / "sb", "file:p", "t", "xa-b"
+            )
             for name, role, commune in (
                 ("quantri", "admin", "default"),
                 ("chutich", "approver", "default"),

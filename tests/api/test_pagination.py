@@ -108,7 +108,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 tenancy.add_commune(session, commune, commune, "test")
             for zone, commune in ZONES.items():
                 devices.add_device(
-                    session, settings, f"enrolled-{zone}", zone, tmp / zone, "file:p", "t", commune
+                    session, settings.broker, f"enrolled-{zone}", zone, tmp / zone, "file:p", "t", commune
                 )
             for name, (role, scope) in USERS.items():
                 accounts.add_user(session, name, role, f"{PASSWORD}-{role}", scope)

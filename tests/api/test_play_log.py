@@ -27,8 +27,8 @@ def _report(api: Api, device: str, command: str, started: float, outcome: str = 
 def test_filters_csv_and_daily_report(api: Api) -> None:
     settings = api.station.settings
     with api.station.db.session() as session:
-        devices.add_device(session, settings, "loa-2", "thon-2", settings.data_dir, "file:x", "t")
-        devices.add_device(session, settings, "loa-3", "thon-1", settings.data_dir, "file:x", "t")
+        devices.add_device(session, settings.broker, "loa-2", "thon-2", settings.data_dir, "file:x", "t")
+        devices.add_device(session, settings.broker, "loa-3", "thon-1", settings.data_dir, "file:x", "t")
     now = time.time()
     _report(api, "loa-1", "c1", now)
     _report(api, "loa-2", "c1", now)

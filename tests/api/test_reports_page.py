@@ -63,7 +63,7 @@ def aired(api: Api) -> dict[str, str]:
     settings = api.station.settings
     with api.station.db.session() as session:
         for device_id, zone in (("loa-2", "thon-1"), ("loa-3", "thon-2")):
-            devices.add_device(session, settings, device_id, zone, settings.data_dir, "file:x", "test")
+            devices.add_device(session, settings.broker, device_id, zone, settings.data_dir, "file:x", "test")
         session.flush()
         for d in session.query(Device):  # enrolled before the items below, so they were due on them
             d.created_at = datetime.now(UTC) - timedelta(days=3)

@@ -86,7 +86,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             tenancy.add_commune(session, "xa-b", "Xã Bình", "test")
             for device_id, (zone, commune) in DEVICES.items():
                 devices.add_device(
-                    session, settings, device_id, zone, tmp / device_id, "file:p", "t", commune
+                    session, settings.broker, device_id, zone, tmp / device_id, "file:p", "t", commune
                 )
             for name, (role, scope) in USERS.items():
                 accounts.add_user(session, name, role, f"{PASSWORD}-{role}", scope)
@@ -279,5 +279,5 @@ def test_zone_communes_and_visible_zones(world: World) -> None:
             tenancy.add_commune(session, "Xã A", "Sai mã", "test")
         with pytest.raises(domain.Conflict, match="thuộc xã"):
             devices.add_device(
-                session, world.station.settings, "loa-x", "thon-a", Path("s"), "file:p", "t", "xa-b"
+                session, world.station.settings.broker, "loa-x", "thon-a", Path("s"), "file:p", "t", "xa-b"
             )

@@ -46,7 +46,9 @@ def running_station(directory: Path, **overrides: Any) -> Iterator[Api]:
         with station.db.session() as session:
             accounts.add_user(session, EDITOR[0], "editor", EDITOR[1])
             accounts.add_user(session, APPROVER[0], "approver", APPROVER[1])
-            devices.add_device(session, settings, "loa-1", "thon-1", directory / "s1", "file:p1", "test")
+            devices.add_device(
+                session, settings.broker, "loa-1", "thon-1", directory / "s1", "file:p1", "test"
+            )
             editor = accounts.issue_token(session, EDITOR[0])
             approver = accounts.issue_token(session, APPROVER[0])
         yield Api(

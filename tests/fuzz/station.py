@@ -93,7 +93,7 @@ def start(tmp: Path, database_url: str) -> FuzzStation:
         with fuzz.station.db.session() as session:
             for role, name in ROLES.items():
                 accounts.add_user(session, name, role, PASSWORDS[name])
-            devices.add_device(session, settings, "loa-1", "thon-1", tmp / "s1", "file:p1", "test")
+            devices.add_device(session, settings.broker, "loa-1", "thon-1", tmp / "s1", "file:p1", "test")
     except BaseException:
         fuzz.stop()
         raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from broadcast.config import Settings
 from broadcast.fleet.devices import add_device
 from broadcast.signing.keys import StationKeys
 from broadcast.storage.db import Database, migrate
+from tests.support import metrics
 from tests.support.station import StationProcess, running, wait_until
 
 ELECTED = "elected scheduler leader"
@@ -30,9 +30,7 @@ def _log(station: StationProcess) -> str:
 def _ingested(station: StationProcess) -> int:
     status, body = station.request("GET", "/metrics")
     assert status == 200
-    found = re.search(r"^loa_agent_messages_total (\d+)$", body, re.MULTILINE)
-    assert found, body
-    return int(found.group(1))
+    return int(metrics.value(body, "loa_agent_messages_total"))
 
 
 def _publish_heartbeats(port: int, password: str, device_id: str) -> None:
@@ -115,9 +113,9 @@ def test_a_device_may_not_take_a_station_account_name(tmp_path: Path, database_u
     try:
         for name in ("station", "station-1", "station-9"):
             with pytest.raises(domain.Invalid), db.session() as session:
-                add_device(session, settings, name, "thon-1", tmp_path / "s", "file:p", "test")
+                add_device(session, settings.broker, name, "thon-1", tmp_path / "s", "file:p", "test")
         with db.session() as session:
-            add_device(session, settings, "loa-station-1", "thon-1", tmp_path / "s", "file:p", "test")
+            add_device(session, settings.broker, "loa-station-1", "thon-1", tmp_path / "s", "file:p", "test")
     finally:
         db.dispose()
     users = [line.split(":")[0] for line in (tmp_path / "mosquitto" / "passwd").read_text().splitlines()]

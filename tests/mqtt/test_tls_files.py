@@ -122,35 +122,35 @@ def test_device_accounts_are_valid_only_on_the_tls_listener(tmp_path: Path) -> N
 
 def test_settings_map_to_listeners_and_names(tmp_path: Path) -> None:
     settings = _settings(tmp_path, mqtt_port=20000, mqtt_bind=ALL, public_url="http://10.0.0.5:8080")
-    config = broker_config(settings)
+    config = broker_config(settings.broker)
     assert (config.tls_port, config.station_host, config.device_host) == (20001, "127.0.0.1", "127.0.0.1")
-    assert "10.0.0.5" in tls_names(settings)  # agents reach the broker where they reach the station
+    assert "10.0.0.5" in tls_names(settings.broker)  # agents reach the broker where they reach the station
     named = _settings(
         tmp_path, mqtt_public_host="loa.xa.vn", mqtt_tls_names=["192.168.1.20"], mqtt_tls_port=8883
     )
-    assert {"loa.xa.vn", "192.168.1.20", "localhost", "127.0.0.1"} <= set(tls_names(named))
-    assert broker_config(named).tls_port == 8883
-    assert station_target(named, "station", "pw").port == named.mqtt_port
+    assert {"loa.xa.vn", "192.168.1.20", "localhost", "127.0.0.1"} <= set(tls_names(named.broker))
+    assert broker_config(named.broker).tls_port == 8883
+    assert station_target(named.broker, "station", "pw").port == named.mqtt_port
 
 
 def test_plain_device_listener_is_refused_off_loopback(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="clear text"):
-        broker_config(_settings(tmp_path, mqtt_tls=False, mqtt_bind=ALL))
-    plain = broker_config(_settings(tmp_path, mqtt_tls=False))
+        broker_config(_settings(tmp_path, mqtt_tls=False, mqtt_bind=ALL).broker)
+    plain = broker_config(_settings(tmp_path, mqtt_tls=False).broker)
     assert plain.tls_port is None and plain.station_host == "127.0.0.1"
 
 
 def test_enrolment_pins_the_managed_ca_or_an_external_brokers(tmp_path: Path) -> None:
-    managed = agent_broker(_settings(tmp_path, mqtt_port=20000))
+    managed = agent_broker(_settings(tmp_path, mqtt_port=20000).broker)
     assert (managed.host, managed.port, managed.tls) == ("127.0.0.1", 20001, True)
     assert managed.ca_pem == (tmp_path / "var" / "secrets" / "mqtt-ca" / "ca.crt").read_text()
     ca_file = tmp_path / "external-ca.pem"
     ca_file.write_text(tls.make_ca(NOW).pem)
     external = _settings(tmp_path, mqtt_url="mqtts://station:pw@broker.tinh.vn", mqtt_ca_file=ca_file)
-    assert agent_broker(external) == type(managed)("broker.tinh.vn", 8883, True, ca_file.read_text())
-    assert external_target(external).ca_file == str(ca_file)
+    assert agent_broker(external.broker) == type(managed)("broker.tinh.vn", 8883, True, ca_file.read_text())
+    assert external_target(external.broker).ca_file == str(ca_file)
     with pytest.raises(ValueError, match="mqtts"):
-        external_target(_settings(tmp_path, mqtt_url="mqtt://broker.tinh.vn", mqtt_ca_file=ca_file))
+        external_target(_settings(tmp_path, mqtt_url="mqtt://broker.tinh.vn", mqtt_ca_file=ca_file).broker)
 
 
 def _agent(tmp_path: Path, **changes: object) -> AgentConfig:

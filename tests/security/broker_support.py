@@ -45,7 +45,7 @@ class BrokerStation:
         with self.db.session() as session:
             enrolment = devices.add_device(
                 session,
-                self.settings,
+                self.settings.broker,
                 device_id,
                 zone,
                 Path(f"state-{device_id}"),
@@ -91,8 +91,8 @@ def start_broker_station(root: Path) -> BrokerStation:
     migrate(settings.database)
     db = Database(settings.database)
     with db.session() as session:
-        devices.sync_broker_credentials(session, settings)
-    broker = ManagedBroker(devices.broker_config(settings))
+        devices.sync_broker_credentials(session, settings.broker)
+    broker = ManagedBroker(devices.broker_config(settings.broker))
     broker.start()
     return BrokerStation(root, settings, db, broker)
 

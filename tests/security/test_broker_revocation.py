@@ -43,7 +43,7 @@ def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerStation]
 
 def _revoke(station: BrokerStation, device_id: str) -> devices.Revocation:
     with station.db.session() as session:
-        return devices.revoke_device(session, station.settings, device_id, "test-admin", "10.0.0.9")
+        return devices.revoke_device(session, station.settings.broker, device_id, "test-admin", "10.0.0.9")
 
 
 def _reconnect(station: BrokerStation, device_id: str) -> str | None:
@@ -220,7 +220,9 @@ def test_api_revocation_is_admin_only_audited_and_stops_commands(tmp_path: Path)
         with station.db.session() as session:
             accounts.add_user(session, "quantri", "admin", "khoa-cua-nguoi-giu")
             accounts.add_user(session, "chutich", "approver", "mat-khau-duyet-tin")
-            enrolment = devices.add_device(session, settings, "loa-api", "thon-1", Path("s"), "file:p", "t")
+            enrolment = devices.add_device(
+                session, settings.broker, "loa-api", "thon-1", Path("s"), "file:p", "t"
+            )
             admin = {"Authorization": f"Bearer {accounts.issue_token(session, 'quantri')}"}
             approver = {"Authorization": f"Bearer {accounts.issue_token(session, 'chutich')}"}
         (tmp_path / "agent.toml").write_text(enrolment.agent_toml)

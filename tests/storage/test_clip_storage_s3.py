@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from broadcast.clipstore import open_clip_storage
 from broadcast.clipstore.s3 import S3ClipStore, parse_endpoint, parse_location
-from broadcast.clipstore.store import ClipStoreError, LocalClipStore, open_clip_storage
+from broadcast.clipstore.store import ClipStoreError, LocalClipStore
 from broadcast.config import Settings
 from tests.support.free_port import free_port
 from tests.support.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, s3_server
@@ -56,13 +57,13 @@ def test_endpoints() -> None:
 
 
 def test_settings_pick_the_backend(tmp_path: Path, s3: S3Server) -> None:
-    assert isinstance(open_clip_storage(Settings(data_dir=tmp_path)), LocalClipStore)
-    local = open_clip_storage(Settings(data_dir=tmp_path, clip_store=str(tmp_path / "shared")))
+    assert isinstance(open_clip_storage(Settings(data_dir=tmp_path).clip_storage), LocalClipStore)
+    local = open_clip_storage(Settings(data_dir=tmp_path, clip_store=str(tmp_path / "shared")).clip_storage)
     assert local.describe() == str((tmp_path / "shared").resolve())
     with pytest.raises(ClipStoreError, match="BROADCAST_S3_ENDPOINT"):
-        open_clip_storage(Settings(data_dir=tmp_path, clip_store="s3://loa-clips/x"))
+        open_clip_storage(Settings(data_dir=tmp_path, clip_store="s3://loa-clips/x").clip_storage)
     with pytest.raises(ClipStoreError, match="BROADCAST_CLIP_STORE"):
-        open_clip_storage(Settings(data_dir=tmp_path, clip_store="gs://loa-clips"))
+        open_clip_storage(Settings(data_dir=tmp_path, clip_store="gs://loa-clips").clip_storage)
     bucket = s3.new_bucket()
     store = open_clip_storage(
         Settings(
@@ -71,7 +72,7 @@ def test_settings_pick_the_backend(tmp_path: Path, s3: S3Server) -> None:
             s3_endpoint=s3.endpoint,
             s3_access_key=ACCESS_KEY,
             s3_secret_key=SecretStr(SECRET_KEY),
-        )
+        ).clip_storage
     )
     assert isinstance(store, S3ClipStore)
     store.check()

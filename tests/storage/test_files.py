@@ -24,9 +24,7 @@ def test_replaces_whole_file_with_asked_mode(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["secret.pem"]
 
 
-def test_failed_write_keeps_old_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "passwd"
     target.write_bytes(b"old")
 
