@@ -17,7 +17,6 @@ from broadcast.clipstore.store import ClipStorage
 from broadcast.config import Settings
 from broadcast.fleet import device_settings, presence
 from broadcast.fleet.devices import broker_config, public_url, sync_broker_credentials
-from broadcast.http.security import LoginThrottle
 from broadcast.jobs import JobRunner, fail_stale
 from broadcast.limits.lanes import Lanes, build_lanes
 from broadcast.limits.token_bucket import Rate
@@ -26,7 +25,7 @@ from broadcast.mqtt.client import MqttTarget, StationMqtt
 from broadcast.mqtt.credentials import STATION_USER, station_worker_user
 from broadcast.mqtt.report_guard import ReportGuard
 from broadcast.mqtt.setup import external_target, station_target
-from broadcast.people.login_guard import LoginGuard
+from broadcast.people.login_guard import LoginGuard, LoginThrottle
 from broadcast.programme import publishing
 from broadcast.reports import floods as report_floods
 from broadcast.scheduler import jobs

@@ -154,3 +154,36 @@ class LoginGuard:
             new = self._last_refusal is None or now - self._last_refusal > STREAK_GAP_S
             self._last_refusal = now
         return Admission(False, retry_after_s, limit, new)
+
+
+class LoginThrottle:
+    """Allow at most `attempts` failed logins per (address, name) within `window_s` seconds."""
+
+    def __init__(self, attempts: int = 5, window_s: float = 300.0) -> None:
+        self.attempts = attempts
+        self.window_s = window_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        failures = self._failures.setdefault(key, deque())
+        while failures and failures[0] <= now - self.window_s:
+            failures.popleft()
+        return failures
+
+    def retry_after(self, address: str, name: str) -> float:
+        """Return seconds to wait before another attempt is allowed (0: allowed now)."""
+        now = time.monotonic()
+        with self._lock:
+            failures = self._recent((address, name.lower()), now)
+            if len(failures) < self.attempts:
+                return 0.0
+            return max(0.0, failures[0] + self.window_s - now)
+
+    def failed(self, address: str, name: str) -> None:
+        with self._lock:
+            self._recent((address, name.lower()), time.monotonic()).append(time.monotonic())
+
+    def succeeded(self, address: str, name: str) -> None:
+        with self._lock:
+            self._failures.pop((address, name.lower()), None)
