@@ -27,9 +27,10 @@ from broadcast.mqtt.report_guard import ReportGuard
 from broadcast.mqtt.setup import external_target, station_target
 from broadcast.people.login_guard import LoginGuard, LoginThrottle
 from broadcast.programme import publishing
+from broadcast.programme.leading import elected_scheduler
 from broadcast.reports import floods as report_floods
 from broadcast.scheduler import jobs
-from broadcast.scheduler.leader import ElectedScheduler, elected_scheduler
+from broadcast.scheduler.elected import ElectedScheduler
 from broadcast.scheduler.planner import parse_quiet_hours
 from broadcast.signing import key_rotation
 from broadcast.signing.keys import StationKeys
@@ -185,7 +186,7 @@ def start_station(settings: Settings) -> Station:
         broker = ManagedBroker(broker_config(settings.broker))
         broker.start()
     mqtt = _station_mqtt(settings, keys)
-    scheduler = elected_scheduler(settings, db)
+    scheduler = elected_scheduler(settings.programme, db)
     station = Station(
         settings=settings,
         db=db,

@@ -17,9 +17,9 @@ from broadcast.config import Settings
 from broadcast.people import accounts
 from broadcast.people.accounts import Principal
 from broadcast.programme import last_call, publishing, skips
+from broadcast.programme.leading import elected_scheduler
 from broadcast.reports import queries as report_data
 from broadcast.scheduler import jobs
-from broadcast.scheduler.leader import elected_scheduler
 from broadcast.scheduler.planner import QuietHours
 from broadcast.signing import keys
 from broadcast.storage.db import Database
@@ -138,7 +138,7 @@ def test_a_withdrawn_bulletins_slot_is_recorded_once_with_the_reason(
         publishing.refresh(ctx)
 
     jobs.set_slot_handler(last_call_refresh)
-    scheduler = elected_scheduler(settings, db)  # restores the slot's job when it is elected
+    scheduler = elected_scheduler(settings.programme, db)  # restores the slot's job when it is elected
     scheduler.start()
     try:
         assert wait_until(lambda: bool(_skips(db)), timeout=8), "the last call recorded nothing"

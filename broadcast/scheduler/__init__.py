@@ -1,7 +1,9 @@
-"""Programme scheduling: slot rules (pure), importable job callables, and the APScheduler service.
+"""Programme scheduling: slot rules (pure), importable job callables, the APScheduler service, and the
+election of the one worker that runs it (`election`, its lock per database in `locks/`, `elected`).
 
 The service (`broadcast.scheduler.service.ProgrammeScheduler`) is not re-exported here, so importing
-the pure slot rules does not load APScheduler and SQLAlchemy.
+the pure slot rules does not load APScheduler and SQLAlchemy. This adapter knows no domain: what the
+leader does for the programme is `broadcast.programme.leading`.
 """
 
 from __future__ import annotations

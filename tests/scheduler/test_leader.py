@@ -12,7 +12,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from broadcast.scheduler import jobs
-from broadcast.scheduler.leader import ElectedScheduler, LeaderElection, lock_key, predicted_push
+from broadcast.scheduler.elected import ElectedScheduler, predicted_push
+from broadcast.scheduler.election import LeaderElection
+from broadcast.scheduler.locks import lock_key
 from broadcast.scheduler.service import ProgrammeScheduler
 from broadcast.scheduler.slots import SlotRule
 from tests.support import database

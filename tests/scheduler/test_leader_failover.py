@@ -20,7 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from broadcast.scheduler import jobs
-from broadcast.scheduler.leader import SCHEDULER_LOCK, ElectedScheduler, LeaderElection, request_message
+from broadcast.scheduler.elected import SCHEDULER_LOCK, ElectedScheduler, request_message
+from broadcast.scheduler.election import LeaderElection
 from broadcast.scheduler.service import ProgrammeScheduler
 from broadcast.scheduler.slots import SlotRule
 from tests.support.station import wait_until

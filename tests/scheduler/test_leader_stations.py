@@ -12,7 +12,7 @@ from typing import get_type_hints
 
 import pytest
 
-from broadcast.scheduler.leader import ElectedScheduler
+from broadcast.scheduler.elected import ElectedScheduler
 from broadcast.station import Station
 from tests.support.station import StationProcess, running, wait_until
 
