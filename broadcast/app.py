@@ -17,6 +17,7 @@ from broadcast.config import Settings
 from broadcast.http.errors import install_error_handlers
 from broadcast.http.rate_limit import install_rate_limit
 from broadcast.http.security import MB, install_body_guard, install_proxy_headers, install_security_headers
+from broadcast.http.timing import install_request_timing
 from broadcast.station import start_station, stop_station
 from broadcast.web import routes as web_routes
 
@@ -47,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_body_guard(app, upload_limit=settings.upload_max_bytes + MB)  # + room for the form fields
     install_rate_limit(app, settings)  # outside the body guard: a refused write's body is never read
     install_security_headers(app)
-    install_proxy_headers(app, settings.trusted_proxies)  # outermost: every layer sees the real client
+    install_proxy_headers(app, settings.trusted_proxies)  # every layer inside sees the real client
+    install_request_timing(app)  # outermost: refusals are timed too (/metrics)
     routers = (
         *(bulletins, bulletin_files, jobs, programme, alerts, devices, dictionary),
         *(tokens_api, audit_api, system, web_routes),

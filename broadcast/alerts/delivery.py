@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import protocol
+from broadcast import metrics, protocol
 from broadcast.alerts.speech import send_speech
 from broadcast.alerts.workflow import AlertDeps
 from broadcast.people import tenancy
@@ -84,7 +84,8 @@ def retry_silent(deps: AlertDeps) -> int:
                 for device in sorted(set(seen.devices) - heard):
                     sends.append((protocol.device_command_topic(device), speech.payload.encode(), expiry))
     for topic, payload, expiry in sends:
-        deps.push.publisher.publish(topic, payload, expiry_s=max(1.0, expiry))
+        with metrics.publish_timer("alert_retry"):
+            deps.push.publisher.publish(topic, payload, expiry_s=max(1.0, expiry))
     return len(sends)
 
 

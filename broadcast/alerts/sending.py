@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from broadcast import protocol
+from broadcast import metrics, protocol
 from broadcast.programme.publishing import Publisher
 from broadcast.signing import commands
 from broadcast.storage.models import Alert, Command
@@ -30,4 +30,5 @@ def publish(publisher: Publisher, alert: Alert, row: Command) -> None:
     """Publish a stored command on every zone of the alert, expiring with it (never under a second)."""
     expiry = max(1.0, alert.expires_at.timestamp() - time.time())
     for zone in alert.zones:
-        publisher.publish(protocol.zone_command_topic(zone), row.payload.encode(), expiry_s=expiry)
+        with metrics.publish_timer(row.kind):  # alert, alert_speech or cancel
+            publisher.publish(protocol.zone_command_topic(zone), row.payload.encode(), expiry_s=expiry)

@@ -6,11 +6,11 @@ import logging
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
-from sqlalchemy import func, select, text
 
+from broadcast import metrics as prometheus
 from broadcast.clipstore.store import ClipNotFound, ClipStoreError, is_sha256
 from broadcast.http.deps import StationDep
-from broadcast.storage.models import Bulletin, Device, Play
+from broadcast.reports import census
 
 log = logging.getLogger(__name__)
 
@@ -20,62 +20,19 @@ router = APIRouter(tags=["system"])
 @router.get("/healthz")
 def healthz(station: StationDep) -> JSONResponse:
     """Say whether the database, broker link and scheduler are up (503 if any is not)."""
-    try:
-        with station.db.session() as session:
-            session.execute(text("SELECT 1"))
-        database = True
-    except Exception:  # any database failure means unhealthy
-        database = False
-    checks = {"database": database, "mqtt": station.mqtt.connected, "scheduler": station.scheduler.running}
+    checks = {
+        "database": census.database_answers(station.db),
+        "mqtt": station.mqtt.connected,
+        "scheduler": station.scheduler.running,
+    }
     healthy = all(checks.values())
     return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, 200 if healthy else 503)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(station: StationDep) -> str:
-    """Expose counters in the Prometheus text format."""
-    with station.db.session() as session:
-        devices = session.scalar(select(func.count()).select_from(Device)) or 0
-        online = session.scalar(select(func.count()).select_from(Device).where(Device.online)) or 0
-        plays: dict[str, int] = {
-            row[0]: row[1]
-            for row in session.execute(select(Play.outcome, func.count()).group_by(Play.outcome))
-        }
-        bulletins: dict[str, int] = {
-            row[0]: row[1]
-            for row in session.execute(select(Bulletin.status, func.count()).group_by(Bulletin.status))
-        }
-    lines = [
-        "# HELP loa_devices Registered loudspeaker agents.",
-        "# TYPE loa_devices gauge",
-        f"loa_devices {devices}",
-        "# HELP loa_devices_online Agents whose last status was online.",
-        "# TYPE loa_devices_online gauge",
-        f"loa_devices_online {online}",
-        "# HELP loa_plays_total Play reports by outcome.",
-        "# TYPE loa_plays_total counter",
-        *[f'loa_plays_total{{outcome="{k}"}} {v}' for k, v in sorted(plays.items())],
-        "# HELP loa_bulletins Bulletins by status.",
-        "# TYPE loa_bulletins gauge",
-        *[f'loa_bulletins{{status="{k}"}} {v}' for k, v in sorted(bulletins.items())],
-        "# HELP loa_mqtt_connected Whether the station's MQTT client is connected.",
-        "# TYPE loa_mqtt_connected gauge",
-        f"loa_mqtt_connected {int(station.mqtt.connected)}",
-        "# HELP loa_agent_messages_total Agent reports this worker took from the (shared) subscription.",
-        "# TYPE loa_agent_messages_total counter",
-        f"loa_agent_messages_total {station.agent_messages}",
-        "# HELP loa_reports_dropped_total Agent reports dropped unstored: over the device's rate, lane "
-        "full, or about a command never issued to the device.",
-        "# TYPE loa_reports_dropped_total counter",
-        *[
-            f'loa_reports_dropped_total{{reason="{k}"}} {v}'
-            for k, v in sorted(station.mqtt.guard.ledger.counts().items())
-        ],
-        "# HELP loa_report_queue Agent reports waiting for ingest, by lane (urgent: alert acks).",
-        "# TYPE loa_report_queue gauge",
-        *[f'loa_report_queue{{lane="{k}"}} {v}' for k, v in sorted(station.mqtt.queue_depths().items())],
-    ]
-    return "\n".join(lines) + "\n"
+def metrics(station: StationDep) -> Response:
+    """Expose the metrics in the Prometheus text format (every worker's with PROMETHEUS_MULTIPROC_DIR)."""
+    return Response(prometheus.scrape(lambda: census.census(station.db)), media_type=prometheus.CONTENT_TYPE)
 
 
 @router.get("/clips/{name}")

@@ -18,7 +18,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from broadcast import protocol
+from broadcast import metrics, protocol
 from broadcast.mqtt.credentials import STATION_USER
 from broadcast.mqtt.report_guard import Lane, ReportGuard, device_of
 from broadcast.mqtt.target import MqttTarget, parse_mqtt_url
@@ -123,6 +123,7 @@ class StationMqtt:
             "urgent": queue.Queue(URGENT_QUEUE),
             "normal": queue.Queue(normal_queue),
         }
+        metrics.report_lanes_empty(self._lanes)
         self._callback: AgentCallback | None = None
         self._consumers: list[threading.Thread] = []
         self._abandon = False  # set on stop when a lane is too full to take the stop marker
@@ -237,6 +238,7 @@ class StationMqtt:
             return
         log.info("connected to MQTT broker (session present: %s)", flags.session_present)
         self._connected.set()
+        metrics.mqtt_link(True)
         # Subscribing on every connect also covers a session the broker expired or lost.
         options = SubscribeOptions(qos=1)
         client.subscribe([(topic, options) for topic in self.subscriptions])
@@ -254,6 +256,7 @@ class StationMqtt:
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
+        metrics.mqtt_link(False)
         if was_connected and not self._stopping:
             log.warning("lost the MQTT broker (%s); reconnecting", reason)
 
@@ -275,9 +278,12 @@ class StationMqtt:
         device_id = device_of(topic) or "?"  # only device topics are subscribed; ingest rejects others
         if not self.guard.admit(device_id):
             return False
+        lane = self.guard.lane(payload)
+        metrics.report_queued(lane, 1)  # before the put: its consumer may take it at once
         try:
-            self._lanes[self.guard.lane(payload)].put_nowait((topic, payload))
+            self._lanes[lane].put_nowait((topic, payload))
         except queue.Full:
+            metrics.report_queued(lane, -1)
             self.guard.ledger.drop(device_id, "queue")
             return False
         return True
@@ -290,6 +296,7 @@ class StationMqtt:
             item = inbox.get()
             if item is None or self._abandon:
                 return
+            metrics.report_queued(lane, -1)
             topic, payload = item
             callback = self._callback
             if callback is None:
@@ -299,3 +306,4 @@ class StationMqtt:
                 callback(topic, payload)
             except Exception:
                 log.exception("agent message handler failed on %s", topic)
+            metrics.agent_message_taken()  # counted once applied

@@ -18,11 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from broadcast import metrics
 from broadcast.limits.token_bucket import Rate, TokenBuckets
 
 Lane = Literal["urgent", "normal"]
 DropReason = Literal["rate", "queue", "unknown_command"]
 DROP_REASONS: tuple[DropReason, ...] = ("rate", "queue", "unknown_command")
+metrics.know_drop_reasons(DROP_REASONS)
 
 # A device's reports: a heartbeat every 30 s, acks and proofs of play, and after an outage its outbox at
 # once (a week offline is a few hundred). A flood is thousands a second.
@@ -113,6 +115,7 @@ class DropLedger:
     def drop(self, device_id: str, reason: DropReason) -> bool:
         """Count one dropped report; return True if it starts a streak (log it once, not per message)."""
         now = self._clock()
+        metrics.report_dropped(reason)
         with self._lock:
             self.totals[reason] += 1
             streak = self._streaks.get(device_id)

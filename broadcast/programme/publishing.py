@@ -19,7 +19,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcast import domain, protocol
+from broadcast import domain, metrics, protocol
 from broadcast.programme import skips
 from broadcast.scheduler.planner import Entry, ItemSpec, QuietHours, SlotPlan, in_quiet_hours, plan
 from broadcast.scheduler.slots import SlotRule
@@ -264,8 +264,9 @@ def _refresh(ctx: PushContext, zones: Iterable[str] | None, *, force: bool) -> d
             published[zone] = state.version
     # Published after the commit: an agent must never hold a version the database does not know.
     for zone, payload in outgoing:
-        ctx.publisher.publish(
-            protocol.zone_programme_topic(zone), payload, expiry_s=ctx.window.total_seconds(), retain=True
-        )
+        with metrics.publish_timer("programme"):
+            ctx.publisher.publish(
+                protocol.zone_programme_topic(zone), payload, expiry_s=ctx.window.total_seconds(), retain=True
+            )
         log.info("published programme v%s for zone %s (%d bytes)", published[zone], zone, len(payload))
     return published

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcast import protocol
+from broadcast import metrics, protocol
 from broadcast.fleet import presence
 from broadcast.mqtt.report_guard import DropLedger
 from broadcast.reports import uptime
@@ -37,6 +37,7 @@ from broadcast.storage.models import Command, Device, Play
 log = logging.getLogger(__name__)
 
 CLOCK_AHEAD_S = 300.0  # how far ahead of the station an agent's clock may order its reports
+ALERT_KINDS = ("alert", "alert_speech", "cancel")  # commands whose delivery time /metrics shows
 
 
 def _ts(value: float) -> datetime:
@@ -61,6 +62,8 @@ def _store_play(session: Session, device_id: str, command_id: str, outcome: str,
             **values,
         )
     )
+    if outcome == "received" and command is not None and command.kind in ALERT_KINDS:  # first ack
+        metrics.alert_acknowledged(command.kind, (datetime.now(UTC) - command.created_at).total_seconds())
 
 
 class NotIssued(protocol.ProtocolError):

@@ -7,12 +7,12 @@ bench/alert_under_flood.py; here: the ack gets through, the flood stores nothing
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.support import metrics
 from tests.support.report_flood import ReportFlood
 from tests.support.station import AgentProcess, StationProcess, running, wait_until
 
@@ -49,9 +49,8 @@ def _setup(tmp_path: Path, **env: str) -> tuple[StationProcess, AgentProcess, Pa
 
 def _metric(station: StationProcess, name: str, label: str) -> int:
     _, text = station.request("GET", "/metrics")
-    found = re.search(rf"^{name}{{{label}}} (\d+)$", text, re.MULTILINE)
-    assert found, text
-    return int(found.group(1))
+    key, _, quoted = label.partition("=")
+    return int(metrics.value(text, name, {key: quoted.strip('"')}))
 
 
 def _raise_alert(station: StationProcess, approver: str) -> int:
