@@ -11,16 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from broadcast import protocol
-from edge_agent.config.model import (
-    DEFAULT_CACHE_MAX_BYTES,
-    DEFAULT_HEARTBEAT_S,
-    DEFAULT_HOLD_S,
-    DEFAULT_MIXER_CONTROL,
-    DEFAULT_OUTPUT,
-    DEFAULT_PRE_ROLL_S,
-    AgentConfig,
-    ConfigError,
-)
+from edge_agent.config import model
+from edge_agent.config.model import AgentConfig, ConfigError
 
 _TOP_KEYS = {
     "device_id",
@@ -80,10 +72,10 @@ def _from_dict(data: dict[str, Any], base: Path) -> AgentConfig:
     port = _get(mqtt, "port", int, table="mqtt")
     if not 0 < port < 65536:
         raise ConfigError(f"mqtt.port {port} is out of range")
-    cache_max_bytes = _get(data, "cache_max_bytes", int, default=DEFAULT_CACHE_MAX_BYTES)
+    cache_max_bytes = _get(data, "cache_max_bytes", int, default=model.DEFAULT_CACHE_MAX_BYTES)
     if cache_max_bytes <= 0:
         raise ConfigError("cache_max_bytes must be positive")
-    output = _get(data, "output", str, default=DEFAULT_OUTPUT)
+    output = _get(data, "output", str, default=model.DEFAULT_OUTPUT)
     if output.startswith("file:") and output != "file:":
         output = "file:" + str(base / output.removeprefix("file:"))
     elif output != "alsa":
@@ -111,13 +103,13 @@ def _from_dict(data: dict[str, Any], base: Path) -> AgentConfig:
         cache_max_bytes=cache_max_bytes,
         ffmpeg=_get(data, "ffmpeg", str, default=""),
         alsa_device=_get(data, "alsa_device", str, default=""),
-        heartbeat_interval_s=_seconds(data, "heartbeat_interval_s", DEFAULT_HEARTBEAT_S, 1.0, 3600.0),
+        heartbeat_interval_s=_seconds(data, "heartbeat_interval_s", model.DEFAULT_HEARTBEAT_S, 1.0, 3600.0),
         relay_pin=_relay_pin(relay),
         relay_active_high=_get(relay, "active_high", bool, default=True, table="relay"),
-        relay_pre_roll_s=_seconds(relay, "pre_roll_s", DEFAULT_PRE_ROLL_S, 0.0, 30.0, table="relay"),
-        relay_hold_s=_seconds(relay, "hold_s", DEFAULT_HOLD_S, 0.0, 3600.0, table="relay"),
+        relay_pre_roll_s=_seconds(relay, "pre_roll_s", model.DEFAULT_PRE_ROLL_S, 0.0, 30.0, table="relay"),
+        relay_hold_s=_seconds(relay, "hold_s", model.DEFAULT_HOLD_S, 0.0, 3600.0, table="relay"),
         mixer_card=_get(mixer, "card", str, default="", table="mixer"),
-        mixer_control=_nonempty(mixer, "control", DEFAULT_MIXER_CONTROL, table="mixer"),
+        mixer_control=_nonempty(mixer, "control", model.DEFAULT_MIXER_CONTROL, table="mixer"),
     )
 
 
