@@ -1,15 +1,18 @@
-"""The composition root: wire config, stores, planner, pipeline, playout, amp, mixer, health, outbox, MQTT."""
+"""The composition root: build the agent's parts in order, each from parts already built, then run them.
+
+The order is the data's way through the agent, bottom up: the stores and the broker link; the amplifier,
+the mixer and the clock; the playout and what it reports to (OnAir); the work underway and the clip
+cache that asks it what is in use; the pipeline and the alert player; the heartbeat; the controls; the
+planner over all of them; last the thread that feeds it. No part calls one built after it.
+"""
 
 from __future__ import annotations
 
 import logging
 import queue
 import threading
-import time
 from importlib import metadata
 
-from broadcast import protocol
-from edge_agent._files import describe as describe_error
 from edge_agent.alerts import AlertPlayer
 from edge_agent.cache import ClipCache
 from edge_agent.clock import ClockMonitor
@@ -17,23 +20,25 @@ from edge_agent.config import AgentConfig
 from edge_agent.control import VolumeKeeper
 from edge_agent.gpio import Relay, make_relay
 from edge_agent.gpio.amp import AmpControl
-from edge_agent.handlers import AlertMessage
-from edge_agent.heartbeat import AgentState, HealthPaths, HeartbeatLoop, collect
-from edge_agent.mixer import Mixer, MixerError
+from edge_agent.heartbeat import HealthPaths, HeartbeatLoop, Vitals
+from edge_agent.mixer import Mixer
 from edge_agent.outbox import Outbox
 from edge_agent.outputs import Output
 from edge_agent.pending import PendingStore
-from edge_agent.pipeline import Pipeline
+from edge_agent.pipeline import Pipeline, Underway
 from edge_agent.planner import Planner
+from edge_agent.playing import OnAir, PlayMarks
 from edge_agent.playout import Playout
-from edge_agent.programme import is_programme_topic
 from edge_agent.programme_store import ProgrammeStore
+from edge_agent.receiver import Receiver
+from edge_agent.refusals import Refusals
 from edge_agent.reporter import Reporter
 from edge_agent.seen import SeenStore
 from edge_agent.sequence import SequenceStore
-from edge_agent.settings import OVERLAY_NAME, SettingsStore, Tunables, describe, effective
+from edge_agent.settings import OVERLAY_NAME, SettingsStore, describe, effective
 from edge_agent.transport import Inbound, MqttTransport
 from edge_agent.trust import TrustStore
+from edge_agent.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
@@ -60,88 +65,106 @@ class Agent:
     ) -> None:
         """log_level: set on the command line, it wins over the station's log_level setting."""
         self.config = config
-        self.started = time.monotonic()
         self.version = _version()
-        state = config.state_dir
+        device, state = config.device_id, config.state_dir
         state.mkdir(parents=True, exist_ok=True)
         self.settings = SettingsStore(state / OVERLAY_NAME)
         tunables = effective(config, self.settings.values)
-        self._log_level = log_level
-        self._logger = logging.getLogger("edge_agent")
-        self._initial_log_level = self._logger.level
+        self._stopping = threading.Event()
+
+        # What survives a restart, and the link to the broker.
         self.seen = SeenStore(state / "seen.jsonl")
         self.trust = TrustStore(state / "keys.json", config.station_public_key)
         self.sequence = SequenceStore(state / "sequence.json")
         self.pending = PendingStore(state / "pending")
         self.programmes = ProgrammeStore(state / "programmes.json")
+        self.marks = PlayMarks(state / "playing")
         self.outbox = Outbox(state / "outbox.jsonl")
         self.inbox: queue.Queue[Inbound] = queue.Queue()
         self.transport = MqttTransport(config, self.inbox, version=self.version)
         self.reporter = Reporter(self.outbox, self.transport)
-        self.amp = AmpControl(
-            relay if relay is not None else make_relay(config.relay_pin, config.relay_active_high),
-            tunables.relay_pre_roll_s,
-            tunables.relay_hold_s,
-        )
-        self.volume = VolumeKeeper(
-            mixer or Mixer(config.mixer_control, config.mixer_card),
-            state / "volume.json",
-            default=tunables.default_volume,
-        )
-        self.playout = Playout(
-            output,
-            config.device_id,
-            self.reporter.report,
-            on_done=lambda command, outcome: self.pipeline.done(command, outcome),
-            on_started=lambda command: self.pipeline.started(command),
-        )
+        self.refusals = Refusals(device, self.reporter.report)
+
+        # The hardware and the clock.
+        relay = relay if relay is not None else make_relay(config.relay_pin, config.relay_active_high)
+        self.amp = AmpControl(relay, tunables.relay_pre_roll_s, tunables.relay_hold_s)
+        mixer = mixer or Mixer(config.mixer_control, config.mixer_card)
+        self.volume = VolumeKeeper(mixer, state / "volume.json", default=tunables.default_volume)
         self.clock = ClockMonitor(ntp_warn_ms=tunables.ntp_warn_ms)
+
+        # Playing: the playout reports each start and end to OnAir; the cache keeps what is underway.
+        on_air = OnAir(self.marks, self.pending, self.amp)
+        self.playout = Playout(
+            output, device, self.reporter.report, on_done=on_air.done, on_started=on_air.started
+        )
+        underway = Underway(self.playout)
         self.cache = ClipCache(
             state / "clips",
             config.cache_max_bytes,
-            in_use=lambda: self.pipeline.clips_in_use(),
+            in_use=underway.clips_in_use,
             on_date=self.clock.note_http_date,
         )
-        self._stopping = threading.Event()
         self.pipeline = Pipeline(
             config,
+            underway=underway,
             seen=self.seen,
             pending=self.pending,
             programmes=self.programmes,
             cache=self.cache,
             playout=self.playout,
             amp=self.amp,
+            refusals=self.refusals,
             stopping=self._stopping,
-            on_failed=lambda work, reason: self.planner.failed(work, reason),
         )
         self.alerts = AlertPlayer(
-            output,
-            config.device_id,
-            cache=self.cache,
-            playout=self.playout,
-            amp=self.amp,
-            report=self.reporter.report,
+            output, device, cache=self.cache, playout=self.playout, amp=self.amp, report=self.reporter.report
         )
+
+        # Telling the station how the device is, and taking its settings.
+        self.vitals = Vitals(
+            device,
+            self.version,
+            state,
+            self.cache.directory,
+            self.clock,
+            volume=self.volume.current,
+            now_playing=self.alerts.on_the_air,
+            settings=self.settings.current,
+            paths=health_paths or HealthPaths(),
+        )
+        self.heartbeat = HeartbeatLoop(
+            tunables.heartbeat_interval_s, self.vitals.collect, self.transport.publish_heartbeat
+        )
+        self.tuning = Tuning(
+            config,
+            tunables,
+            settings=self.settings,
+            volume=self.volume,
+            amp=self.amp,
+            clock=self.clock,
+            heartbeat=self.heartbeat,
+            refusals=self.refusals,
+            log_level=log_level,
+        )
+
+        # Deciding what to do with each message, and the thread that hands the messages over.
         self.planner = Planner(
             config,
             seen=self.seen,
             pending=self.pending,
             programmes=self.programmes,
+            marks=self.marks,
             pipeline=self.pipeline,
+            refusals=self.refusals,
             report=self.reporter.report,
-            on_volume=self._set_volume,
-            on_config=self._configure,
-            on_alert=self._alert,
+            on_volume=self.tuning.volume,
+            on_config=self.tuning.configure,
+            on_alert=self.alerts.take,
             on_prefetch=self.pipeline.keep,
             trust=self.trust,
             sequence=self.sequence,
         )
-        self.heartbeat = HeartbeatLoop(
-            tunables.heartbeat_interval_s, self._heartbeat, self.transport.publish_heartbeat
-        )
-        self._apply_log_level(tunables)
-        self._health_paths = health_paths or HealthPaths()
-        self._worker = threading.Thread(target=self._work, name="commands", daemon=True)
+        self.receiver = Receiver(self.inbox, self.planner, self._stopping)
 
     def start(self) -> None:
         """Restore the volume, the persisted commands and programmes, then start playing and listening."""
@@ -150,7 +173,7 @@ class Agent:
         self.playout.start()
         self.reporter.start()  # reports kept from before a restart are sent once the link is up
         self.planner.restore()
-        self._worker.start()
+        self.receiver.start()
         self.transport.start()
         self.heartbeat.start()
         log.info("agent %s started (zones %s)", self.config.device_id, ",".join(self.config.zones))
@@ -160,8 +183,7 @@ class Agent:
     def stop(self) -> None:
         """Stop taking commands, stop playing, switch the amplifier off, say offline and disconnect."""
         self._stopping.set()
-        if self._worker.is_alive():
-            self._worker.join(timeout=2)
+        self.receiver.join(timeout=2)
         self.pipeline.stop()
         self.alerts.stop()
         self.heartbeat.stop()
@@ -172,11 +194,11 @@ class Agent:
         self.seen.close()
         self.outbox.close()
         log.info("agent %s stopped", self.config.device_id)
-        self._logger.setLevel(self._initial_log_level)  # an in-process restart (tests) starts afresh
+        self.tuning.reset_log_level()  # an in-process restart (tests) starts afresh
 
     def healthy(self) -> bool:
         """Return True while every long-lived thread runs (what the systemd watchdog vouches for)."""
-        threads = (self._worker.is_alive(), self.playout.is_alive(), self.amp.is_alive())
+        threads = (self.receiver.is_alive(), self.playout.is_alive(), self.amp.is_alive())
         link = self.transport.is_alive() and self.reporter.is_alive()
         return all(threads) and link and self.heartbeat.is_alive()
 
@@ -186,79 +208,4 @@ class Agent:
 
     def handle(self, payload: bytes, topic: str = "") -> None:
         """Carry out one received message: a key update, a zone programme, or a command that came alone."""
-        if topic == protocol.KEYS_TOPIC:
-            self.planner.keys(payload)
-        elif is_programme_topic(topic):
-            self.planner.programme(payload, topic)
-        else:
-            self.planner.command(payload, topic)
-
-    def _work(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                inbound = self.inbox.get(timeout=0.5)
-            except queue.Empty:
-                inbound = None
-            try:
-                if inbound is not None:
-                    self.handle(inbound.payload, inbound.topic)
-                self.planner.tick(time.time())
-            except Exception:
-                # One bad message (or a full disk) must not end the loop that receives every later one.
-                log.exception("failed to handle a message on %s", inbound.topic if inbound else "-")
-
-    def _alert(self, command: AlertMessage) -> None:
-        if isinstance(command, protocol.AlertCommand):
-            self.alerts.alert(command)
-        elif isinstance(command, protocol.AlertSpeechCommand):
-            self.alerts.speech(command)
-        else:
-            self.alerts.cancel(command)
-
-    def _set_volume(self, command: protocol.VolumeCommand) -> None:
-        try:
-            self.volume.apply(command.level)
-        except MixerError as exc:
-            log.warning("volume command %s failed: %s", command.id, exc)
-            self.planner.reject(command.id, f"volume failed: {exc}")
-            return
-        self.heartbeat.poke()  # the station sees the new level in the next heartbeat: send it now
-
-    def _configure(self, command: protocol.ConfigCommand) -> None:
-        """Persist the station's settings (all or nothing), apply them live, and show them at once."""
-        try:
-            self.settings.replace(command.settings)
-        except OSError as exc:
-            # Nothing applied: a live change lost at the next restart would disagree with the heartbeat.
-            log.error("config command %s not saved: %s", command.id, describe_error(exc))
-            self.planner.reject(command.id, f"config not saved: {describe_error(exc)}")
-            return
-        tunables = effective(self.config, command.settings)
-        self.heartbeat.set_interval(tunables.heartbeat_interval_s)
-        self.amp.retime(tunables.relay_pre_roll_s, tunables.relay_hold_s)
-        self.clock.ntp_warn_ms = tunables.ntp_warn_ms
-        self.volume.set_default(tunables.default_volume)
-        self._apply_log_level(tunables)
-        log.info("config command %s applied: %s", command.id, describe(command.settings))
-        self.heartbeat.poke()  # the station compares what it wants with what the heartbeat says
-
-    def _apply_log_level(self, tunables: Tunables) -> None:
-        level = self._log_level or tunables.log_level
-        self._logger.setLevel(level if level is not None else self._initial_log_level)
-
-    def _heartbeat(self) -> protocol.Heartbeat:
-        state = AgentState(
-            volume=self.volume.current(),
-            now_playing=self.alerts.now_playing() or self.playout.now_playing(),
-            settings=dict(self.settings.values),
-        )
-        return collect(
-            self.config.device_id,
-            self.version,
-            self.config.state_dir,
-            self.cache.directory,
-            self.clock,
-            state,
-            self.started,
-            self._health_paths,
-        )
+        self.receiver.handle(payload, topic)

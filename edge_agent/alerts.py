@@ -22,6 +22,7 @@ from broadcast import protocol
 from broadcast.protocol.alerts import inline_bytes
 from edge_agent.cache import ClipCache, ClipError
 from edge_agent.gpio.amp import AmpControl
+from edge_agent.handlers import AlertMessage
 from edge_agent.outputs import AlertPart, Output, PlayRequest
 from edge_agent.playout import Playout
 
@@ -70,6 +71,15 @@ class AlertPlayer:
         self._now_playing: str | None = None
         self._stopping = threading.Event()
         self._fetch = ThreadPoolExecutor(2, thread_name_prefix="alert-fetch")
+
+    def take(self, command: AlertMessage) -> None:
+        """Carry out an alert, the speech it waits for, or a cancel."""
+        if isinstance(command, protocol.AlertCommand):
+            self.alert(command)
+        elif isinstance(command, protocol.AlertSpeechCommand):
+            self.speech(command)
+        else:
+            self.cancel(command)
 
     def alert(self, command: protocol.AlertCommand) -> None:
         """Start playing the alert at once on its own thread (unless a cancel for it came first)."""
@@ -134,6 +144,10 @@ class AlertPlayer:
     def now_playing(self) -> str | None:
         """Return the id of the alert (or cancel) on the output, if any."""
         return self._now_playing
+
+    def on_the_air(self) -> str | None:
+        """Return the id of what the output plays: the alert (or cancel), else the scheduled play."""
+        return self._now_playing or self.playout.now_playing()
 
     def stop(self) -> None:
         """Stop every alert (shutdown)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 from broadcast import protocol
 from broadcast.protocol.config import SettingValue
 from edge_agent import health
+from edge_agent._loop import Loop
 from edge_agent.clock import ClockMonitor
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,43 @@ def collect(
     )
 
 
-class HeartbeatLoop:
+class Vitals:
+    """Collect this device's heartbeat: the health collectors plus what the running agent says of itself."""
+
+    def __init__(
+        self,
+        device_id: str,
+        version: str,
+        state_dir: Path,
+        cache_dir: Path,
+        clock: ClockMonitor,
+        *,
+        volume: Callable[[], int | None],
+        now_playing: Callable[[], str | None],
+        settings: Callable[[], dict[str, SettingValue]],
+        paths: HealthPaths = HealthPaths(),
+    ) -> None:
+        self.device_id, self.version, self.clock = device_id, version, clock
+        self.state_dir, self.cache_dir, self.paths = state_dir, cache_dir, paths
+        self._volume, self._now_playing, self._settings = volume, now_playing, settings
+        self.started = time.monotonic()
+
+    def collect(self) -> protocol.Heartbeat:
+        """Return a heartbeat describing this device and this agent now."""
+        state = AgentState(volume=self._volume(), now_playing=self._now_playing(), settings=self._settings())
+        return collect(
+            self.device_id,
+            self.version,
+            self.state_dir,
+            self.cache_dir,
+            self.clock,
+            state,
+            self.started,
+            self.paths,
+        )
+
+
+class HeartbeatLoop(Loop):
     """A thread that publishes collect() every interval_s; poke() sends one now (after a change)."""
 
     def __init__(
@@ -84,17 +120,7 @@ class HeartbeatLoop:
         self.first_delay_s = first_delay_s
         self._collect = collect
         self._publish = publish
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
-
-    def start(self) -> None:
-        """Start publishing."""
-        self._thread.start()
-
-    def is_alive(self) -> bool:
-        """Return True while the thread runs."""
-        return self._thread.is_alive()
+        super().__init__("heartbeat")
 
     def set_interval(self, interval_s: float) -> None:
         """Publish every interval_s from the next heartbeat on (poke() to send one now)."""
@@ -103,13 +129,6 @@ class HeartbeatLoop:
     def poke(self) -> None:
         """Publish a heartbeat now rather than at the next tick."""
         self._wake.set()
-
-    def stop(self) -> None:
-        """End the thread."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         delay = min(self.first_delay_s, self.interval_s)

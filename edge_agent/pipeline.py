@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Container
+import time
+from collections.abc import Container
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +18,15 @@ from edge_agent.control import stream_play, tone_play
 from edge_agent.gpio.amp import AmpControl
 from edge_agent.outputs import PlayRequest
 from edge_agent.pending import PendingStore
-from edge_agent.playing import PlayMarks
-from edge_agent.playout import LATE_TOLERANCE_S, Outcome, Playout
+from edge_agent.playout import LATE_TOLERANCE_S, Playout
 from edge_agent.programme_store import ProgrammeStore
+from edge_agent.refusals import Refusals
 from edge_agent.seen import SeenStore
 
 log = logging.getLogger(__name__)
 
 Playable = protocol.PlayCommand | protocol.TestToneCommand | protocol.StreamCommand
+RETRY_S = 60.0  # a programme entry whose clip could not be prepared is tried again this much later
 _FETCH_WORKERS = 2  # an emergency clip must not wait behind one slow normal download
 _AMP_SAFETY_S = 60.0  # a reservation never released (a bug) still lets the amplifier go off
 
@@ -49,6 +51,26 @@ class Known:
         return command_id in self.busy or (command_id in self.seen and command_id not in self.again)
 
 
+class Underway:
+    """Accepted commands on their way to the playout, by id, and the lock the pipeline moves them under.
+
+    Built before the clip cache, which asks it which clips are in use: these and the playout's. The
+    pipeline holds `lock` across a change here and the playout call that goes with it (schedule, cancel).
+    """
+
+    def __init__(self, playout: Playout) -> None:
+        self.lock = threading.Lock()
+        self.work: dict[str, Work] = {}
+        self._playout = playout
+
+    def clips_in_use(self) -> set[str]:
+        """Return the clips of scheduled, playing or on-their-way commands (not to be evicted)."""
+        with self.lock:
+            commands = [work.command for work in self.work.values()]
+        coming = {c.clip.sha256 for c in commands if isinstance(c, protocol.PlayCommand)}
+        return self._playout.pending_shas() | coming
+
+
 class Pipeline:
     """Fetch workers feeding the playout; the only writer of the pending store besides restore."""
 
@@ -56,23 +78,22 @@ class Pipeline:
         self,
         config: AgentConfig,
         *,
+        underway: Underway,
         seen: SeenStore,
         pending: PendingStore,
         programmes: ProgrammeStore,
         cache: ClipCache,
         playout: Playout,
         amp: AmpControl,
+        refusals: Refusals,
         stopping: threading.Event,
-        on_failed: Callable[[Work, str], None],
-        marks: PlayMarks | None = None,
     ) -> None:
         self.config = config
         self.seen, self.pending, self.programmes = seen, pending, programmes
-        self.marks = marks or PlayMarks(config.state_dir / "playing")
-        self.cache, self.playout, self.amp = cache, playout, amp
-        self._stopping, self._on_failed = stopping, on_failed
-        self._lock = threading.Lock()
-        self._work: dict[str, Work] = {}
+        self.cache, self.playout, self.amp, self.refusals = cache, playout, amp, refusals
+        self._stopping = stopping
+        self._lock, self._work = underway.lock, underway.work
+        self._retry_at: float | None = None
         self._fetchers = ThreadPoolExecutor(_FETCH_WORKERS, thread_name_prefix="fetch")
         # Programme entries are fetched one at a time, soonest first, beside the lone commands' workers.
         self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="prefetch")
@@ -135,24 +156,12 @@ class Pipeline:
             # Tried again with the next programme (or restart); an alert fetches it itself if needed.
             log.warning("prefetch of clip %s failed: %s", clip.sha256[:12], exc)
 
-    def clips_in_use(self) -> set[str]:
-        """Return the clips of scheduled, playing or on-their-way commands (not to be evicted)."""
-        with self._lock:
-            commands = [work.command for work in self._work.values()]
-        coming = {c.clip.sha256 for c in commands if isinstance(c, protocol.PlayCommand)}
-        return self.playout.pending_shas() | coming
-
-    def started(self, command: protocol.PlayCommand) -> None:
-        """Forget a play that started (a restart must not play it twice), marking it as on the air."""
-        self.marks.mark(command.id, command.clip.duration_s)  # first: a cut between leaves both
-        self.pending.remove(command.id)
-
-    def done(self, command: protocol.PlayCommand, outcome: Outcome) -> None:
-        """Release the amplifier; keep a play that never began because the agent stopped."""
-        self.amp.release(command.id)
-        self.marks.clear(command.id)
-        if outcome != "stopped":
-            self.pending.remove(command.id)
+    def retry_due(self, now: float) -> bool:
+        """Return True once, RETRY_S after a programme entry could not be prepared (time to reconcile)."""
+        if self._retry_at is None or now < self._retry_at:
+            return False
+        self._retry_at = None
+        return True
 
     def stop(self) -> None:
         """Stop the workers (what was accepted stays persisted or in the stored programme)."""
@@ -204,5 +213,14 @@ class Pipeline:
             return  # still persisted (or in the stored programme): tried again after the restart
         if work.durable:
             self.pending.remove(work.command.id)
-        if not work.cancelled:
-            self._on_failed(work, reason)
+        if work.cancelled:
+            return
+        command_id = work.command.id
+        if work.durable:
+            log.warning("rejected command %s: %s", command_id, reason)
+            self.refusals.reject(command_id, reason)
+        else:
+            # Not seen yet: the next reconcile tries again, and the station hears about it once.
+            what = f"programme entry {command_id} (tried again later)"
+            self.refusals.once((command_id, "prepare"), command_id, reason, what)
+            self._retry_at = time.time() + RETRY_S

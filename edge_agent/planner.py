@@ -12,7 +12,6 @@ deleted slot, replayed to a device that never held the programme listing it, is 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -30,6 +29,7 @@ from edge_agent.handlers import (
 from edge_agent.parked import Parked
 from edge_agent.pending import PendingStore
 from edge_agent.pipeline import Pipeline, Playable, Work
+from edge_agent.playing import PlayMarks
 from edge_agent.programme import (
     ProgrammeAccepted,
     check_programme,
@@ -39,14 +39,12 @@ from edge_agent.programme import (
     unlisted_lone_entry,
 )
 from edge_agent.programme_store import ProgrammeStore, StoredProgramme
+from edge_agent.refusals import Refusals
 from edge_agent.seen import SeenStore
 from edge_agent.sequence import SequenceStore
 from edge_agent.trust import KeysAccepted, TrustStore
 
 log = logging.getLogger(__name__)
-
-RETRY_S = 60.0  # a programme entry whose clip could not be fetched is tried again this much later
-_MAX_REPORTED = 10_000
 
 
 class Planner:
@@ -59,7 +57,9 @@ class Planner:
         seen: SeenStore,
         pending: PendingStore,
         programmes: ProgrammeStore,
+        marks: PlayMarks,
         pipeline: Pipeline,
+        refusals: Refusals,
         report: Callable[[protocol.AgentMessage], None],
         on_volume: Callable[[protocol.VolumeCommand], None],
         on_config: Callable[[protocol.ConfigCommand], None] | None = None,
@@ -69,15 +69,13 @@ class Planner:
         sequence: SequenceStore | None = None,
     ) -> None:
         self.config = config
-        self.seen, self.pending, self.programmes, self.pipeline = seen, pending, programmes, pipeline
+        self.seen, self.pending, self.programmes, self.marks = seen, pending, programmes, marks
+        self.pipeline, self.refusals = pipeline, refusals
         self.trust, self.sequence = trust, sequence
         self.parked = Parked()
         self._report, self._on_volume, self._on_config = report, on_volume, on_config
         self._on_alert, self._on_prefetch = on_alert, on_prefetch
-        self._lock = threading.Lock()
         self._current: dict[str, protocol.ProgrammeMessage] = {}
-        self._reported: set[tuple[str, str]] = set()
-        self._retry_at: float | None = None
 
     # --- what arrives ---------------------------------------------------------------------------------
 
@@ -95,7 +93,7 @@ class Planner:
                 log.warning(
                     "rejected command %s from %s: %s", decision.command_id or "?", topic, decision.reason
                 )
-                self.reject(decision.command_id, decision.reason)
+                self.refusals.reject(decision.command_id, decision.reason)
             else:
                 log.debug("ignored command %s: %s", decision.command_id, decision.reason)
             return
@@ -103,7 +101,9 @@ class Planner:
             refusal = unlisted_lone_entry(decision.command, self._current, self.config.zones)
             if refusal is not None:
                 cid = decision.command.id
-                self._report_once((cid, "unlisted"), cid, refusal, f"refused lone command {cid} from {topic}")
+                self.refusals.once(
+                    (cid, "unlisted"), cid, refusal, f"refused lone command {cid} from {topic}"
+                )
                 return
         if self.sequence is not None:
             self.sequence.accept(decision.command.seq)  # before any effect: a replay after a crash is refused
@@ -118,7 +118,7 @@ class Planner:
         if isinstance(command, protocol.ConfigCommand):
             self.seen.add(command.id, command.expires_at)
             if self._on_config is None:
-                self.reject(command.id, "config commands are not supported by this agent")
+                self.refusals.reject(command.id, "config commands are not supported by this agent")
             else:
                 self._on_config(command)
             return
@@ -140,7 +140,7 @@ class Planner:
                 self.parked.add(topic, raw, now)
             if verdict.report:
                 what = f"refused programme {verdict.programme_id or '?'} on {topic}"
-                self._report_once(("programme", verdict.key), verdict.programme_id, verdict.reason, what)
+                self.refusals.once(("programme", verdict.key), verdict.programme_id, verdict.reason, what)
             else:
                 log.debug("programme on %s unchanged", topic)
             return
@@ -171,7 +171,7 @@ class Planner:
         verdict = self.trust.offer(raw, now)
         if not isinstance(verdict, KeysAccepted):
             if verdict.report:
-                self._report_once(
+                self.refusals.once(
                     ("keys", verdict.reason), verdict.update_id, verdict.reason, "refused key update"
                 )
             return
@@ -188,13 +188,13 @@ class Planner:
     def restore(self) -> None:
         """After a restart: report cut-off plays, reschedule pending commands, reconcile programmes."""
         now = time.time()
-        for mark in self.pipeline.marks.leftovers():
+        for mark in self.marks.leftovers():
             log.warning(
                 "command %s was playing when the agent stopped: %s", mark.command_id, mark.cut_off_reason(now)
             )
-            self.reject(mark.command_id, mark.cut_off_reason(now))
+            self.refusals.reject(mark.command_id, mark.cut_off_reason(now))
             self.pending.remove(mark.command_id)  # marked before its pending copy went: never played twice
-            self.pipeline.marks.clear(mark.command_id)
+            self.marks.clear(mark.command_id)
         keys = self._keys(now)
         for zone, stored in self.programmes.zones().items():
             verdict = check_programme(
@@ -219,7 +219,7 @@ class Planner:
                 log.warning("dropping persisted command %s: %s", command_id or key, reason)
                 self.pending.discard(key)
                 if command_id:
-                    self.reject(command_id, reason)
+                    self.refusals.reject(command_id, reason)
                 continue
             self._restore_one(key, command, payload)
         self._prefetch()
@@ -227,31 +227,10 @@ class Planner:
             self._reconcile(zone)
 
     def tick(self, now: float) -> None:
-        """Retry programme entries whose clip could not be fetched, once RETRY_S has passed."""
-        if self._retry_at is not None and now >= self._retry_at:
-            self._retry_at = None
+        """Retry programme entries whose clip could not be fetched, once the pipeline says it is time."""
+        if self.pipeline.retry_due(now):
             for zone in list(self._current):
                 self._reconcile(zone)
-
-    def failed(self, work: Work, reason: str) -> None:
-        """Report a command the pipeline could not prepare; a programme entry is tried again later."""
-        command_id = work.command.id
-        if work.durable:
-            log.warning("rejected command %s: %s", command_id, reason)
-            self.reject(command_id, reason)
-        else:
-            # Not seen yet: the next reconcile tries again, and the station hears about it once.
-            what = f"programme entry {command_id} (tried again later)"
-            self._report_once((command_id, "prepare"), command_id, reason, what)
-            self._retry_at = time.time() + RETRY_S
-
-    def reject(self, command_id: str, reason: str) -> None:
-        """Report a command that will not play."""
-        self._report(
-            protocol.CommandRejected(
-                device_id=self.config.device_id, command_id=command_id, reason=reason[:500]
-            )
-        )
 
     # --- internals ------------------------------------------------------------------------------------
 
@@ -262,7 +241,7 @@ class Planner:
         )
         log.info("received %s %s", command.kind, command.id)
         if self._on_alert is None:
-            self.reject(command.id, f"{command.kind} commands are not supported by this agent")
+            self.refusals.reject(command.id, f"{command.kind} commands are not supported by this agent")
             return
         self._on_alert(command)
         # Seen only now: a re-send (device topic, retries) is a duplicate. Alerts are not persisted: one
@@ -309,10 +288,12 @@ class Planner:
                 accepted.setdefault(decision.command.id, (decision.command, payload))  # listed twice: once
             elif isinstance(decision, AcceptedControl | AcceptedAlert):
                 cid = decision.command.id
-                self._report_once((cid, "kind"), cid, "not a programme entry kind", f"programme entry {cid}")
+                self.refusals.once((cid, "kind"), cid, "not a programme entry kind", f"programme entry {cid}")
             elif decision.kind != "duplicate":
                 cid = decision.command_id
-                self._report_once((cid, decision.kind), cid, decision.reason, f"programme entry {cid or '?'}")
+                self.refusals.once(
+                    (cid, decision.kind), cid, decision.reason, f"programme entry {cid or '?'}"
+                )
         for command, payload in sorted(accepted.values(), key=lambda item: item[0].start_at):
             log.info(
                 "programme entry %s (%s) starts in %.1f s", command.id, command.kind, command.start_at - now
@@ -321,14 +302,3 @@ class Planner:
 
     def _keys(self, now: float) -> dict[str, str] | None:
         return self.trust.ring(now) if self.trust is not None else None
-
-    def _report_once(self, key: tuple[str, str], command_id: str, reason: str, what: str) -> None:
-        """Log and report a refusal the first time only: a programme comes back on every reconnect."""
-        with self._lock:
-            if key in self._reported:
-                return
-            if len(self._reported) >= _MAX_REPORTED:
-                self._reported.clear()
-            self._reported.add(key)
-        log.warning("%s: %s", what, reason)
-        self.reject(command_id, reason)

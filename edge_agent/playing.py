@@ -12,8 +12,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadcast import protocol
 from edge_agent._files import fsync_dir, try_atomic_write
+from edge_agent.gpio.amp import AmpControl
 from edge_agent.pending import PendingStore
+from edge_agent.playout import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +72,22 @@ class PlayMarks:
 
     def _path(self, command_id: str) -> Path:
         return self.directory / f"{PendingStore.key(command_id)}.json"
+
+
+class OnAir:
+    """What the playout says of each play, kept on disk: marked as it starts, cleared as it ends."""
+
+    def __init__(self, marks: PlayMarks, pending: PendingStore, amp: AmpControl) -> None:
+        self.marks, self.pending, self.amp = marks, pending, amp
+
+    def started(self, command: protocol.PlayCommand) -> None:
+        """Forget a play that started (a restart must not play it twice), marking it as on the air."""
+        self.marks.mark(command.id, command.clip.duration_s)  # first: a cut between leaves both
+        self.pending.remove(command.id)
+
+    def done(self, command: protocol.PlayCommand, outcome: Outcome) -> None:
+        """Release the amplifier; keep a play that never began because the agent stopped."""
+        self.amp.release(command.id)
+        self.marks.clear(command.id)
+        if outcome != "stopped":
+            self.pending.remove(command.id)

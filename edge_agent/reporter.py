@@ -8,6 +8,7 @@ import time
 from typing import Protocol
 
 from broadcast import protocol
+from edge_agent._loop import Loop
 from edge_agent.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -32,37 +33,23 @@ class ReportLink(Protocol):
         ...
 
 
-class Reporter:
-    """A thread that publishes each pending report once per connection and drops it on PUBACK."""
+class Reporter(Loop):
+    """A thread that publishes each pending report once per connection and drops it on PUBACK.
+
+    Reports kept before a restart go first; unacknowledged ones stay in the outbox for the next start.
+    """
 
     def __init__(self, outbox: Outbox, link: ReportLink, resend_s: float = RESEND_S) -> None:
         self.outbox = outbox
         self.link = link
         self.resend_s = resend_s
         self._in_flight: dict[int, tuple[int, float]] = {}  # message id -> (outbox key, sent at)
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="reporter", daemon=True)
+        super().__init__("reporter")
 
     def report(self, message: protocol.AgentMessage) -> None:
         """Keep a report durably, then send it as soon as the link allows."""
         self.outbox.add(protocol.encode_agent_message(message))
         self._wake.set()
-
-    def start(self) -> None:
-        """Start sending (reports kept before a restart go first)."""
-        self._thread.start()
-
-    def is_alive(self) -> bool:
-        """Return True while the sending thread runs."""
-        return self._thread.is_alive()
-
-    def stop(self) -> None:
-        """End the thread; unacknowledged reports stay in the outbox for the next start."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         was_connected = False

@@ -60,6 +60,10 @@ class SettingsStore:
         atomic_write(self.path, json.dumps(values, sort_keys=True).encode())
         self.values = dict(values)
 
+    def current(self) -> dict[str, SettingValue]:
+        """Return a copy of the overlay in force (what the heartbeat tells the station)."""
+        return dict(self.values)
+
     def _load(self) -> dict[str, SettingValue]:
         try:
             raw = json.loads(self.path.read_bytes())

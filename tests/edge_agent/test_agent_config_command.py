@@ -214,7 +214,7 @@ def test_the_agent_applies_a_config_live_reports_it_and_keeps_it_across_a_restar
     assert amixer_calls() == [
         "-M\t-q\tsset\tPCM\t55%\tunmute\t"
     ]  # no level from the station yet: the default
-    assert agent._heartbeat().settings == settings  # what the station compares with what it wants
+    assert agent.vitals.collect().settings == settings  # what the station compares with what it wants
     state = agent.config.state_dir
     assert json.loads((state / OVERLAY_NAME).read_text()) == settings
     assert _rejections(agent) == []
@@ -223,10 +223,10 @@ def test_the_agent_applies_a_config_live_reports_it_and_keeps_it_across_a_restar
 
     again = make_agent()  # a restart (power cut): the overlay comes back, agent.toml is untouched
     assert (again.heartbeat.interval_s, again.amp.pre_roll_s, again.clock.ntp_warn_ms) == (12.0, 1.5, 25.0)
-    assert again._heartbeat().settings == settings
+    assert again.vitals.collect().settings == settings
     again.handle(_signed(station_key[0], _config({})))  # the whole set: empty means agent.toml throughout
     assert (again.heartbeat.interval_s, again.amp.pre_roll_s) == (30.0, again.config.relay_pre_roll_s)
-    assert again._heartbeat().settings == {} and json.loads((state / OVERLAY_NAME).read_text()) == {}
+    assert again.vitals.collect().settings == {} and json.loads((state / OVERLAY_NAME).read_text()) == {}
 
 
 def test_a_refused_or_unsaved_config_changes_nothing_and_is_reported(

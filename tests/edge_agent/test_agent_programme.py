@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from broadcast import protocol
-from edge_agent import planner
+from edge_agent import pipeline
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig
 from edge_agent.outputs.file import FileSink
@@ -258,7 +258,7 @@ def test_restart_after_a_crash_mid_programme_change(rig: Rig, tmp_path: Path) ->
 def test_an_entry_whose_clip_is_not_there_yet_is_fetched_again_later(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mp3_clip: Path
 ) -> None:
-    monkeypatch.setattr(planner, "RETRY_S", 0.3)
+    monkeypatch.setattr(pipeline, "RETRY_S", 0.3)
     late = rig.entry("late", 2.0, name="late.mp3")
     rig.agent.handle(_programme(rig.key, 1, [late, late]), TOPIC)  # listed twice, too
     _wait("the failed fetch reported", lambda: bool(rig.rejections()))
