@@ -60,6 +60,8 @@ class SpeechSettings:
     tts_rate_wpm: int
     tts_workers: int | None
     cache_dir: Path
+    render_cache_mb: int
+    voices_dir: Path
     gtts_url: str
     edge_tts_url: str
     voices_mirror: str
@@ -205,6 +207,12 @@ class Settings(BaseSettings):
     render_cache: Path | None = Field(
         None, description="Speech and clip cache (safe to share between stations); default DATA_DIR/cache."
     )
+    render_cache_mb: int = Field(
+        1024,
+        ge=1,
+        description="Largest size of the speech and clip cache together (MB); the least recently used "
+        "entries are deleted first.",
+    )
     gtts_url: str = Field("https://translate.google.com", description="Google Translate TTS base URL.")
     edge_tts_url: str = Field("wss://speech.platform.bing.com", description="Edge TTS endpoint base.")
     voices_mirror: str = Field(
@@ -319,6 +327,10 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.render_cache or self.data_dir / "cache"
+
+    @property
+    def voices_dir(self) -> Path:
+        return self.data_dir / "voices"
 
     @property
     def clips_dir(self) -> Path:

@@ -200,8 +200,8 @@ def start_station(settings: Settings) -> Station:
         broker=broker,
     )
     try:
-        with db.session() as session:  # rendered once, then served from the render cache
-            station.templates = ensure_templates(session, station.clips, settings, station.public_url)
+        # rendered once, then served from the render cache
+        station.templates = ensure_templates(db, station.clips, settings.speech, station.public_url)
 
         station.config_resender = resender = device_settings.Resender(station.push_context)
 

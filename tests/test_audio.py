@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from broadcast import audio
 from broadcast.audio import (
     AudioError,
     EncodedClip,
@@ -17,6 +16,7 @@ from broadcast.audio import (
     measure_loudness,
     render_clip,
 )
+from broadcast.audio import ffmpeg as ffmpeg_adapter
 from broadcast.tts import PcmAudio, get_engine, normalize_text
 
 SHORT = "Xin chào bà con."
@@ -142,4 +142,4 @@ def test_bad_bitrate_raises(ffmpeg: str) -> None:
 def test_a_stuck_ffmpeg_is_killed_at_its_deadline(ffmpeg: str) -> None:
     endless = ["-f", "lavfi", "-i", "anullsrc", "-f", "null", "-"]  # a source that never ends
     with pytest.raises(AudioError, match="quá"):
-        audio._run(ffmpeg, endless, b"", timeout=0.5)
+        ffmpeg_adapter.run(ffmpeg, endless, b"", timeout=0.5)

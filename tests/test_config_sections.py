@@ -12,7 +12,7 @@ from broadcast.config import Settings
 SECTIONS = ("broker", "clip_storage", "speech", "programme", "alerts", "limits", "guards", "fleet")
 # Read by the composition root only: where the data and the database are, and which environment this is.
 ROOT_FIELDS = {"data_dir", "database_url", "render_cache", "env"}
-DERIVED = {"broker_dir", "secrets_dir", "clips_dir", "cache_dir"}
+DERIVED = {"broker_dir", "secrets_dir", "clips_dir", "cache_dir", "voices_dir"}
 
 
 def test_every_setting_is_in_exactly_one_section() -> None:

@@ -76,7 +76,7 @@ def synthesise(deps: AlertDeps, alert_id: int, text: str) -> None:
     """Render the alert's speech, store it on the alert and send it; record a failure instead."""
     began = time.monotonic()
     try:
-        rendered = render_bulletin(text, replace(render_options(deps.settings), with_chime=False))
+        rendered = render_bulletin(text, replace(render_options(deps.settings.speech), with_chime=False))
         sha = deps.clips.put(rendered.clip.data)
     except Exception as exc:  # TTS, ffmpeg, clip store: whatever it is, the officer must see it
         _fail(deps, alert_id, exc)

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from broadcast.audio import render_clip
 from broadcast.clipstore.rendering import render_bulletin, render_options
 from broadcast.clipstore.store import ClipStorage
-from broadcast.config import Settings
+from broadcast.config import SpeechSettings
 from broadcast.protocol import ClipRef
+from broadcast.storage.db import Database
 from broadcast.storage.models import Clip
 from broadcast.tts import PcmAudio
 
@@ -56,19 +57,24 @@ def _store(session: Session, clips: ClipStorage, data: bytes, duration_s: float,
 
 
 def ensure_templates(
-    session: Session, clips: ClipStorage, settings: Settings, public_url: str
+    db: Database, clips: ClipStorage, speech: SpeechSettings, public_url: str
 ) -> dict[str, Template]:
-    """Render (or find, via the render cache) the siren and the alert phrases; return them by name."""
-    options = replace(render_options(settings), with_chime=False)
-    made: dict[str, Clip] = {}
-    encoded = render_clip(
-        siren(), ffmpeg=options.ffmpeg, target_lufs=options.target_lufs, bitrate=options.bitrate
-    )
-    made["siren"] = _store(session, clips, encoded.data, encoded.duration_s, encoded.loudness_lufs)
+    """Render (or find, via the render cache) the siren and the alert phrases; return them by name.
+
+    Everything is read aloud first, with no transaction open; the clips are then stored in one.
+    """
+    options = replace(render_options(speech), with_chime=False)
+    encoded = {
+        "siren": render_clip(
+            siren(), ffmpeg=options.ffmpeg, target_lufs=options.target_lufs, bitrate=options.bitrate
+        )
+    }
     for name, text in PHRASES.items():
-        rendered = render_bulletin(text, options)
-        clip = rendered.clip
-        made[name] = _store(session, clips, clip.data, clip.duration_s, clip.loudness_lufs)
+        encoded[name] = render_bulletin(text, options).clip
+    with db.session() as session:
+        made = {
+            name: _store(session, clips, c.data, c.duration_s, c.loudness_lufs) for name, c in encoded.items()
+        }
     base = public_url.rstrip("/")
     return {
         name: Template(name, ClipRef(f"{base}/clips/{c.sha256}.mp3", c.sha256, c.size, c.duration_s))

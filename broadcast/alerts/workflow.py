@@ -73,7 +73,7 @@ def _clip_for(
         assert clip is not None
         return clip, bulletin.text, bulletin.spoken_text
     text = domain.clean_text(request.text or "", field="Nội dung cảnh báo", max_chars=MAX_ALERT_CHARS)
-    options = replace(render_options(deps.settings), with_chime=False)
+    options = replace(render_options(deps.settings.speech), with_chime=False)
     spoken = normalize_text(text, options.extra)  # cheap: a text with nothing to read is refused now
     if not spoken:
         raise TtsError("Cảnh báo không có nội dung đọc được.")

@@ -14,10 +14,16 @@ from broadcast.bulletins import edits as bulletin_edits
 from broadcast.bulletins import importing as bulletin_import
 from broadcast.bulletins import jobs as bulletin_jobs
 from broadcast.bulletins import uploads
+from broadcast.config import InputLimits, SpeechSettings
 from broadcast.http.deps import AddressDep, StationDep, UserDep
 from broadcast.http.uploads import read_file
 
 router = APIRouter(prefix="/api/bulletins", tags=["bulletins"])
+
+
+def _sections(station: StationDep) -> tuple[SpeechSettings, InputLimits]:
+    """Return the settings sections a recording or an import is checked and made with."""
+    return station.settings.speech, station.settings.limits
 
 
 def split_zones(zones: list[str] | None) -> list[str]:
@@ -41,7 +47,7 @@ def upload_bulletin(
     draft = bulletins.BulletinDraft(title, text, priority, split_zones(zones))
     with station.db.session() as session:
         bulletin = bulletin_edits.create_uploaded_bulletin(
-            session, station.clips, station.settings, user, draft, uploads.Upload(filename, data), address
+            session, station.clips, *_sections(station), user, draft, uploads.Upload(filename, data), address
         )
     return bulletin_out(station, bulletin)
 
@@ -60,7 +66,7 @@ def replace_audio(
         bulletin = bulletin_edits.replace_audio(
             session,
             station.clips,
-            station.settings,
+            *_sections(station),
             user,
             bulletin_id,
             uploads.Upload(filename, data),
@@ -82,6 +88,6 @@ def import_bulletins(
     filename, data = read_file(file, station.settings.import_max_bytes)
     with station.db.session() as session:
         rows = bulletin_import.parse_import(
-            session, user, station.settings, filename, data, split_zones(zones), priority
+            session, user, *_sections(station), filename, data, split_zones(zones), priority
         )
     return job_out(station, bulletin_jobs.start_import(station, user, rows, filename, address), user)

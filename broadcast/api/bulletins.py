@@ -40,8 +40,8 @@ def bulletin_out(station: StationDep, bulletin: Bulletin) -> BulletinOut:
 def create_bulletin(body: BulletinIn, station: StationDep, user: UserDep, address: AddressDep) -> BulletinOut:
     """Write a bulletin; it is read aloud at once so the officer can listen before asking for approval."""
     draft = bulletins.BulletinDraft(body.title, body.text, body.priority, body.zones, body.engine, body.voice)
-    with station.db.session() as session:
-        bulletin = bulletins.create_bulletin(session, station.clips, station.settings, user, draft, address)
+    speech, limits = station.settings.speech, station.settings.limits
+    bulletin = bulletins.create_bulletin(station.db, station.clips, speech, limits, user, draft, address)
     return bulletin_out(station, bulletin)
 
 
@@ -112,10 +112,9 @@ def approve_bulletin(
 @router.post("/{bulletin_id}/render")
 def render_again(bulletin_id: int, station: StationDep, user: UserDep, address: AddressDep) -> BulletinOut:
     """Read the bulletin again with the current commune dictionary (changed audio needs a new approval)."""
-    with station.db.session() as session:
-        bulletin = bulletins.rerender_bulletin(
-            session, station.clips, station.settings, user, bulletin_id, address
-        )
+    bulletin = bulletins.rerender_bulletin(
+        station.db, station.clips, station.settings.speech, user, bulletin_id, address
+    )
     station.refresh_programme()  # new audio, or back to draft: the programme changes with it
     return bulletin_out(station, bulletin)
 
@@ -139,10 +138,10 @@ def edit_bulletin(
     bulletin_id: int, body: BulletinIn, station: StationDep, user: UserDep, address: AddressDep
 ) -> BulletinOut:
     """Change a waiting or sent-back bulletin; a changed text is read again."""
-    with station.db.session() as session:
-        bulletin = bulletin_edits.edit_bulletin(
-            session, station.clips, station.settings, user, bulletin_id, _draft(body), address
-        )
+    speech, limits = station.settings.speech, station.settings.limits
+    bulletin = bulletin_edits.edit_bulletin(
+        station.db, station.clips, speech, limits, user, bulletin_id, _draft(body), address
+    )
     return bulletin_out(station, bulletin)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,12 +13,13 @@ from broadcast import domain
 from broadcast.bulletins import dictionary, uploads
 from broadcast.bulletins.history import Action, edit_detail, record
 from broadcast.bulletins.review import EDITABLE, check_editable
-from broadcast.bulletins.workflow import BulletinDraft, claim, get_bulletin, store_clip
-from broadcast.clipstore.rendering import render_bulletin, render_options
+from broadcast.bulletins.workflow import BulletinDraft, claim, get_bulletin, read_aloud, store_clip
+from broadcast.clipstore.rendering import RenderedBulletin
 from broadcast.clipstore.store import ClipStorage
-from broadcast.config import Settings
+from broadcast.config import InputLimits, SpeechSettings
 from broadcast.people import audit, tenancy
 from broadcast.people.accounts import Principal
+from broadcast.storage.db import Database
 from broadcast.storage.models import Bulletin
 from broadcast.tts.numbers import check_number_lengths
 from broadcast.tts.synthesis import Progress
@@ -30,13 +32,13 @@ CHANGED_MEANWHILE = (
 
 
 def _clean_fields(
-    session: Session, user: Principal, draft: BulletinDraft, settings: Settings, *, text_required: bool
+    session: Session, user: Principal, draft: BulletinDraft, limits: InputLimits, *, text_required: bool
 ) -> tuple[str, str, str, list[str], str]:
     """Return (title, text, priority, zones, commune) of a draft, or raise Invalid."""
     title = domain.clean_text(draft.title, field="Tiêu đề", max_chars=domain.MAX_TITLE_CHARS)
     text = draft.text
     if text_required or text.strip():
-        text = domain.clean_text(text, field="Nội dung", max_chars=settings.max_text_chars)
+        text = domain.clean_text(text, field="Nội dung", max_chars=limits.max_text_chars)
         check_number_lengths(text)
     else:
         text = ""  # a recording needs no text; a note or transcript is welcome
@@ -45,24 +47,33 @@ def _clean_fields(
     return title, text, priority, zones, commune
 
 
-def edit_bulletin(
-    session: Session,
-    clips: ClipStorage,
-    settings: Settings,
-    user: Principal,
-    bulletin_id: int,
-    draft: BulletinDraft,
-    address: str,
-    progress: Progress | None = None,
-) -> Bulletin:
-    """Change a waiting or sent-back bulletin; a changed text is read again. Nothing changes on error."""
+@dataclass(frozen=True)
+class _Edit:
+    """What an edit changes, worked out from the bulletin as it was read."""
+
+    bulletin: Bulletin
+    fields: tuple[str, str, str, list[str], str]  # title, text, priority, zones, commune
+    engine: str
+    voice: str
+    detail: dict[str, Any]
+
+    @property
+    def reads(self) -> bool:
+        """Return True if the edit must be read aloud again (a machine-read text or its voice changed)."""
+        changed = set(self.detail["fields"])
+        return self.bulletin.source != "upload" and bool({"text", "engine", "voice"} & changed)
+
+
+def _plan_edit(
+    session: Session, limits: InputLimits, user: Principal, bulletin_id: int, draft: BulletinDraft
+) -> _Edit:
+    """Check that `user` may make this edit now and return what it changes."""
     bulletin = get_bulletin(session, bulletin_id, user)
     tenancy.check_may_change(session, user, bulletin.zones)
     check_editable(bulletin)
     recorded = bulletin.source == "upload"
-    title, text, priority, zones, commune = _clean_fields(
-        session, user, draft, settings, text_required=not recorded
-    )
+    cleaned = _clean_fields(session, user, draft, limits, text_required=not recorded)
+    title, text, priority, zones, _ = cleaned
     engine = bulletin.engine if recorded else (draft.engine or bulletin.engine)
     voice = draft.voice or (bulletin.voice if engine == bulletin.engine else "")
     before: dict[str, Any] = {
@@ -76,25 +87,66 @@ def edit_bulletin(
     after = {**before, "title": title, "text": text, "priority": priority, "zones": zones, "engine": engine}
     if draft.voice:
         after["voice"] = voice
-    detail = edit_detail(before, after)
-    if not detail["fields"]:
-        return bulletin  # nothing changed: no new history entry
+    return _Edit(bulletin, cleaned, engine, voice, edit_detail(before, after))
+
+
+def edit_bulletin(
+    db: Database,
+    clips: ClipStorage,
+    speech: SpeechSettings,
+    limits: InputLimits,
+    user: Principal,
+    bulletin_id: int,
+    draft: BulletinDraft,
+    address: str,
+    progress: Progress | None = None,
+    then: Callable[[Session, Bulletin], Bulletin] | None = None,
+) -> Bulletin:
+    """Change a waiting or sent-back bulletin; a changed text is read again. Nothing changes on error.
+
+    The edit is checked in a short transaction, read aloud with none open (seconds: an approval may land
+    meanwhile, and the edit is then refused), and stored in a second transaction, in which `then` (a new
+    recording, submitting again) runs too: all of it lands, or none.
+    """
+    with db.session() as session:
+        planned = _plan_edit(session, limits, user, bulletin_id, draft)
+        extra = dictionary.commune_dictionary(session) if planned.reads else {}
     rendered = None
-    if not recorded and {"text", "engine", "voice"} & set(detail["fields"]):
-        options = render_options(settings, engine, voice or None)
-        options = replace(options, extra=dictionary.commune_dictionary(session))
-        rendered = render_bulletin(text, options, progress)  # seconds: an approval may land meanwhile
+    if planned.reads:
+        text, engine, voice = planned.fields[1], planned.engine, planned.voice or None
+        rendered = read_aloud(speech, text, engine, voice, extra, progress)
+    with db.session() as session:
+        if get_bulletin(session, bulletin_id, user).updated_at != planned.bulletin.updated_at:
+            raise domain.Conflict(CHANGED_MEANWHILE)  # approved or changed while it was read aloud
+        edit = _plan_edit(session, limits, user, bulletin_id, draft)  # the same checks, on the same row
+        bulletin = edit.bulletin
+        if edit.detail["fields"]:
+            _store_edit(session, clips, user, edit, rendered, address)
+        if then is not None:
+            bulletin = then(session, bulletin)
+    return bulletin
+
+
+def _store_edit(
+    session: Session,
+    clips: ClipStorage,
+    user: Principal,
+    edit: _Edit,
+    rendered: RenderedBulletin | None,
+    address: str,
+) -> None:
+    bulletin, detail = edit.bulletin, edit.detail
     claim(session, bulletin, EDITABLE, datetime.now(UTC), CHANGED_MEANWHILE)
     if rendered is not None:
         bulletin.clip_sha256 = store_clip(session, clips, rendered.clip)
         bulletin.spoken_text = rendered.spoken_text
         bulletin.engine, bulletin.voice = rendered.engine, rendered.voice
         detail["clip"] = bulletin.clip_sha256
+    title, text, priority, zones, commune = edit.fields
     bulletin.title, bulletin.text, bulletin.priority = title, text, priority
     bulletin.zones, bulletin.commune_id = zones, commune
     audit.record(session, user.name, "bulletin.edit", f"bulletin:{bulletin.id}", address, **detail)
     record(session, bulletin.id, user.name, Action.EDITED, **detail)
-    return bulletin
 
 
 def _recording(session: Session, clips: ClipStorage, upload: uploads.NormalisedUpload) -> dict[str, Any]:
@@ -120,17 +172,16 @@ def _upload_detail(upload: uploads.NormalisedUpload, size: int) -> dict[str, Any
 def create_uploaded_bulletin(
     session: Session,
     clips: ClipStorage,
-    settings: Settings,
+    speech: SpeechSettings,
+    limits: InputLimits,
     author: Principal,
     draft: BulletinDraft,
     upload: uploads.Upload,
     address: str,
 ) -> Bulletin:
     """Store a new draft bulletin whose audio is a recorded MP3/WAV (checked, then normalised)."""
-    title, text, priority, zones, commune = _clean_fields(
-        session, author, draft, settings, text_required=False
-    )
-    normalised = uploads.normalise(upload, settings)
+    title, text, priority, zones, commune = _clean_fields(session, author, draft, limits, text_required=False)
+    normalised = uploads.normalise(upload, speech, limits)
     bulletin = Bulletin(
         title=title,
         text=text,
@@ -152,7 +203,8 @@ def create_uploaded_bulletin(
 def replace_audio(
     session: Session,
     clips: ClipStorage,
-    settings: Settings,
+    speech: SpeechSettings,
+    limits: InputLimits,
     user: Principal,
     bulletin_id: int,
     upload: uploads.Upload,
@@ -162,7 +214,7 @@ def replace_audio(
     bulletin = get_bulletin(session, bulletin_id, user)
     tenancy.check_may_change(session, user, bulletin.zones)
     check_editable(bulletin)
-    normalised = uploads.normalise(upload, settings)
+    normalised = uploads.normalise(upload, speech, limits)
     claim(session, bulletin, EDITABLE, datetime.now(UTC), CHANGED_MEANWHILE)
     for name, value in _recording(session, clips, normalised).items():
         setattr(bulletin, name, value)

@@ -1,7 +1,7 @@
 """Import many bulletins at once from a .csv (title, text, zones) or a .txt (blocks split by blank lines).
 
 The whole file is checked before anything is read aloud; the bulletins are then read one by one (the job's
-progress) and stored together in one transaction: an import adds every bulletin or none.
+progress, no transaction open) and stored together in one transaction: an import adds every bulletin or none.
 """
 
 from __future__ import annotations
@@ -9,17 +9,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from broadcast import domain
 from broadcast.bulletins import dictionary
 from broadcast.bulletins.history import Action, record
-from broadcast.bulletins.workflow import BulletinDraft, store_clip, validate_draft
-from broadcast.clipstore.rendering import RenderedBulletin, render_bulletin, render_options
+from broadcast.bulletins.workflow import BulletinDraft, read_aloud, store_clip, validate_draft
+from broadcast.clipstore.rendering import RenderedBulletin
 from broadcast.clipstore.store import ClipStorage
-from broadcast.config import Settings
+from broadcast.config import InputLimits, SpeechSettings
 from broadcast.jobs import Reporter
 from broadcast.people import audit, tenancy
 from broadcast.people.accounts import Principal
@@ -119,7 +119,8 @@ def parse_csv(text: str, zones: list[str], priority: str) -> list[ImportRow]:
 def parse_import(
     session: Session,
     user: Principal,
-    settings: Settings,
+    speech: SpeechSettings,
+    limits: InputLimits,
     filename: str,
     data: bytes,
     zones: list[str],
@@ -128,8 +129,8 @@ def parse_import(
     """Return every bulletin of the file, checked; raise Invalid naming each bad line (nothing is kept)."""
     if not data:
         raise domain.Invalid("Chưa chọn tệp, hoặc tệp rỗng.")
-    if len(data) > settings.import_max_bytes:
-        raise domain.Invalid(f"Tệp quá lớn (tối đa {settings.import_max_bytes // 1000} kB).")
+    if len(data) > limits.import_max_bytes:
+        raise domain.Invalid(f"Tệp quá lớn (tối đa {limits.import_max_bytes // 1000} kB).")
     extension = filename.rpartition(".")[2].lower()
     if extension not in ("csv", "txt"):
         raise domain.Invalid(
@@ -139,15 +140,15 @@ def parse_import(
     rows = parse(_decode(data), zones, priority)
     if not rows:
         raise domain.Invalid("Tệp không có bản tin nào.")
-    if len(rows) > settings.import_max_bulletins:
+    if len(rows) > limits.import_max_bulletins:
         raise domain.Invalid(
-            f"Tệp có {len(rows)} bản tin, mỗi lần chỉ nhập tối đa {settings.import_max_bulletins}."
+            f"Tệp có {len(rows)} bản tin, mỗi lần chỉ nhập tối đa {limits.import_max_bulletins}."
         )
     errors: list[str] = []
     checked: list[ImportRow] = []
     for row in rows:
         try:
-            clean = validate_draft(session, row.draft, settings)
+            clean = validate_draft(session, row.draft, speech, limits)
             tenancy.scope_zones(session, user, clean.zones)
         except domain.DomainError as exc:
             errors.append(f"Dòng {row.line}: {exc}")
@@ -164,7 +165,7 @@ def parse_import(
 def run_import(
     db: Database,
     clips: ClipStorage,
-    settings: Settings,
+    speech: SpeechSettings,
     author: Principal,
     rows: list[ImportRow],
     filename: str,
@@ -178,24 +179,24 @@ def run_import(
     rendered: list[RenderedBulletin] = []
     for index, row in enumerate(rows):
         report.update(index, total, f"Đang đọc bản tin {index + 1}/{len(rows)}: «{row.draft.title}»…")
-        options = replace(render_options(settings, row.draft.engine, row.draft.voice), extra=extra)
-        rendered.append(render_bulletin(row.draft.text, options))
+        assert row.draft.engine is not None  # validate_draft names the engine
+        rendered.append(read_aloud(speech, row.draft.text, row.draft.engine, row.draft.voice, extra))
     report.update(len(rows), total, "Đang lưu các bản tin…", force=True)
     ids: list[int] = []
     with db.session() as session:
-        for row, speech in zip(rows, rendered, strict=True):
+        for row, read in zip(rows, rendered, strict=True):
             zones, commune = tenancy.scope_zones(session, author, row.draft.zones)
             bulletin = Bulletin(
                 title=row.draft.title,
                 text=row.draft.text,
-                spoken_text=speech.spoken_text,
+                spoken_text=read.spoken_text,
                 priority=row.draft.priority,
                 zones=zones,
                 commune_id=commune,
                 status=domain.BulletinStatus.DRAFT,
-                clip_sha256=store_clip(session, clips, speech.clip),
-                engine=speech.engine,
-                voice=speech.voice,
+                clip_sha256=store_clip(session, clips, read.clip),
+                engine=read.engine,
+                voice=read.voice,
                 created_by=author.user_id,
             )
             session.add(bulletin)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
 from broadcast import bulletins
 from broadcast.bulletins.importing import ImportRow, run_import
 from broadcast.jobs import Reporter
@@ -23,22 +21,24 @@ CREATE, EDIT, RENDER, IMPORT = "bulletin.create", "bulletin.edit", "bulletin.ren
 
 def is_long(station: Station, text: str) -> bool:
     """Return True if reading `text` takes long enough that the web page should show progress."""
-    return len(text) > station.settings.background_text_chars
+    return len(text) > station.settings.limits.background_text_chars
 
 
 def start_reading(
     station: Station,
     user: Principal,
     kind: str,
-    act: Callable[[Session, Progress], Bulletin],
+    act: Callable[[Progress], Bulletin],
     *,
     refresh: bool = False,
 ) -> str:
-    """Start a job that reads one bulletin with `act` (progress per sentence) and return the job's id."""
+    """Start a job that reads one bulletin with `act` (progress per sentence) and return the job's id.
+
+    `act` opens its own short transactions: none is open while the text is read aloud.
+    """
 
     def work(report: Reporter) -> dict[str, Any]:
-        with station.db.session() as session:
-            bulletin_id = act(session, report.sentences()).id
+        bulletin_id = act(report.sentences()).id
         if refresh:
             station.refresh_programme()  # an approved bulletin whose audio changed waits for approval again
         return {"bulletin_id": bulletin_id, "url": f"/bulletins/{bulletin_id}"}
@@ -48,12 +48,13 @@ def start_reading(
 
 def start_create(station: Station, user: Principal, draft: bulletins.BulletinDraft, address: str) -> str:
     """Create a bulletin in the background."""
+    settings = station.settings
     return start_reading(
         station,
         user,
         CREATE,
-        lambda session, progress: bulletins.create_bulletin(
-            session, station.clips, station.settings, user, draft, address, progress
+        lambda progress: bulletins.create_bulletin(
+            station.db, station.clips, settings.speech, settings.limits, user, draft, address, progress
         ),
     )
 
@@ -64,8 +65,8 @@ def start_rerender(station: Station, user: Principal, bulletin_id: int, address:
         station,
         user,
         RENDER,
-        lambda session, progress: bulletins.rerender_bulletin(
-            session, station.clips, station.settings, user, bulletin_id, address, progress
+        lambda progress: bulletins.rerender_bulletin(
+            station.db, station.clips, station.settings.speech, user, bulletin_id, address, progress
         ),
         refresh=True,
     )
@@ -75,9 +76,10 @@ def start_import(
     station: Station, user: Principal, rows: list[ImportRow], filename: str, address: str
 ) -> str:
     """Read and store checked import rows in the background (progress per bulletin)."""
+    speech = station.settings.speech
 
     def work(report: Reporter) -> dict[str, Any]:
-        ids = run_import(station.db, station.clips, station.settings, user, rows, filename, address, report)
+        ids = run_import(station.db, station.clips, speech, user, rows, filename, address, report)
         return {"bulletin_ids": ids, "url": "/bulletins?status=draft"}
 
     return station.jobs.start(
@@ -87,6 +89,7 @@ def start_import(
 
 def check_draft(station: Station, user: Principal, draft: bulletins.BulletinDraft) -> None:
     """Raise Invalid now for a draft a background job would refuse (so the form can show it at once)."""
+    settings = station.settings
     with station.db.session() as session:
-        clean = bulletins.validate_draft(session, draft, station.settings)
+        clean = bulletins.validate_draft(session, draft, settings.speech, settings.limits)
         tenancy.scope_zones(session, user, clean.zones)

@@ -17,7 +17,7 @@ from broadcast.audio import (
     ffmpeg_exe,
     render_clip,
 )
-from broadcast.config import Settings
+from broadcast.config import InputLimits, SpeechSettings
 
 AUDIO_RATE = 48000  # clips are mono 48 kHz, like the spoken ones
 FORMATS = {"mp3": "MP3", "wav": "WAV"}
@@ -133,29 +133,29 @@ def check_decoded(decoded: DecodedRecording, name: str, min_s: float, max_s: flo
         raise domain.Invalid(f"Bản ghi âm «{name}» quá ngắn ({duration:.1f} giây, tối thiểu {min_s:g} giây).")
 
 
-def normalise(upload: Upload, settings: Settings) -> NormalisedUpload:
+def normalise(upload: Upload, speech: SpeechSettings, limits: InputLimits) -> NormalisedUpload:
     """Check the upload and return it as a broadcast clip: chime, target loudness, mono 48 kHz MP3."""
-    fmt = check_file(upload, settings.upload_max_bytes)
+    fmt = check_file(upload, limits.upload_max_bytes)
     name = display_name(upload.filename)
-    ffmpeg = ffmpeg_exe(settings.ffmpeg_bin)
+    ffmpeg = ffmpeg_exe(speech.ffmpeg_bin)
     with tempfile.TemporaryDirectory(prefix="loa-upload-") as tmp:
         path = Path(tmp) / f"upload.{fmt}"  # never the officer's file name on our disk
         path.write_bytes(upload.data)
         try:
             decoded = decode_recording(
-                path, ffmpeg, input_format=fmt, sample_rate=AUDIO_RATE, max_s=settings.upload_max_s + 1
+                path, ffmpeg, input_format=fmt, sample_rate=AUDIO_RATE, max_s=limits.upload_max_s + 1
             )
         except AudioError as exc:
             raise domain.Invalid(
                 f"Tệp «{name}» bị hỏng hoặc không phải âm thanh {FORMATS[fmt]} hợp lệ."
             ) from exc
-    check_decoded(decoded, name, settings.upload_min_s, settings.upload_max_s)
+    check_decoded(decoded, name, limits.upload_min_s, limits.upload_max_s)
     try:
         clip = render_clip(
             decoded.pcm,
             ffmpeg=ffmpeg,
-            target_lufs=settings.loudness_lufs,
-            bitrate=settings.mp3_bitrate,
+            target_lufs=speech.loudness_lufs,
+            bitrate=speech.mp3_bitrate,
             with_chime=True,
         )
     except AudioError as exc:

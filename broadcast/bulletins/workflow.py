@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -15,13 +15,18 @@ from broadcast.bulletins import dictionary
 from broadcast.bulletins.history import Action, record
 from broadcast.clipstore.rendering import RenderedBulletin, render_bulletin, render_options
 from broadcast.clipstore.store import ClipStorage
-from broadcast.config import Settings
+from broadcast.config import InputLimits, SpeechSettings
 from broadcast.people import audit, tenancy
 from broadcast.people.accounts import Principal
+from broadcast.storage.db import Database
 from broadcast.storage.models import Bulletin, Clip, Zone
 from broadcast.tts import unknown_abbreviations
 from broadcast.tts.numbers import check_number_lengths
 from broadcast.tts.synthesis import Progress
+
+EDITED_MEANWHILE = (
+    "Bản tin vừa được sửa trong lúc máy đọc lại; bản đọc cũ chưa được lưu. Hãy bấm «Đọc lại» một lần nữa."
+)
 
 
 @dataclass(frozen=True)
@@ -40,17 +45,19 @@ def known_zones(session: Session) -> set[str]:
     return set(session.scalars(select(Zone.id)))
 
 
-def validate_draft(session: Session, draft: BulletinDraft, settings: Settings) -> BulletinDraft:
+def validate_draft(
+    session: Session, draft: BulletinDraft, speech: SpeechSettings, limits: InputLimits
+) -> BulletinDraft:
     """Return the cleaned draft or raise Invalid (or NumberTooLong) with a message the officer can act on."""
-    text = domain.clean_text(draft.text, field="Nội dung", max_chars=settings.max_text_chars)
+    text = domain.clean_text(draft.text, field="Nội dung", max_chars=limits.max_text_chars)
     check_number_lengths(text)  # refused before any synthesis starts, also for background jobs
     return BulletinDraft(
         title=domain.clean_text(draft.title, field="Tiêu đề", max_chars=domain.MAX_TITLE_CHARS),
         text=text,
         priority=domain.check_priority(draft.priority),
         zones=domain.check_zones(draft.zones, known_zones(session)),
-        engine=draft.engine or settings.tts_engine,
-        voice=draft.voice or settings.tts_voice,
+        engine=draft.engine or speech.tts_engine,
+        voice=draft.voice or speech.tts_voice,
     )
 
 
@@ -67,56 +74,64 @@ def store_clip(session: Session, clips: ClipStorage, clip: EncodedClip) -> str:
     return sha
 
 
-def _render_and_store(
-    session: Session,
-    clips: ClipStorage,
-    settings: Settings,
+def read_aloud(
+    speech: SpeechSettings,
     text: str,
     engine: str,
     voice: str | None,
+    extra: Mapping[str, str],
     progress: Progress | None = None,
-) -> tuple[RenderedBulletin, str]:
-    """Read `text` with the commune's dictionary, store the clip (file + row), return it and its sha256."""
-    options = replace(render_options(settings, engine, voice), extra=dictionary.commune_dictionary(session))
-    rendered = render_bulletin(text, options, progress)
-    return rendered, store_clip(session, clips, rendered.clip)
+) -> RenderedBulletin:
+    """Read `text` with the commune's dictionary `extra`: online engines, seconds; no transaction open."""
+    options = replace(render_options(speech, engine, voice), extra=extra)
+    return render_bulletin(text, options, progress)
 
 
 def create_bulletin(
-    session: Session,
+    db: Database,
     clips: ClipStorage,
-    settings: Settings,
+    speech: SpeechSettings,
+    limits: InputLimits,
     author: Principal,
     draft: BulletinDraft,
     address: str,
     progress: Progress | None = None,
 ) -> Bulletin:
-    """Validate, synthesise and store a new draft bulletin; nothing is stored if any step fails."""
-    clean = validate_draft(session, draft, settings)
-    zones, commune = tenancy.scope_zones(session, author, clean.zones)  # another commune's zone: unknown
+    """Validate, synthesise and store a new draft bulletin; nothing is stored if any step fails.
+
+    The draft is checked in a short transaction, read aloud with none open (an online voice may take
+    seconds), then checked again and stored in a second one.
+    """
+    with db.session() as session:
+        clean = validate_draft(session, draft, speech, limits)
+        tenancy.scope_zones(session, author, clean.zones)  # another commune's zone: unknown
+        extra = dictionary.commune_dictionary(session)
     assert clean.engine is not None
-    rendered, sha = _render_and_store(
-        session, clips, settings, clean.text, clean.engine, clean.voice, progress
-    )
-    bulletin = Bulletin(
-        title=clean.title,
-        text=clean.text,
-        spoken_text=rendered.spoken_text,
-        priority=clean.priority,
-        zones=zones,
-        commune_id=commune,
-        status=domain.BulletinStatus.DRAFT,
-        clip_sha256=sha,
-        engine=rendered.engine,
-        voice=rendered.voice,
-        created_by=author.user_id,
-    )
-    session.add(bulletin)
-    session.flush()
-    audit.record(
-        session, author.name, "bulletin.create", f"bulletin:{bulletin.id}", address, title=clean.title
-    )
-    record(session, bulletin.id, author.name, Action.CREATED, engine=rendered.engine, voice=rendered.voice)
+    rendered = read_aloud(speech, clean.text, clean.engine, clean.voice, extra, progress)
+    with db.session() as session:
+        clean = validate_draft(session, draft, speech, limits)  # a zone may have gone meanwhile
+        zones, commune = tenancy.scope_zones(session, author, clean.zones)
+        bulletin = Bulletin(
+            title=clean.title,
+            text=clean.text,
+            spoken_text=rendered.spoken_text,
+            priority=clean.priority,
+            zones=zones,
+            commune_id=commune,
+            status=domain.BulletinStatus.DRAFT,
+            clip_sha256=store_clip(session, clips, rendered.clip),
+            engine=rendered.engine,
+            voice=rendered.voice,
+            created_by=author.user_id,
+        )
+        session.add(bulletin)
+        session.flush()
+        audit.record(
+            session, author.name, "bulletin.create", f"bulletin:{bulletin.id}", address, title=clean.title
+        )
+        record(
+            session, bulletin.id, author.name, Action.CREATED, engine=rendered.engine, voice=rendered.voice
+        )
     return bulletin
 
 
@@ -199,10 +214,19 @@ def approve_bulletin(
     return bulletin
 
 
+def _to_rerender(session: Session, user: Principal, bulletin_id: int) -> Bulletin:
+    """Return the bulletin `user` asks to read again, or raise why it cannot be."""
+    bulletin = get_bulletin(session, bulletin_id, user)
+    tenancy.check_may_change(session, user, bulletin.zones)
+    if bulletin.source == "upload":
+        raise domain.Conflict("Bản tin này là bản ghi âm tải lên, máy không đọc lại được.")
+    return bulletin
+
+
 def rerender_bulletin(
-    session: Session,
+    db: Database,
     clips: ClipStorage,
-    settings: Settings,
+    speech: SpeechSettings,
     user: Principal,
     bulletin_id: int,
     address: str,
@@ -211,26 +235,29 @@ def rerender_bulletin(
     """Read a bulletin again (e.g. after the commune dictionary changed).
 
     If what will be heard changes, the bulletin goes back to draft: an approval covers the audio approved.
+    The reading runs between two short transactions; if the text was edited meanwhile, nothing is stored.
     """
-    bulletin = get_bulletin(session, bulletin_id, user)
-    tenancy.check_may_change(session, user, bulletin.zones)
-    if bulletin.source == "upload":
-        raise domain.Conflict("Bản tin này là bản ghi âm tải lên, máy không đọc lại được.")
-    rendered, sha = _render_and_store(
-        session, clips, settings, bulletin.text, bulletin.engine, bulletin.voice, progress
-    )
-    changed = sha != bulletin.clip_sha256
-    if changed:
-        bulletin.updated_at = datetime.now(UTC)
-        bulletin.clip_sha256 = sha
-        bulletin.spoken_text = rendered.spoken_text
-        bulletin.engine, bulletin.voice = rendered.engine, rendered.voice
-        if bulletin.status == domain.BulletinStatus.READY:
-            bulletin.status = domain.BulletinStatus.DRAFT
-            bulletin.approved_by = None
-            bulletin.approved_at = None
-    audit.record(session, user.name, "bulletin.render", f"bulletin:{bulletin.id}", address, clip=sha)
-    record(session, bulletin.id, user.name, Action.RERENDERED, changed=changed, clip=sha)
+    with db.session() as session:
+        seen = _to_rerender(session, user, bulletin_id)
+        extra = dictionary.commune_dictionary(session)
+    rendered = read_aloud(speech, seen.text, seen.engine, seen.voice, extra, progress)
+    with db.session() as session:
+        bulletin = _to_rerender(session, user, bulletin_id)
+        if (bulletin.text, bulletin.engine, bulletin.voice) != (seen.text, seen.engine, seen.voice):
+            raise domain.Conflict(EDITED_MEANWHILE)
+        sha = store_clip(session, clips, rendered.clip)
+        changed = sha != bulletin.clip_sha256
+        if changed:
+            bulletin.updated_at = datetime.now(UTC)
+            bulletin.clip_sha256 = sha
+            bulletin.spoken_text = rendered.spoken_text
+            bulletin.engine, bulletin.voice = rendered.engine, rendered.voice
+            if bulletin.status == domain.BulletinStatus.READY:
+                bulletin.status = domain.BulletinStatus.DRAFT
+                bulletin.approved_by = None
+                bulletin.approved_at = None
+        audit.record(session, user.name, "bulletin.render", f"bulletin:{bulletin.id}", address, clip=sha)
+        record(session, bulletin.id, user.name, Action.RERENDERED, changed=changed, clip=sha)
     return bulletin
 
 

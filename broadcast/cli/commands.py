@@ -168,7 +168,7 @@ def cmd_synth(args: argparse.Namespace, settings: Settings) -> int:
     text = args.text if args.text is not None else sys.stdin.read()
     out = Path(args.output)
     if out.suffix.lower() == ".wav":  # raw speech of one engine, no chime, no loudness processing
-        engine = get_engine(args.engine or settings.tts_engine, engine_config(settings))
+        engine = get_engine(args.engine or settings.tts_engine, engine_config(settings.speech))
         pcm = engine.synthesize(normalize_text(text), args.voice or None)
         with wave.open(str(out), "wb") as handle:
             handle.setnchannels(1)
@@ -177,7 +177,7 @@ def cmd_synth(args: argparse.Namespace, settings: Settings) -> int:
             handle.writeframes(pcm.samples)
         print(f"{out}: {pcm.duration_s:.1f} s ({engine.name})")
         return 0
-    rendered = render_bulletin(text, render_options(settings, args.engine, args.voice))
+    rendered = render_bulletin(text, render_options(settings.speech, args.engine, args.voice))
     out.write_bytes(rendered.clip.data)
     clip = rendered.clip
     print(

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from broadcast import bulletins
 from broadcast.bulletins.samples import parse_bulletin_file, sample_files
@@ -61,8 +60,9 @@ def first_run_setup(settings: Settings) -> Path | None:
                 fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w") as handle:
                     handle.write(enrolment.agent_toml)
-            if not session.scalar(select(func.count()).select_from(Bulletin)):
-                _load_samples(session, settings)
+            empty = not session.scalar(select(func.count()).select_from(Bulletin))
+        if empty:  # read aloud after the accounts are stored, with no transaction open
+            _load_samples(db, settings)
     finally:
         db.dispose()
     return config if config.exists() else None
@@ -79,16 +79,17 @@ def _outdated(config: Path, settings: Settings) -> bool:
     return have != (broker.host, broker.port, broker.tls, broker.ca_pem)
 
 
-def _load_samples(session: Session, settings: Settings) -> None:
+def _load_samples(db: Database, settings: Settings) -> None:
     """Add the sample bulletins as drafts so a newcomer has something to listen to and approve."""
-    admin = session.scalar(select(User).where(User.role == "admin"))
+    with db.session() as session:
+        admin = session.scalar(select(User).where(User.role == "admin"))
     if admin is None:
         return
     author = accounts.Principal(admin.id, admin.name, admin.role)
     clips = open_clip_storage(settings.clip_storage)
     for path in sample_files():
         draft = parse_bulletin_file(path.read_text(encoding="utf-8"))
-        bulletins.create_bulletin(session, clips, settings, author, draft, "quickstart")
+        bulletins.create_bulletin(db, clips, settings.speech, settings.limits, author, draft, "quickstart")
         print(f"Đã thêm bản tin mẫu: {draft.title}", flush=True)
 
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broadcast.audio import EncodedClip, ffmpeg_exe, render_clip
-from broadcast.config import Settings
+from broadcast.audio import EncodedClip, binary_identity, ffmpeg_exe, render_clip
+from broadcast.clipstore.cache import DEFAULT_MAX_BYTES, RenderCache
+from broadcast.config import SpeechSettings
 from broadcast.tts import EngineConfig, TtsError, normalize_text
-from broadcast.tts.cache import SpeechCache
 from broadcast.tts.synthesis import Progress, Synthesizer
 
 log = logging.getLogger(__name__)
@@ -43,48 +39,42 @@ class RenderOptions:
     target_lufs: float = -16.0
     bitrate: str = "48k"
     cache_dir: Path | None = None
+    cache_max_bytes: int = DEFAULT_MAX_BYTES
     workers: int | None = None
     with_chime: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-def engine_config(settings: Settings) -> EngineConfig:
-    """Return what engines need from the station settings."""
+def engine_config(speech: SpeechSettings) -> EngineConfig:
+    """Return what engines need from the station's speech settings."""
     return EngineConfig(
-        data_dir=settings.data_dir,
-        ffmpeg=settings.ffmpeg_bin or "",
-        timeout_s=settings.tts_timeout_s,
-        rate_wpm=settings.tts_rate_wpm,
-        gtts_url=settings.gtts_url,
-        edge_url=settings.edge_tts_url,
-        voices_mirror=settings.voices_mirror,
+        data_dir=speech.voices_dir.parent,  # engines keep their voices in data_dir/voices
+        ffmpeg=speech.ffmpeg_bin or "",
+        timeout_s=speech.tts_timeout_s,
+        rate_wpm=speech.tts_rate_wpm,
+        gtts_url=speech.gtts_url,
+        edge_url=speech.edge_tts_url,
+        voices_mirror=speech.voices_mirror,
     )
 
 
-def render_options(settings: Settings, engine: str | None = None, voice: str | None = None) -> RenderOptions:
-    """Return options for `engine` (default: the configured one) falling back along settings.tts_fallback."""
-    first = engine or settings.tts_engine
-    chain = tuple(dict.fromkeys([first, *settings.tts_fallback]))
+def render_options(
+    speech: SpeechSettings, engine: str | None = None, voice: str | None = None
+) -> RenderOptions:
+    """Return options for `engine` (default: the configured one) falling back along speech.tts_fallback."""
+    first = engine or speech.tts_engine
+    chain = tuple(dict.fromkeys([first, *speech.tts_fallback]))
     return RenderOptions(
         chain=chain,
-        voice=voice or (settings.tts_voice if first == settings.tts_engine else None),
-        engine_config=engine_config(settings),
-        ffmpeg=ffmpeg_exe(settings.ffmpeg_bin),
-        target_lufs=settings.loudness_lufs,
-        bitrate=settings.mp3_bitrate,
-        cache_dir=settings.cache_dir,
-        workers=settings.tts_workers,
+        voice=voice or (speech.tts_voice if first == speech.tts_engine else None),
+        engine_config=engine_config(speech),
+        ffmpeg=ffmpeg_exe(speech.ffmpeg_bin),
+        target_lufs=speech.loudness_lufs,
+        bitrate=speech.mp3_bitrate,
+        cache_dir=speech.cache_dir,
+        cache_max_bytes=speech.render_cache_mb * 1024 * 1024,
+        workers=speech.tts_workers,
     )
-
-
-def binary_identity(path: str) -> list[object]:
-    """Return what tells one build of an executable from another: resolved path, size, modified time."""
-    found = shutil.which(path) or path
-    try:
-        info = os.stat(found)
-    except OSError:  # missing: the render fails anyway, and nothing is stored under this key
-        return [found]
-    return [os.path.realpath(found), info.st_size, info.st_mtime_ns]
 
 
 def engine_scope(config: EngineConfig) -> str:
@@ -93,72 +83,43 @@ def engine_scope(config: EngineConfig) -> str:
     return json.dumps([config.gtts_url, config.edge_url, config.rate_wpm, decoder])
 
 
-def _clip_key(spoken: str, options: RenderOptions) -> str:
-    # Everything that changes the clip: a shared cache (several stations, the test suite) or a station
-    # whose ffmpeg or engine server changed must never serve a clip another setup made.
-    parts = [
+def _clip_parts(spoken: str, options: RenderOptions) -> list[object]:
+    """Return everything besides the engines' scope that changes the clip: a shared cache (several
+    stations, the test suite) or a station whose ffmpeg changed must never serve a clip another made."""
+    return [
         options.chain[0],
         options.voice,
         spoken,
         options.target_lufs,
         options.bitrate,
         options.with_chime,
-        engine_scope(options.engine_config),
         binary_identity(options.ffmpeg),
     ]
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
 
 
-def _cached_clip(directory: Path, key: str) -> RenderedBulletin | None:
-    try:
-        meta = json.loads((directory / f"{key}.json").read_text())
-        data = (directory / f"{key}.mp3").read_bytes()
-    except (OSError, ValueError):
+def render_cache(options: RenderOptions) -> RenderCache | None:
+    """Return the render cache these options name (None: no cache)."""
+    if options.cache_dir is None:
         return None
-    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-        return None
-    clip = EncodedClip(data=data, duration_s=meta["duration_s"], loudness_lufs=meta["loudness_lufs"])
-    return RenderedBulletin(meta["spoken_text"], clip, meta["engine"], meta["voice"], cached=True)
-
-
-def _store_clip(directory: Path, key: str, rendered: RenderedBulletin) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "sha256": hashlib.sha256(rendered.clip.data).hexdigest(),
-        "duration_s": rendered.clip.duration_s,
-        "loudness_lufs": rendered.clip.loudness_lufs,
-        "spoken_text": rendered.spoken_text,
-        "engine": rendered.engine,
-        "voice": rendered.voice,
-    }
-    for suffix, blob in (
-        (".mp3", rendered.clip.data),
-        (".json", json.dumps(meta, ensure_ascii=False).encode()),
-    ):
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".part")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(blob)
-        os.replace(tmp, directory / f"{key}{suffix}")
+    scope = engine_scope(options.engine_config)
+    return RenderCache(options.cache_dir, max_bytes=options.cache_max_bytes, scope=scope)
 
 
 def render_bulletin(text: str, options: RenderOptions, progress: Progress | None = None) -> RenderedBulletin:
     """Normalise `text` (with the commune's dictionary), speak it and encode the broadcast clip.
 
-    `progress` hears (sentences spoken, sentences in all) while a long text is read.
+    `progress` hears (sentences spoken, sentences in all) while a long text is read. Online engines are
+    called here: never call this with a database transaction open.
     """
     spoken = normalize_text(text, options.extra)
     if not spoken:
         raise TtsError("Bản tin không có nội dung đọc được.")
-    clip_dir = options.cache_dir / "clips" if options.cache_dir else None
-    key = _clip_key(spoken, options)
-    if clip_dir is not None and (hit := _cached_clip(clip_dir, key)) is not None:
-        return hit
-    speech_cache = (
-        SpeechCache(options.cache_dir / "speech", scope=engine_scope(options.engine_config))
-        if options.cache_dir
-        else None
-    )
-    synthesizer = Synthesizer(options.engine_config, speech_cache, options.workers)
+    cache = render_cache(options)
+    parts = _clip_parts(spoken, options)
+    if cache is not None and (hit := cache.clip(parts)) is not None:
+        meta = hit.meta
+        return RenderedBulletin(meta["spoken_text"], hit.clip, meta["engine"], meta["voice"], cached=True)
+    synthesizer = Synthesizer(options.engine_config, cache, options.workers)
     chain = [(name, options.voice if i == 0 else None) for i, name in enumerate(options.chain)]
     speech = synthesizer.speak(spoken, chain, progress)
     clip = render_clip(
@@ -169,10 +130,9 @@ def render_bulletin(text: str, options: RenderOptions, progress: Progress | None
         with_chime=options.with_chime,
     )
     rendered = RenderedBulletin(spoken, clip, speech.engine, speech.voice)
-    if clip_dir is not None and speech.engine == options.chain[0]:
-        _store_clip(
-            clip_dir, key, rendered
-        )  # a fallback's clip is not cached: retry the first engine next time
-    if speech_cache is not None:
-        speech_cache.evict()
+    if cache is not None:
+        if speech.engine == options.chain[0]:  # a fallback's clip is not kept: try the first engine next time
+            meta = {"spoken_text": spoken, "engine": speech.engine, "voice": speech.voice}
+            cache.keep_clip(parts, clip, meta)
+        cache.evict()
     return rendered

@@ -1,4 +1,4 @@
-"""The engine contract every TTS backend implements, and the PCM audio it returns."""
+"""The engine contract every TTS backend implements (the PCM it returns is `broadcast.audio`'s)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal, final
 
-SAMPLE_WIDTH = 2
-"""Bytes per sample: every engine returns signed 16-bit little-endian mono PCM."""
+from broadcast.audio.base import SAMPLE_WIDTH, PcmAudio
+
+__all__ = ["SAMPLE_WIDTH", "EngineConfig", "PcmAudio", "TtsEngine", "TtsError", "TtsUnavailable"]
 
 
 class TtsError(Exception):
@@ -38,26 +39,6 @@ class EngineConfig:
     def voices_dir(self) -> Path:
         """Return where installed offline voices (Piper, vietTTS) live."""
         return self.data_dir / "voices"
-
-
-@dataclass(frozen=True)
-class PcmAudio:
-    """Signed 16-bit little-endian mono PCM at ``sample_rate`` Hz."""
-
-    samples: bytes
-    sample_rate: int
-
-    @property
-    def frame_count(self) -> int:
-        """Return the number of samples."""
-        return len(self.samples) // SAMPLE_WIDTH
-
-    @property
-    def duration_s(self) -> float:
-        """Return the length of the audio in seconds."""
-        if self.sample_rate <= 0:
-            return 0.0
-        return self.frame_count / self.sample_rate
 
 
 class TtsEngine(ABC):

@@ -12,7 +12,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from broadcast.tts.base import EngineConfig, PcmAudio, TtsEngine, TtsError, TtsUnavailable
-from broadcast.tts.cache import SpeechCache, speech_key
+from broadcast.tts.cache import SpeechCache
 from broadcast.tts.registry import get_engine
 from broadcast.tts.sentences import split_sentences
 
@@ -112,8 +112,8 @@ class Synthesizer:
         self, engine: TtsEngine, voice: str, sentences: list[str], progress: Progress | None = None
     ) -> Speech:
         options = {"rate_wpm": self.config.rate_wpm}
-        keys = [speech_key(engine.name, voice, options, s) for s in sentences]
-        pieces: list[PcmAudio | None] = [self.cache.get(k) if self.cache else None for k in keys]
+        cache = self.cache
+        pieces = [cache.speech(engine.name, voice, options, s) if cache else None for s in sentences]
         missing = [i for i, piece in enumerate(pieces) if piece is None]
         done = len(sentences) - len(missing)
         if progress is not None:
@@ -122,8 +122,8 @@ class Synthesizer:
             missing, self._synthesize_many(engine, voice, [sentences[i] for i in missing]), strict=True
         ):
             pieces[index] = audio
-            if self.cache:
-                self.cache.put(keys[index], audio)
+            if cache:
+                cache.keep_speech(engine.name, voice, options, sentences[index], audio)
             done += 1
             if progress is not None:
                 progress(done, len(sentences))

@@ -87,20 +87,24 @@ def bulletin_edit(
 ) -> Response:
     draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None)
     settings, clips = station.settings, station.clips
+    speech, limits = settings.speech, settings.limits
     filename, data = "", b""
 
-    def save(session: Session, progress: Progress | None) -> Bulletin:
-        """Apply the edit (and a new recording), then submit again if asked; all in one transaction."""
-        bulletin = bulletin_edits.edit_bulletin(
-            session, clips, settings, user, bulletin_id, draft, address, progress
-        )
+    def more(session: Session, bulletin: Bulletin) -> Bulletin:
+        """Then the new recording, and submitting again if asked: in the edit's own transaction."""
         if filename:
             bulletin = bulletin_edits.replace_audio(
-                session, clips, settings, user, bulletin_id, Upload(filename, data), address
+                session, clips, speech, limits, user, bulletin_id, Upload(filename, data), address
             )
         if resubmit and bulletin_review.can_submit(bulletin.status):
             bulletin = bulletin_review.submit_bulletin(session, user, bulletin_id, address)
         return bulletin
+
+    def save(progress: Progress | None) -> Bulletin:
+        """Apply the edit (and a new recording), then submit again if asked; all stored at once."""
+        return bulletin_edits.edit_bulletin(
+            station.db, clips, speech, limits, user, bulletin_id, draft, address, progress, then=more
+        )
 
     try:
         filename, data = read_file(audio, settings.upload_max_bytes)
@@ -112,8 +116,7 @@ def bulletin_edit(
             bulletin_jobs.check_draft(station, user, draft)
             job_id = bulletin_jobs.start_reading(station, user, bulletin_jobs.EDIT, save)
             return RedirectResponse(f"/jobs/{job_id}", status_code=303)
-        with station.db.session() as session:
-            save(session, None)
+        save(None)
     except (domain.DomainError, TtsError, AudioError) as exc:
         form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
         again = " Trình duyệt không giữ tệp đã chọn: hãy chọn lại tệp ghi âm." if filename else ""
@@ -138,8 +141,9 @@ def bulletin_render(
         if long:  # read in the background, with progress
             job_id = bulletin_jobs.start_rerender(station, user, bulletin_id, address)
             return RedirectResponse(f"/jobs/{job_id}", status_code=303)
-        with station.db.session() as session:
-            bulletins.rerender_bulletin(session, station.clips, station.settings, user, bulletin_id, address)
+        bulletins.rerender_bulletin(
+            station.db, station.clips, station.settings.speech, user, bulletin_id, address
+        )
     except (domain.DomainError, TtsError, AudioError) as exc:
         status_code = exc.status_code if isinstance(exc, domain.DomainError) else 422
         return detail_page(request, station, user, bulletin_id, error=str(exc), code=status_code)

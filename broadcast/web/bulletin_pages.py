@@ -112,15 +112,16 @@ def bulletin_create(
             bulletin_jobs.check_draft(station, user, draft)
             job_id = bulletin_jobs.start_create(station, user, draft, address)
             return RedirectResponse(f"/jobs/{job_id}", status_code=303)
-        with station.db.session() as session:
-            if filename:  # a recorded file replaces the machine voice
+        speech, limits = station.settings.speech, station.settings.limits
+        if filename:  # a recorded file replaces the machine voice
+            with station.db.session() as session:
                 bulletin = bulletin_edits.create_uploaded_bulletin(
-                    session, station.clips, station.settings, user, draft, Upload(filename, data), address
+                    session, station.clips, speech, limits, user, draft, Upload(filename, data), address
                 )
-            else:
-                bulletin = bulletins.create_bulletin(
-                    session, station.clips, station.settings, user, draft, address
-                )
+        else:
+            bulletin = bulletins.create_bulletin(
+                station.db, station.clips, speech, limits, user, draft, address
+            )
     except (domain.DomainError, TtsError, AudioError) as exc:
         form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
         again = " Trình duyệt không giữ tệp đã chọn: hãy chọn lại tệp ghi âm." if filename else ""

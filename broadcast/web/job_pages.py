@@ -81,7 +81,14 @@ def import_file(
         filename, data = read_file(file, station.settings.import_max_bytes)
         with station.db.session() as session:
             rows = bulletin_import.parse_import(
-                session, user, station.settings, filename, data, zones or [], priority
+                session,
+                user,
+                station.settings.speech,
+                station.settings.limits,
+                filename,
+                data,
+                zones or [],
+                priority,
             )
     except domain.DomainError as exc:
         form = {"zones": zones or [], "priority": priority}

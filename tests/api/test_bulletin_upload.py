@@ -154,7 +154,7 @@ def test_recordings_become_broadcast_clips(
     kind: str, files: dict[str, Path], settings: Settings, tmp_path: Path
 ) -> None:
     source = files[kind]
-    result = uploads.normalise(_upload(source), settings)
+    result = uploads.normalise(_upload(source), settings.speech, settings.limits)
     length = 2.0 if kind == "mono8k" else SOURCE_S
     assert result.format == source.suffix[1:]
     assert result.source_s == pytest.approx(length, abs=0.1)
@@ -181,13 +181,13 @@ def test_broken_recordings_are_refused(
     kind: str, message: str, files: dict[str, Path], settings: Settings
 ) -> None:
     with pytest.raises(domain.Invalid, match=message):
-        uploads.normalise(_upload(files[kind]), settings)
+        uploads.normalise(_upload(files[kind]), settings.speech, settings.limits)
 
 
 def test_too_long_recordings_are_refused(files: dict[str, Path], tmp_path: Path) -> None:
     short_limit = Settings(data_dir=tmp_path, upload_max_s=2.0)
     with pytest.raises(domain.Invalid, match="quá dài"):
-        uploads.normalise(_upload(files["wav"]), short_limit)
+        uploads.normalise(_upload(files["wav"]), short_limit.speech, short_limit.limits)
 
 
 # --- through the API and the web form -----------------------------------------------------------

@@ -192,7 +192,8 @@ def test_sentence_progress_messages() -> None:
 
 def test_synthesis_reports_every_sentence(tmp_path: Path) -> None:
     # Its own cache: the suite's shared one may hold these sentences already (read by another test).
-    options = render_options(Settings(data_dir=tmp_path, tts_workers=2, render_cache=tmp_path / "cache"))
+    settings = Settings(data_dir=tmp_path, tts_workers=2, render_cache=tmp_path / "cache")
+    options = render_options(settings.speech)
     calls: list[tuple[int, int]] = []
     text = " ".join(SENTENCE.format(n=n) for n in range(1, 7))
     rendered = render_bulletin(text, options, lambda done, total: calls.append((done, total)))

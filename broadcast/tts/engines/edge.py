@@ -15,8 +15,8 @@ import certifi
 import edge_tts
 from edge_tts import exceptions as edge_errors
 
-from broadcast.tts.base import EngineConfig, PcmAudio, TtsEngine, TtsError, TtsUnavailable
-from broadcast.tts.engines._mp3 import Pacer, RecentAudio, decode_mp3
+from broadcast.tts.base import EngineConfig, TtsError, TtsUnavailable
+from broadcast.tts.engines._online import OnlineEngine
 
 if TYPE_CHECKING:
     from aiohttp.client_proto import ResponseHandler
@@ -82,10 +82,12 @@ class _EndpointConnector(aiohttp.BaseConnector):
         await super().close()
 
 
-class EdgeEngine(TtsEngine):
+class EdgeEngine(OnlineEngine):
     """Neural Vietnamese voices from Microsoft Edge's read-aloud service; needs the internet."""
 
     name = "edge"
+    service = SERVICE
+    requests_per_s = REQUESTS_PER_S
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         super().__init__(config)
@@ -96,29 +98,19 @@ class EdgeEngine(TtsEngine):
             )
         port = parts.port or (443 if parts.scheme == "wss" else 80)
         self._endpoint = (parts.scheme, parts.hostname, port)
-        self.pacer = Pacer(SERVICE, REQUESTS_PER_S)
-        self.recent = RecentAudio()
 
     def voices(self) -> list[str]:
         """Return the two Vietnamese neural voices, default first."""
         return list(VOICES)
 
-    def _synthesize(self, text: str, voice: str) -> PcmAudio:
-        """Stream the MP3 for ``text`` in a private event loop (callers are worker threads), then decode."""
-        key = RecentAudio.key(voice, text)
-        remembered = self.recent.get(key)
-        if remembered is not None:
-            return remembered
-        self.pacer.check()
+    def _fetch_mp3(self, text: str, voice: str) -> bytes:
+        """Stream the MP3 for ``text`` in a private event loop (callers are worker threads)."""
         try:
-            mp3 = _run_in_private_loop(self._fetch(text, voice))
+            return _run_in_private_loop(self._stream(text, voice))
         except (aiohttp.ClientError, edge_errors.EdgeTTSException, TimeoutError) as exc:
             raise self._explain(exc) from exc
-        audio = decode_mp3(mp3, ffmpeg=self.config.ffmpeg, service=SERVICE)
-        self.recent.put(key, audio)
-        return audio
 
-    async def _fetch(self, text: str, voice: str) -> bytes:
+    async def _stream(self, text: str, voice: str) -> bytes:
         """Return the MP3 of every piece of ``text``, one paced websocket session per piece."""
         audio = bytearray()
         seconds = max(1, math.ceil(self.config.timeout_s))  # edge-tts insists on whole seconds

@@ -12,8 +12,8 @@ from gtts import gTTS
 from gtts.tokenizer import pre_processors
 from gtts.tts import gTTSError
 
-from broadcast.tts.base import EngineConfig, PcmAudio, TtsEngine, TtsError, TtsUnavailable
-from broadcast.tts.engines._mp3 import Pacer, RecentAudio, decode_mp3
+from broadcast.tts.base import EngineConfig, TtsError, TtsUnavailable
+from broadcast.tts.engines._online import OnlineEngine, Pacer
 
 VOICES: tuple[str, ...] = ("vi",)
 """Google Translate has a single Vietnamese voice (northern, female)."""
@@ -76,10 +76,12 @@ class _PacedGtts(gTTS):  # type: ignore[misc]  # gtts ships no type hints
             yield request
 
 
-class GttsEngine(TtsEngine):
+class GttsEngine(OnlineEngine):
     """Natural-sounding Vietnamese from Google Translate; needs the internet and may be rate-limited."""
 
     name = "gtts"
+    service = SERVICE
+    requests_per_s = REQUESTS_PER_S
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         super().__init__(config)
@@ -87,20 +89,13 @@ class GttsEngine(TtsEngine):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise TtsError(f"Địa chỉ dịch vụ Google «{self.config.gtts_url}» không hợp lệ (cần http/https).")
         self.endpoint = f"{self.config.gtts_url.rstrip('/')}/{_BATCHEXECUTE}"
-        self.pacer = Pacer(SERVICE, REQUESTS_PER_S)
-        self.recent = RecentAudio()
 
     def voices(self) -> list[str]:
         """Return the one Vietnamese voice."""
         return list(VOICES)
 
-    def _synthesize(self, text: str, voice: str) -> PcmAudio:
-        """Fetch the MP3 for ``text`` (chunked by gTTS) into memory, then decode it."""
-        key = RecentAudio.key(voice, text)
-        remembered = self.recent.get(key)
-        if remembered is not None:
-            return remembered
-        self.pacer.check()
+    def _fetch_mp3(self, text: str, voice: str) -> bytes:
+        """Fetch the MP3 for ``text`` (chunked by gTTS, one paced request a chunk) into memory."""
         client = _PacedGtts(
             text, lang=voice, endpoint=self.endpoint, timeout=self.config.timeout_s, pacer=self.pacer
         )
@@ -114,9 +109,7 @@ class GttsEngine(TtsEngine):
             raise TtsError(
                 "Văn bản không có chữ nào để Google đọc (chỉ có dấu câu hoặc khoảng trắng)."
             ) from exc
-        audio = decode_mp3(buffer.getvalue(), ffmpeg=self.config.ffmpeg, service=SERVICE)
-        self.recent.put(key, audio)
-        return audio
+        return buffer.getvalue()
 
     def _explain(self, exc: gTTSError) -> TtsError:
         """Turn a gTTS failure into a message for commune staff; service outages become TtsUnavailable."""

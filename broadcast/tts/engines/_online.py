@@ -1,52 +1,85 @@
-"""Plumbing shared by the online engines: MP3 -> PCM decoding, a small memo of recent results, pacing."""
+"""The online engines' shared base: a memo of recent results, pacing, MP3 -> PCM through the ffmpeg adapter.
+
+An online engine (Google, Edge) implements only `_fetch_mp3` (its request) and `voices`; `OnlineEngine`
+does the rest, the same way for every service, in methods subclasses must not override.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import threading
 import time
+from abc import abstractmethod
 from collections import OrderedDict
+from typing import ClassVar, final
 
-from broadcast.audio import ffmpeg_exe
-from broadcast.tts.base import SAMPLE_WIDTH, PcmAudio, TtsError, TtsUnavailable
+from broadcast.audio import ffmpeg as ff
+from broadcast.tts.base import EngineConfig, PcmAudio, TtsEngine, TtsError, TtsUnavailable
 
 OUTPUT_RATE = 24000
 """Google Translate and Edge both deliver 24 kHz MP3: decoding at that rate resamples nothing and spares
 parsing the decoder's output header (there is no ffprobe in the imageio-ffmpeg wheel)."""
 
 RECENT_BYTES = 16 * 1024 * 1024
-"""PCM kept per engine for repeated requests (~5 minutes of speech); the clip cache above engines persists."""
+"""PCM kept per engine for repeated requests (~5 minutes of speech); the render cache persists."""
 
 MAX_BACK_OFF_S = 600.0
 """Longest cool-down honoured from a Retry-After header, so a hostile value cannot silence an engine."""
+
+
+class OnlineEngine(TtsEngine):
+    """An engine that fetches MP3 from a web service; subclasses implement `_fetch_mp3` and `voices`."""
+
+    service: ClassVar[str]
+    """The service's name as staff know it ("Google", "Microsoft Edge"), for messages."""
+    requests_per_s: ClassVar[float]
+    """How many requests a second the service is sent at most (the pacer's rate)."""
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        super().__init__(config)
+        self.pacer = Pacer(self.service, self.requests_per_s)
+        self.recent = RecentAudio()
+
+    @final
+    def _synthesize(self, text: str, voice: str) -> PcmAudio:
+        """Return remembered audio, else fetch the MP3 (refused at once during a cool-down) and decode it."""
+        key = RecentAudio.key(voice, text)
+        remembered = self.recent.get(key)
+        if remembered is not None:
+            return remembered
+        self.pacer.check()
+        audio = decode_mp3(self._fetch_mp3(text, voice), ffmpeg=self.config.ffmpeg, service=self.service)
+        self.recent.put(key, audio)
+        return audio
+
+    @abstractmethod
+    def _fetch_mp3(self, text: str, voice: str) -> bytes:
+        """Return the service's MP3 of ``text``; wait for ``self.pacer`` before each request sent.
+
+        Raise TtsUnavailable for an outage (the fallback chain moves on), TtsError for unreadable text.
+        """
 
 
 def decode_mp3(data: bytes, *, ffmpeg: str, service: str) -> PcmAudio:
     """Decode MP3 ``data`` from ``service`` to 16-bit mono PCM at OUTPUT_RATE."""
     if not data:
         raise TtsError(f"Dịch vụ {service} không gửi về âm thanh nào cho văn bản này.")
-    command = [
-        ffmpeg_exe(ffmpeg or None),
-        *("-hide_banner", "-nostdin", "-loglevel", "error", "-f", "mp3", "-i", "pipe:"),
-        *("-f", "s16le", "-acodec", "pcm_s16le", "-ac", "1", "-ar", str(OUTPUT_RATE), "pipe:"),
-    ]
-    timeout = 30.0 + len(data) / 8000  # ffmpeg decodes MP3 far faster than this even on a Pi
     # Decoding failures are reported as "unavailable" so the fallback chain still reaches an offline voice.
     try:
-        result = subprocess.run(command, input=data, capture_output=True, timeout=timeout, check=False)
-    except OSError as exc:
+        return ff.decode_mp3(data, ff.ffmpeg_exe(ffmpeg or None), sample_rate=OUTPUT_RATE)
+    except ff.FfmpegMissing as exc:
         raise TtsUnavailable(
             f"Không chạy được ffmpeg để giải mã âm thanh {service}: {exc.strerror}."
         ) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise TtsUnavailable(f"ffmpeg giải mã âm thanh {service} quá {timeout:.0f} giây, đã dừng.") from exc
-    pcm = result.stdout[: len(result.stdout) // SAMPLE_WIDTH * SAMPLE_WIDTH]
-    if result.returncode != 0 or not pcm:
-        lines = result.stderr.decode(errors="replace").strip().splitlines()
-        detail = lines[-1] if lines else "không có dữ liệu âm thanh"
-        raise TtsUnavailable(f"Âm thanh dịch vụ {service} gửi về bị hỏng, không giải mã được ({detail}).")
-    return PcmAudio(samples=pcm, sample_rate=OUTPUT_RATE)
+    except ff.FfmpegTimeout as exc:
+        raise TtsUnavailable(
+            f"ffmpeg giải mã âm thanh {service} quá {exc.timeout:.0f} giây, đã dừng."
+        ) from exc
+    except ff.FfmpegFailed as exc:
+        detail = exc.last_line or "không có dữ liệu âm thanh"
+        raise TtsUnavailable(
+            f"Âm thanh dịch vụ {service} gửi về bị hỏng, không giải mã được ({detail})."
+        ) from exc
 
 
 class RecentAudio:
