@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -13,6 +14,7 @@ from broadcast.http.deps import SESSION_COOKIE, AddressDep, StationDep
 from broadcast.people import accounts
 from broadcast.people import credentials as account_admin
 from broadcast.people.accounts import Principal
+from broadcast.web.forms import shown_again
 from broadcast.web.pages import CsrfChecked, PageUser, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
@@ -80,12 +82,9 @@ def revoke_one(
     address: AddressDep,
     _csrf: CsrfChecked,
 ) -> Response:
-    try:
-        with station.db.session() as session:
-            current = _session_id(session, request)
-            account_admin.revoke(session, user, user.name, token_id, address)
-    except domain.DomainError as exc:
-        return _account(request, station, user, error=str(exc), code=exc.status_code)
+    with shown_again(partial(_account, request, station, user)), station.db.session() as session:
+        current = _session_id(session, request)
+        account_admin.revoke(session, user, user.name, token_id, address)
     if current == token_id:
         return _signed_out()
     return RedirectResponse("/account", status_code=303)
@@ -104,19 +103,18 @@ def change_password(
 ) -> Response:
     """Change the password; every other session and token of the account stops working."""
     throttle = station.login_throttle  # a wrong current password counts as a failed login
-    try:
+    with shown_again(partial(_account, request, station, user)):
         if throttle.retry_after(address, user.name) > 0:
             raise TooManyAttempts("Nhập sai mật khẩu quá nhiều lần. Hãy thử lại sau ít phút.")
         if new != confirm:
             raise domain.Invalid("Hai lần nhập mật khẩu mới không khớp.")
-        with station.db.session() as session:
-            revoked = account_admin.change_password(
-                session, user, current, new, address, request.cookies.get(SESSION_COOKIE, "")
-            )
-    except domain.Forbidden as exc:
-        throttle.failed(address, user.name)
-        return _account(request, station, user, error=str(exc), code=exc.status_code)
-    except domain.DomainError as exc:
-        return _account(request, station, user, error=str(exc), code=exc.status_code)
+        try:
+            with station.db.session() as session:
+                revoked = account_admin.change_password(
+                    session, user, current, new, address, request.cookies.get(SESSION_COOKIE, "")
+                )
+        except domain.Forbidden:
+            throttle.failed(address, user.name)
+            raise
     notice = f"Đã đổi mật khẩu. {revoked} phiên / mã truy cập khác đã bị đăng xuất."
     return _account(request, station, user, notice=notice)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -12,6 +13,7 @@ from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import users as user_admin
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import DEFAULT_COMMUNE
+from broadcast.web.forms import shown_again
 from broadcast.web.pages import CsrfChecked, PageAdmin, page
 
 router = APIRouter(include_in_schema=False)
@@ -62,12 +64,10 @@ def user_add(
     commune: Annotated[str, Form()] = "",
 ) -> Response:
     """Create an account; on a refusal the form comes back with what was typed (never the passwords)."""
-    try:
-        with station.db.session() as session:
-            user_admin.create_user(session, admin, name.strip(), role, password, confirm, commune, address)
-    except domain.DomainError as exc:
-        form = {"name": name, "role": role, "commune": commune}
-        return _users_page(request, station, admin, form=form, error=str(exc), code=exc.status_code)
+    form = {"name": name, "role": role, "commune": commune}
+    again = partial(_users_page, request, station, admin, form=form)
+    with shown_again(again), station.db.session() as session:
+        user_admin.create_user(session, admin, name.strip(), role, password, confirm, commune, address)
     return _users_page(request, station, admin, notice=f"Đã tạo tài khoản {name.strip()}.")
 
 
@@ -83,16 +83,13 @@ def user_state(
 ) -> Response:
     """Lock or unlock an account, or give it a new password shown once."""
     extra: dict[str, Any] = {}
-    try:
-        with station.db.session() as session:
-            if action in ("disable", "enable"):
-                user_admin.set_disabled(session, admin, name, action == "disable", address)
-                done = "Đã khoá" if action == "disable" else "Đã mở khoá"
-                extra["notice"] = f"{done} tài khoản {name}."
-            elif action == "reset":
-                extra["new_password"] = (name, user_admin.reset_password(session, admin, name, address))
-            else:
-                raise domain.Invalid("Thao tác không hợp lệ.")
-    except domain.DomainError as exc:
-        return _users_page(request, station, admin, error=str(exc), code=exc.status_code)
+    with shown_again(partial(_users_page, request, station, admin)), station.db.session() as session:
+        if action in ("disable", "enable"):
+            user_admin.set_disabled(session, admin, name, action == "disable", address)
+            done = "Đã khoá" if action == "disable" else "Đã mở khoá"
+            extra["notice"] = f"{done} tài khoản {name}."
+        elif action == "reset":
+            extra["new_password"] = (name, user_admin.reset_password(session, admin, name, address))
+        else:
+            raise domain.Invalid("Thao tác không hợp lệ.")
     return no_store(_users_page(request, station, admin, **extra))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import DEFAULT_COMMUNE
 from broadcast.web.admin_pages import no_store
+from broadcast.web.forms import shown_again
 from broadcast.web.pages import CsrfChecked, PageAdmin, page
 
 router = APIRouter(include_in_schema=False)
@@ -61,19 +63,17 @@ def zone_add(
     latitude: Text = "",
     longitude: Text = "",
 ) -> Response:
-    try:
+    form = {
+        "zone_id": zone_id,
+        "name": name,
+        "commune": commune,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+    with shown_again(partial(_zones_page, request, station, admin, form=form)):
         where = zones.parse_coordinates(latitude, longitude)
         with station.db.session() as session:
             zones.add_zone(session, admin, zone_id.strip(), name, commune, where, address)
-    except domain.DomainError as exc:
-        form = {
-            "zone_id": zone_id,
-            "name": name,
-            "commune": commune,
-            "latitude": latitude,
-            "longitude": longitude,
-        }
-        return _zones_page(request, station, admin, form=form, error=str(exc), code=exc.status_code)
     return _zones_page(request, station, admin, notice=f"Đã thêm vùng {zone_id.strip()}.")
 
 
@@ -90,13 +90,11 @@ def zone_update(
     longitude: Text = "",
 ) -> Response:
     """Rename a zone and set or clear its coordinates."""
-    try:
+    edit = {"zone_id": zone_id, "name": name, "latitude": latitude, "longitude": longitude}
+    with shown_again(partial(_zones_page, request, station, admin, edit=edit)):
         where = zones.parse_coordinates(latitude, longitude)
         with station.db.session() as session:
             zones.update_zone(session, admin, zone_id, name, where, address)
-    except domain.DomainError as exc:
-        edit = {"zone_id": zone_id, "name": name, "latitude": latitude, "longitude": longitude}
-        return _zones_page(request, station, admin, edit=edit, error=str(exc), code=exc.status_code)
     return _zones_page(request, station, admin, notice=f"Đã lưu vùng {zone_id}.")
 
 
@@ -130,7 +128,14 @@ def device_add(
 ) -> Response:
     """Enrol a device exactly as `broadcast device add` does, and show its agent.toml once."""
     device_id = device_id.strip()
-    try:
+    form = {
+        "device_id": device_id,
+        "zone": zone,
+        "output": output,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+    with shown_again(partial(_devices_page, request, station, admin, form=form)):
         if output not in OUTPUTS:
             raise domain.Invalid("Chọn cách phát của thiết bị.")
         where = zones.parse_coordinates(latitude, longitude)
@@ -149,15 +154,6 @@ def device_add(
             )
             if where != (None, None):
                 zones.set_device_location(session, admin, device_id, where, address)
-    except domain.DomainError as exc:
-        form = {
-            "device_id": device_id,
-            "zone": zone,
-            "output": output,
-            "latitude": latitude,
-            "longitude": longitude,
-        }
-        return _devices_page(request, station, admin, form=form, error=str(exc), code=exc.status_code)
     return no_store(page(request, station, admin, "admin_device_added.html", enrolment=enrolment))
 
 
@@ -173,13 +169,11 @@ def device_location(
     longitude: Text = "",
 ) -> Response:
     """Set or clear where a loudspeaker cluster stands."""
-    try:
+    edit = {"device_id": device_id, "latitude": latitude, "longitude": longitude}
+    with shown_again(partial(_devices_page, request, station, admin, edit=edit)):
         where = zones.parse_coordinates(latitude, longitude)
         with station.db.session() as session:
             zones.set_device_location(session, admin, device_id, where, address)
-    except domain.DomainError as exc:
-        edit = {"device_id": device_id, "latitude": latitude, "longitude": longitude}
-        return _devices_page(request, station, admin, edit=edit, error=str(exc), code=exc.status_code)
     return _devices_page(request, station, admin, notice=f"Đã lưu vị trí của {device_id}.")
 
 
@@ -194,14 +188,12 @@ def device_revoke(
     confirm: Text = "",
 ) -> Response:
     """Revoke a device (broker login removed, open connection ended), after an explicit confirmation."""
-    try:
+    with shown_again(partial(_devices_page, request, station, admin)):
         if confirm != "yes":
             raise domain.Invalid(f"Hãy đánh dấu ô xác nhận trước khi thu hồi {device_id}.")
         with station.db.session() as session:
             zones.device_in_scope(session, admin, device_id)
             revoked = devices.revoke_device(session, station.settings.broker, device_id, admin.name, address)
-    except domain.DomainError as exc:
-        return _devices_page(request, station, admin, error=str(exc), code=exc.status_code)
     ended = " Kết nối đang mở của thiết bị đã bị ngắt." if revoked.disconnected else ""
     notice = f"Đã thu hồi thiết bị {device_id}: thiết bị không còn đăng nhập được vào máy chủ MQTT.{ended}"
     return _devices_page(request, station, admin, notice=notice)

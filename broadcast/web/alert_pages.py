@@ -6,6 +6,7 @@ Every handler (and its caller lookup) runs on the station's alert threads, not i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,11 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from broadcast import alerts, domain
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts.templates import PHRASES
-from broadcast.audio import AudioError
 from broadcast.http.deps import AddressDep, LaneOptionalUserDep, StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
-from broadcast.tts import TtsError
+from broadcast.web.forms import SPEECH, shown_again
 from broadcast.web.pages import PageRefused, check_csrf, login_redirect, page
 
 router = APIRouter(include_in_schema=False)
@@ -92,13 +92,10 @@ def _send(request: Request, station: StationDep, user: Principal, address: str, 
         return _emergency(request, station, user, form=form, confirming=True)
     chosen = zones or None  # nothing ticked: every zone
     alert_request = alerts.AlertRequest(text=text, zones=chosen, repeat=repeat, source="web")
-    try:
-        with station.db.session() as session:
-            alert = alerts.raise_alert(session, station.alert_deps(), user, alert_request, address)
-            alert_id = alert.id
-    except (domain.DomainError, TtsError, AudioError) as exc:
-        code = exc.status_code if isinstance(exc, domain.DomainError) else 422
-        return _emergency(request, station, user, error=str(exc), form=form, code=code)
+    again = partial(_emergency, request, station, user, form=form)
+    with shown_again(again, SPEECH), station.db.session() as session:
+        alert = alerts.raise_alert(session, station.alert_deps(), user, alert_request, address)
+        alert_id = alert.id
     return RedirectResponse(f"/emergency/{alert_id}", status_code=303)
 
 
@@ -131,16 +128,13 @@ async def alert_action(
 def _act(
     request: Request, alert_id: int, action: str, station: StationDep, user: Principal, address: str
 ) -> Response:
-    try:
-        with station.db.session() as session:
-            if action == "confirm":
-                alerts.confirm_alert(session, station.alert_deps(), user, alert_id, address)
-            elif action == "cancel":
-                alerts.cancel_alert(session, station.alert_deps(), user, alert_id, True, address)
-            elif action == "correction":
-                alerts.confirm_correction(session, station.alert_deps(), user, alert_id, address)
-            else:
-                raise domain.NotFound("Thao tác không tồn tại.")
-    except domain.DomainError as exc:
-        return _emergency(request, station, user, error=str(exc), code=exc.status_code)
+    with shown_again(partial(_emergency, request, station, user)), station.db.session() as session:
+        if action == "confirm":
+            alerts.confirm_alert(session, station.alert_deps(), user, alert_id, address)
+        elif action == "cancel":
+            alerts.cancel_alert(session, station.alert_deps(), user, alert_id, True, address)
+        elif action == "correction":
+            alerts.confirm_correction(session, station.alert_deps(), user, alert_id, address)
+        else:
+            raise domain.NotFound("Thao tác không tồn tại.")
     return RedirectResponse(f"/emergency/{alert_id}", status_code=303)

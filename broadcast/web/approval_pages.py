@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -14,6 +15,7 @@ from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import Clip
 from broadcast.web.bulletin_pages import detail_page
+from broadcast.web.forms import Render, shown_again
 from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
@@ -39,6 +41,15 @@ def _queue_page(request: Request, station: StationDep, user: Principal, **extra:
     )
 
 
+def _again(
+    request: Request, station: StationDep, user: Principal, bulletin_id: int, back: str, **typed: Any
+) -> Render:
+    """Return the page a refused decision comes back on: the queue, or the bulletin's own page."""
+    if back == QUEUE:
+        return partial(_queue_page, request, station, user, **typed)
+    return partial(detail_page, request, station, user, bulletin_id, **typed)
+
+
 def _back(bulletin_id: int, back: str) -> RedirectResponse:
     target = "/approvals" if back == QUEUE else f"/bulletins/{bulletin_id}"
     return RedirectResponse(target, status_code=303)
@@ -61,13 +72,8 @@ def bulletin_approve(
     version: Annotated[str, Form()] = "",
 ) -> Response:
     """Approve the version the page showed; a form without one (a stale page) approves nothing."""
-    try:
-        with station.db.session() as session:
-            bulletins.approve_bulletin(session, user, bulletin_id, address, version)
-    except domain.DomainError as exc:
-        if back == QUEUE:
-            return _queue_page(request, station, user, error=str(exc), code=exc.status_code)
-        return detail_page(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
+    with shown_again(_again(request, station, user, bulletin_id, back)), station.db.session() as session:
+        bulletins.approve_bulletin(session, user, bulletin_id, address, version)
     station.refresh_programme()
     return _back(bulletin_id, back)
 
@@ -83,18 +89,10 @@ def bulletin_reject(
     reason: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        with station.db.session() as session:
-            bulletin_review.reject_bulletin(session, user, bulletin_id, reason, address)
-    except domain.DomainError as exc:
-        message = f"Bản tin số {bulletin_id}: {exc}"
-        if back == QUEUE:
-            return _queue_page(
-                request, station, user, error=message, code=exc.status_code, reasons={bulletin_id: reason}
-            )
-        return detail_page(
-            request, station, user, bulletin_id, error=message, code=exc.status_code, reason=reason
-        )
+    typed = {"reasons": {bulletin_id: reason}} if back == QUEUE else {"reason": reason}
+    again = _again(request, station, user, bulletin_id, back, **typed)
+    with shown_again(again, prefix=f"Bản tin số {bulletin_id}: "), station.db.session() as session:
+        bulletin_review.reject_bulletin(session, user, bulletin_id, reason, address)
     station.refresh_programme()  # an approved bulletin sent back must not air
     return _back(bulletin_id, back)
 
@@ -108,9 +106,7 @@ def bulletin_submit(
     address: AddressDep,
     _csrf: CsrfChecked,
 ) -> Response:
-    try:
-        with station.db.session() as session:
-            bulletin_review.submit_bulletin(session, user, bulletin_id, address)
-    except domain.DomainError as exc:
-        return detail_page(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
+    again = partial(detail_page, request, station, user, bulletin_id)
+    with shown_again(again), station.db.session() as session:
+        bulletin_review.submit_bulletin(session, user, bulletin_id, address)
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)

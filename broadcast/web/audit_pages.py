@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from broadcast.http.deps import StationDep
 from broadcast.people import audit
 from broadcast.people.accounts import Principal
 from broadcast.scheduler.slots import zone as tz_zone
+from broadcast.web.forms import shown_again
 from broadcast.web.pages import PageUser, page
 
 router = APIRouter(include_in_schema=False)
@@ -69,13 +71,11 @@ def audit_page(
     context = {"form": form, "query": query, "page_no": page_no, "page_size": PAGE_SIZE}
     with station.db.session() as session:
         known_actions = audit.actions(session)
-        try:
+        again = partial(
+            page, request, station, user, "audit.html", entries=[], total=0, actions=known_actions, **context
+        )
+        with shown_again(again, domain.Invalid):
             where = _filter(user, station.settings.timezone, form)
-        except domain.Invalid as exc:
-            return page(
-                request, station, user, "audit.html", entries=[], total=0, actions=known_actions,
-                error=str(exc), code=422, **context,
-            )  # fmt: skip
         entries, total = audit.search(session, where, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     return page(

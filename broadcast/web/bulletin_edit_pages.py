@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -9,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from broadcast import bulletins, domain
-from broadcast.audio import AudioError
 from broadcast.bulletins import edits as bulletin_edits
 from broadcast.bulletins import jobs as bulletin_jobs
 from broadcast.bulletins import review as bulletin_review
@@ -19,9 +19,9 @@ from broadcast.http.uploads import read_file
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import Bulletin
-from broadcast.tts import TtsError
 from broadcast.tts.synthesis import Progress
 from broadcast.web.bulletin_pages import ENGINES, detail_page
+from broadcast.web.forms import SPEECH, file_lost, shown_again
 from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
@@ -61,11 +61,9 @@ def _edit_page(
 
 @router.get("/bulletins/{bulletin_id}/edit", response_class=HTMLResponse)
 def bulletin_edit_form(request: Request, bulletin_id: int, station: StationDep, user: PageUser) -> Response:
-    try:
-        with station.db.session() as session:
-            bulletin_review.check_editable(bulletins.get_bulletin(session, bulletin_id, user))
-    except domain.Conflict as exc:  # say why on the bulletin's own page
-        return detail_page(request, station, user, bulletin_id, error=str(exc), code=exc.status_code)
+    again = partial(detail_page, request, station, user, bulletin_id)  # say why on the bulletin's own page
+    with shown_again(again, domain.Conflict), station.db.session() as session:
+        bulletin_review.check_editable(bulletins.get_bulletin(session, bulletin_id, user))
     return _edit_page(request, station, user, bulletin_id, None)
 
 
@@ -106,8 +104,10 @@ def bulletin_edit(
             station.db, clips, speech, limits, user, bulletin_id, draft, address, progress, then=more
         )
 
-    try:
+    form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
+    with shown_again(partial(_edit_page, request, station, user, bulletin_id, form), SPEECH) as refusal:
         filename, data = read_file(audio, settings.upload_max_bytes)
+        refusal.note = file_lost(filename)
         with station.db.session() as session:
             current = bulletins.get_bulletin(session, bulletin_id, user)
             bulletin_review.check_editable(current)
@@ -117,11 +117,6 @@ def bulletin_edit(
             job_id = bulletin_jobs.start_reading(station, user, bulletin_jobs.EDIT, save)
             return RedirectResponse(f"/jobs/{job_id}", status_code=303)
         save(None)
-    except (domain.DomainError, TtsError, AudioError) as exc:
-        form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
-        again = " Trình duyệt không giữ tệp đã chọn: hãy chọn lại tệp ghi âm." if filename else ""
-        status_code = exc.status_code if isinstance(exc, domain.DomainError) else 422
-        return _edit_page(request, station, user, bulletin_id, form, error=f"{exc}{again}", code=status_code)
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)
 
 
@@ -134,7 +129,7 @@ def bulletin_render(
     address: AddressDep,
     _csrf: CsrfChecked,
 ) -> Response:
-    try:
+    with shown_again(partial(detail_page, request, station, user, bulletin_id), SPEECH):
         with station.db.session() as session:
             current = bulletins.get_bulletin(session, bulletin_id, user)
             long = current.source == "tts" and bulletin_jobs.is_long(station, current.text)
@@ -144,8 +139,5 @@ def bulletin_render(
         bulletins.rerender_bulletin(
             station.db, station.clips, station.settings.speech, user, bulletin_id, address
         )
-    except (domain.DomainError, TtsError, AudioError) as exc:
-        status_code = exc.status_code if isinstance(exc, domain.DomainError) else 422
-        return detail_page(request, station, user, bulletin_id, error=str(exc), code=status_code)
     station.refresh_programme()
     return RedirectResponse(f"/bulletins/{bulletin_id}", status_code=303)

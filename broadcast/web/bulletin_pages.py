@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -9,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from broadcast import bulletins, domain, programme
-from broadcast.audio import AudioError
 from broadcast.bulletins import edits as bulletin_edits
 from broadcast.bulletins import history as bulletin_history
 from broadcast.bulletins import jobs as bulletin_jobs
@@ -21,8 +21,8 @@ from broadcast.http.uploads import read_file
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import Clip, Play, Slot, SlotItem
-from broadcast.tts import TtsError
 from broadcast.web import programme_pages
+from broadcast.web.forms import SPEECH, file_lost, shown_again
 from broadcast.web.pages import WEEKDAYS, CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
@@ -82,11 +82,9 @@ def bulletin_list(
     page_no: Annotated[str, Query(alias="page")] = "",
 ) -> Response:
     form = {"engine": station.settings.tts_engine}
-    try:
+    with shown_again(partial(_list_page, request, station, user, form)):
         chosen = bulletin_review.check_status_filter(status)
         number = paging.page_number(page_no)
-    except domain.DomainError as exc:
-        return _list_page(request, station, user, form, error=str(exc), code=exc.status_code)
     return _list_page(request, station, user, form, chosen, number)
 
 
@@ -105,9 +103,10 @@ def bulletin_create(
     audio: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None)
-    filename = ""
-    try:
+    form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
+    with shown_again(partial(_list_page, request, station, user, form), SPEECH, code=422) as refusal:
         filename, data = read_file(audio, station.settings.upload_max_bytes)
+        refusal.note = file_lost(filename)
         if not filename and bulletin_jobs.is_long(station, text):  # read in the background, with progress
             bulletin_jobs.check_draft(station, user, draft)
             job_id = bulletin_jobs.start_create(station, user, draft, address)
@@ -122,10 +121,6 @@ def bulletin_create(
             bulletin = bulletins.create_bulletin(
                 station.db, station.clips, speech, limits, user, draft, address
             )
-    except (domain.DomainError, TtsError, AudioError) as exc:
-        form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
-        again = " Trình duyệt không giữ tệp đã chọn: hãy chọn lại tệp ghi âm." if filename else ""
-        return _list_page(request, station, user, form, error=f"{exc}{again}", code=422)
     return RedirectResponse(f"/bulletins/{bulletin.id}", status_code=303)
 
 
@@ -198,15 +193,11 @@ def bulletin_schedule(
     days: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     slot_request = _schedule_request(bulletin_id, mode, start_at, daily_at, days)
-    try:
-        with station.db.session() as session:
-            slot, _ = programme.create_slot(
-                session, station.scheduler, station.rules(), user, slot_request, address
-            )
-    except domain.DomainError as exc:
-        typed = {"mode": mode, "start_at": start_at, "daily_at": daily_at, "days": days or []}
-        return detail_page(
-            request, station, user, bulletin_id, error=str(exc), code=exc.status_code, schedule_form=typed
+    typed = {"mode": mode, "start_at": start_at, "daily_at": daily_at, "days": days or []}
+    again = partial(detail_page, request, station, user, bulletin_id, schedule_form=typed)
+    with shown_again(again), station.db.session() as session:
+        slot, _ = programme.create_slot(
+            session, station.scheduler, station.rules(), user, slot_request, address
         )
     station.refresh_programme(slot.zones)
     return RedirectResponse(f"/bulletins/{bulletin_id}?scheduled=1", status_code=303)

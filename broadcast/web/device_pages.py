@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -20,6 +21,7 @@ from broadcast.reports import play_log, uptime
 from broadcast.reports import queries as report_data
 from broadcast.storage.models import Device, Zone
 from broadcast.web import svg_map
+from broadcast.web.forms import shown_again
 from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
@@ -101,10 +103,8 @@ def device_list(
     page_no: Annotated[str, Query(alias="page")] = "",
     plays_page: str = "",
 ) -> Response:
-    try:
+    with shown_again(partial(_devices, request, station, user)):
         numbers = paging.page_number(page_no), paging.page_number(plays_page)
-    except domain.DomainError as exc:
-        return _devices(request, station, user, error=str(exc), code=exc.status_code)
     return _devices(request, station, user, *numbers)
 
 
@@ -132,16 +132,14 @@ def shown_number(value: object, scale: float = 1.0, pattern: str = "%.1f") -> st
 def _device(request: Request, station: StationDep, user: Principal, device_id: str, **extra: Any) -> Response:
     now = datetime.now(UTC)
     since = now - timedelta(days=HISTORY_DAYS)
-    try:
-        with station.db.session() as session:
-            device = tenancy.visible_device(session, user, device_id)
-            plays = list(
-                session.scalars(play_log.query(play_log.PlayFilter(device_id=device_id, limit=50), user))
-            )
-            (availability,) = report_data.availability(session, [device], since, now, now)
-            online_share = report_data.heartbeat_uptime(session, [device], since, now, now)[device.id]
-    except domain.NotFound as exc:
-        return _devices(request, station, user, error=str(exc), code=404)
+    again = partial(_devices, request, station, user)
+    with shown_again(again, domain.NotFound), station.db.session() as session:
+        device = tenancy.visible_device(session, user, device_id)
+        plays = list(
+            session.scalars(play_log.query(play_log.PlayFilter(device_id=device_id, limit=50), user))
+        )
+        (availability,) = report_data.availability(session, [device], since, now, now)
+        online_share = report_data.heartbeat_uptime(session, [device], since, now, now)[device.id]
     health = device.health or {}
     interval = uptime.configured_interval(device.settings) or uptime.HEARTBEAT_INTERVAL_S
     return page(
@@ -209,7 +207,7 @@ def device_control(
             return _device(request, station, user, device_id, **extra)
         return _devices(request, station, user, **extra)
 
-    try:
+    with shown_again(partial(answer, typed_level=level)):
         if action == "volume":
             volume = _level(level)
             control.set_volume(station.push_context(), user, device_id, volume, address)
@@ -219,8 +217,6 @@ def device_control(
             notice = f"Cụm loa {device_id} sẽ phát âm thử 5 giây sau ít giây nữa."
         else:
             raise domain.Invalid("Thao tác không hợp lệ.")
-    except domain.DomainError as exc:
-        return answer(error=str(exc), code=exc.status_code, typed_level=level)
     return answer(notice=notice)
 
 
@@ -248,13 +244,11 @@ def device_settings_form(
         "ntp_warn_ms": ntp_warn_ms,
         "log_level": log_level,
     }
-    try:
+    with shown_again(partial(_device, request, station, user, device_id, typed=typed)):
         values = device_settings.parse_form(typed)
         _, _, sent = device_settings.set_desired(
             station.push_context(), user, device_id, values, address, resender=station.config_resender
         )
-    except domain.DomainError as exc:
-        return _device(request, station, user, device_id, error=str(exc), code=exc.status_code, typed=typed)
     if sent:
         notice = f"Đã lưu cài đặt và gửi lệnh (đã ký) tới {device_id}."
     else:

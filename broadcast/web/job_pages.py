@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from broadcast import domain, jobs
+from broadcast import jobs
 from broadcast.bulletins import importing as bulletin_import
 from broadcast.bulletins import jobs as bulletin_jobs
 from broadcast.http.deps import AddressDep, StationDep
 from broadcast.http.uploads import read_file
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
+from broadcast.web.forms import file_lost, shown_again
 from broadcast.web.pages import CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
@@ -76,9 +78,10 @@ def import_file(
     priority: Annotated[str, Form()] = "normal",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    filename = ""
-    try:
+    form = {"zones": zones or [], "priority": priority}
+    with shown_again(partial(_import_page, request, station, user, form)) as refusal:
         filename, data = read_file(file, station.settings.import_max_bytes)
+        refusal.note = file_lost(filename, "tệp sau khi sửa")
         with station.db.session() as session:
             rows = bulletin_import.parse_import(
                 session,
@@ -90,9 +93,5 @@ def import_file(
                 zones or [],
                 priority,
             )
-    except domain.DomainError as exc:
-        form = {"zones": zones or [], "priority": priority}
-        again = " Trình duyệt không giữ tệp đã chọn: hãy chọn lại tệp sau khi sửa." if filename else ""
-        return _import_page(request, station, user, form, error=f"{exc}{again}", code=exc.status_code)
     job_id = bulletin_jobs.start_import(station, user, rows, filename, address)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

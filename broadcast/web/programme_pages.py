@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from broadcast import domain, programme
+from broadcast import programme
 from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
@@ -18,6 +19,7 @@ from broadcast.programme import publishing, slot_checks
 from broadcast.scheduler.planner import Entry, QuietHours, in_quiet_hours, plan
 from broadcast.scheduler.slots import next_start
 from broadcast.scheduler.slots import zone as tz_zone
+from broadcast.web.forms import shown_again
 from broadcast.web.pages import WEEKDAYS, CsrfChecked, PageUser, page
 
 router = APIRouter(include_in_schema=False)
@@ -109,11 +111,8 @@ def slot_delete(
     _csrf: CsrfChecked,
     zone: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        with station.db.session() as session:
-            slot = programme.delete_slot(session, station.scheduler, user, slot_id, address)
-    except domain.DomainError as exc:
-        return _programme(request, station, user, zone, error=str(exc), code=exc.status_code)
+    with shown_again(partial(_programme, request, station, user, zone)), station.db.session() as session:
+        slot = programme.delete_slot(session, station.scheduler, user, slot_id, address)
     station.refresh_programme(slot.zones)
     return RedirectResponse(f"/programme?zone={zone}", status_code=303)
 
@@ -165,13 +164,9 @@ def stream_add(
     form: StreamFormDep,
 ) -> Response:
     """Add a daily stream relay (e.g. VOV1 news) for the zone."""
-    try:
-        with station.db.session() as session:
-            programme.create_slot(session, station.scheduler, station.rules(), user, form.request(), address)
-    except domain.DomainError as exc:
-        return _programme(
-            request, station, user, form.zone, error=str(exc), code=exc.status_code, form=form.typed()
-        )
+    again = partial(_programme, request, station, user, form.zone, form=form.typed())
+    with shown_again(again), station.db.session() as session:
+        programme.create_slot(session, station.scheduler, station.rules(), user, form.request(), address)
     station.refresh_programme([form.zone])
     return RedirectResponse(f"/programme?zone={form.zone}", status_code=303)
 
