@@ -9,24 +9,25 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row
 
 from broadcast import domain
 from broadcast.api.schemas import DEVICE_COLUMNS, CsvResponse, DeviceOut, PlayOut
 from broadcast.fleet import control, device_settings, devices, zones
+from broadcast.fleet import queries as fleet_queries
 from broadcast.http import paging
 from broadcast.http.deps import AddressDep, StationDep, UserDep
-from broadcast.people import tenancy
 from broadcast.people import users as user_admin
 from broadcast.protocol import config as protocol_config
 from broadcast.reports import play_log
 from broadcast.reports import tallies as reporting
 from broadcast.scheduler.slots import zone as tz_zone
-from broadcast.storage.models import Device, Zone
+from broadcast.storage.models import Device
 
 router = APIRouter(prefix="/api", tags=["devices"])
 DevicePageDep = Annotated[paging.PageRequest, Depends(paging.offset_paging())]
 FLOOD_COLUMNS = (Device.report_flood_since, Device.report_flood_at, Device.report_flood_dropped)
+LIST_COLUMNS = (*DEVICE_COLUMNS, *FLOOD_COLUMNS)
 
 
 class ReportFloodOut(BaseModel):
@@ -48,11 +49,8 @@ def list_devices(
 ) -> list[DeviceListOut]:
     """Return the devices of the caller's commune (every commune for a province account), by zone and id,
     a page at a time (`Link` header: the next page; `X-Total-Count`: how many in all)."""
-    scope = tenancy.device_filter(user)
-    query = select(*DEVICE_COLUMNS, *FLOOD_COLUMNS).where(scope).order_by(Device.zone, Device.id)
     with station.db.session() as session:
-        total = session.scalar(select(func.count(Device.id)).where(scope)) or 0
-        rows = session.execute(query.offset(page.offset).limit(page.limit + 1)).all()
+        total, rows = fleet_queries.device_page(session, user, LIST_COLUMNS, page.offset, page.limit + 1)
     shown, more = paging.split(rows, page)
     paging.set_headers(request, response, page, more=more, total=total)
     return [_listed(row) for row in shown]
@@ -98,7 +96,7 @@ def list_plays(
     a page at a time (`Link` header: the next page; no total: the log holds millions of rows)."""
     paged = replace(where, limit=page.limit + 1, offset=page.offset, before_id=page.before_id)
     with station.db.session() as session:
-        rows, more = paging.split(list(session.scalars(play_log.query(paged, user))), page)
+        rows, more = paging.split(play_log.find(session, paged, user), page)
         plays = [PlayOut.of(p) for p in rows]
     paging.set_headers(
         request, response, page, more=more, last_id=plays[-1].id if plays else None, keyset=True
@@ -115,8 +113,8 @@ def export_plays(
 ) -> PlainTextResponse:
     """Export the play log as CSV (opens in a spreadsheet with Vietnamese intact)."""
     with station.db.session() as session:
-        plays = list(session.scalars(play_log.query(replace(where, limit=limit), user)))
-        zones = {d.id: d.zone for d in session.scalars(select(Device).where(tenancy.device_filter(user)))}
+        plays = play_log.find(session, replace(where, limit=limit), user)
+        zones = fleet_queries.device_zones(session, user)
     return PlainTextResponse(
         play_log.to_csv(plays, zones, station.settings.timezone),
         media_type="text/csv; charset=utf-8",
@@ -274,9 +272,7 @@ def revoke_device(device_id: str, station: StationDep, user: UserDep, address: A
     if user.role != domain.Role.ADMIN:
         raise domain.Forbidden("Chỉ quản trị viên mới được thu hồi thiết bị.")
     with station.db.session() as session:
-        device = session.get(Device, device_id)
-        zone = session.get(Zone, device.zone) if device is not None else None
-        tenancy.check_visible(user, zone.commune_id if zone else "", f"Không có thiết bị {device_id!r}.")
+        zones.device_in_scope(session, user, device_id)
         revocation = devices.revoke_device(session, station.settings.broker, device_id, user.name, address)
     return RevokedOut(
         device_id=revocation.device_id,

@@ -56,6 +56,11 @@ def query(f: PlayFilter, viewer: Principal | None = None) -> Select[Play]:
     return stmt
 
 
+def find(session: Session, f: PlayFilter, viewer: Principal | None = None) -> list[Play]:
+    """Return the plays a filter selects, newest first; a viewer sees only the plays of their devices."""
+    return list(session.scalars(query(f, viewer)))
+
+
 def to_csv(plays: list[Play], zones: dict[str, str], tz: str) -> str:
     """Return the plays as CSV; reasons and ids come from devices, so every cell is neutralised."""
     local = tz_zone(tz)

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from broadcast import bulletins, domain
+from broadcast.bulletins import queries as bulletin_queries
 from broadcast.bulletins import review as bulletin_review
 from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people.accounts import Principal
-from broadcast.storage.models import Clip
 from broadcast.web.bulletin_pages import detail_page
 from broadcast.web.forms import Render, shown_again
 from broadcast.web.pages import CsrfChecked, PageUser, page
@@ -25,8 +24,7 @@ QUEUE = "queue"  # value of the forms' `back` field on the queue page: come back
 def _queue_page(request: Request, station: StationDep, user: Principal, **extra: Any) -> Response:
     with station.db.session() as session:
         waiting = bulletin_review.approval_queue(session, user)
-        shas = {b.clip_sha256 for b in waiting}
-        clips = {c.sha256: c for c in session.scalars(select(Clip).where(Clip.sha256.in_(shas)))}
+        clips = bulletin_queries.clips_of(session, waiting)
     return page(
         request,
         station,

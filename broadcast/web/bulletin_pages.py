@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from broadcast import bulletins, domain, programme
 from broadcast.bulletins import edits as bulletin_edits
 from broadcast.bulletins import history as bulletin_history
 from broadcast.bulletins import jobs as bulletin_jobs
+from broadcast.bulletins import queries as bulletin_queries
 from broadcast.bulletins import review as bulletin_review
 from broadcast.bulletins.uploads import Upload
 from broadcast.http import paging
@@ -20,7 +20,6 @@ from broadcast.http.deps import AddressDep, StationDep
 from broadcast.http.uploads import read_file
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
-from broadcast.storage.models import Clip, Play, Slot, SlotItem
 from broadcast.web import programme_pages
 from broadcast.web.forms import SPEECH, file_lost, shown_again
 from broadcast.web.pages import WEEKDAYS, CsrfChecked, PageUser, page
@@ -129,27 +128,9 @@ def detail_page(
 ) -> Response:
     with station.db.session() as session:
         bulletin = bulletins.get_bulletin(session, bulletin_id, user)
-        clip = session.get(Clip, bulletin.clip_sha256)
-        slots = list(
-            session.scalars(
-                select(Slot)
-                .join(SlotItem, SlotItem.slot_id == Slot.id)
-                .where(
-                    SlotItem.bulletin_id == bulletin_id,
-                    Slot.active.is_(True),
-                    tenancy.commune_filter(Slot.commune_id, user),
-                )
-                .order_by(Slot.id)
-                .distinct()
-            )
-        )
-        plays = list(
-            session.scalars(
-                select(Play)
-                .where(Play.bulletin_id == bulletin_id, tenancy.play_filter(user))
-                .order_by(Play.id.desc())
-            )
-        )
+        clip = bulletin_queries.clip_of(session, bulletin)
+        slots = bulletin_queries.airing_slots(session, bulletin_id, user)
+        plays = bulletin_queries.plays_of(session, bulletin_id, user)
         unknown = bulletins.unknown_terms(session, bulletin)
         history = bulletin_history.history(session, bulletin_id)
     return page(

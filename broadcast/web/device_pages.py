@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from broadcast import domain
 from broadcast.fleet import control, device_settings
+from broadcast.fleet import queries as fleet_queries
 from broadcast.http import paging
 from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import tenancy
@@ -53,15 +53,10 @@ def _devices(
 ) -> Response:
     """Render the clusters table (a page of TABLE_PAGE; counts and map cover all) and a page of plays."""
     with station.db.session() as session:
-        query = (
-            select(Device)
-            .where(tenancy.device_filter(user), Device.revoked.is_(False))
-            .order_by(Device.zone, Device.id)
-        )
-        devices = list(session.scalars(query))
+        devices = fleet_queries.active_devices(session, user)
         zones = tenancy.visible_zones(session, user)
         window = play_log.PlayFilter(limit=PLAYS_PAGE + 1, offset=(plays_page - 1) * PLAYS_PAGE)
-        plays = list(session.scalars(play_log.query(window, user)))
+        plays = play_log.find(session, window, user)
     start = (page_no - 1) * TABLE_PAGE
     shown = devices[start : start + TABLE_PAGE]
     params = {"page": _number(page_no), "plays_page": _number(plays_page)}
@@ -135,9 +130,7 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
     again = partial(_devices, request, station, user)
     with shown_again(again, domain.NotFound), station.db.session() as session:
         device = tenancy.visible_device(session, user, device_id)
-        plays = list(
-            session.scalars(play_log.query(play_log.PlayFilter(device_id=device_id, limit=50), user))
-        )
+        plays = play_log.find(session, play_log.PlayFilter(device_id=device_id, limit=50), user)
         (availability,) = report_data.availability(session, [device], since, now, now)
         online_share = report_data.heartbeat_uptime(session, [device], since, now, now)[device.id]
     health = device.health or {}
