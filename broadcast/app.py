@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     web_routes.install_page_refusals(app)
     install_body_guard(app, upload_limit=settings.upload_max_bytes + MB)  # + room for the form fields
-    install_rate_limit(app, settings)  # outside the body guard: a refused write's body is never read
+    install_rate_limit(app, settings.guards)  # outside the body guard: a refused write's body is never read
     install_security_headers(app)
     install_proxy_headers(app, settings.trusted_proxies)  # every layer inside sees the real client
     install_request_timing(app)  # outermost: refusals are timed too (/metrics)

@@ -85,7 +85,6 @@ class Station:
     jobs: JobRunner = field(default_factory=JobRunner)  # long operations with a progress page
     alert_speech: SpeechWorker = field(default_factory=SpeechWorker)  # an alert's speech, after its siren
     started_at: datetime | None = field(default=None)
-    agent_messages: int = 0  # reports this worker took from the (shared) subscription, for /metrics
     config_resender: device_settings.Resender | None = None  # re-sends settings a heartbeat disagrees with
 
     def push_context(self) -> publishing.PushContext:
@@ -205,14 +204,8 @@ def start_station(settings: Settings) -> Station:
 
         station.config_resender = resender = device_settings.Resender(station.push_context)
 
-        counting = threading.Lock()  # two consumer threads (urgent and normal lanes)
-
         def ingest(topic: str, payload: bytes) -> None:
-            try:
-                reports.ingest(db, topic, payload, on_settings=resender, junk=mqtt.guard.ledger)
-            finally:
-                with counting:
-                    station.agent_messages += 1  # counted once applied
+            reports.ingest(db, topic, payload, on_settings=resender, junk=mqtt.guard.ledger)
 
         mqtt.on_agent_message(ingest)
         mqtt.start(timeout=10.0)

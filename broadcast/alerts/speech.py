@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -24,15 +24,28 @@ from sqlalchemy.orm import Session
 from broadcast import protocol
 from broadcast.alerts import sending
 from broadcast.clipstore.rendering import render_bulletin, render_options
+from broadcast.clipstore.store import ClipStorage
+from broadcast.config import Settings
+from broadcast.programme.publishing import PushContext
 from broadcast.protocol.alerts import MAX_INLINE_AUDIO
 from broadcast.signing import commands
 from broadcast.storage.models import Alert, Clip
 
-if TYPE_CHECKING:
-    from broadcast.alerts.workflow import AlertDeps
-
 log = logging.getLogger(__name__)
 _DB_ATTEMPTS = 3  # a write that lost a race with a confirm or cancel is tried again
+
+
+class SpeechParts(Protocol):
+    """What speech needs of the alert workflow's collaborators (the workflow's AlertDeps has them)."""
+
+    @property
+    def push(self) -> PushContext: ...
+
+    @property
+    def clips(self) -> ClipStorage: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
 
 class SpeechWorker:
@@ -43,7 +56,7 @@ class SpeechWorker:
         self._lock = threading.Lock()
         self._busy: set[int] = set()  # alerts whose speech this worker is synthesising or will
 
-    def submit(self, deps: AlertDeps, alert_id: int, text: str) -> None:
+    def submit(self, deps: SpeechParts, alert_id: int, text: str) -> None:
         """Synthesise the alert's speech in the background, then send it if the alert is on the air."""
         with self._lock:
             if alert_id in self._busy:
@@ -72,7 +85,7 @@ def _log_failure(future: Future[None]) -> None:
         log.error("alert speech worker failed", exc_info=exc)
 
 
-def synthesise(deps: AlertDeps, alert_id: int, text: str) -> None:
+def synthesise(deps: SpeechParts, alert_id: int, text: str) -> None:
     """Render the alert's speech, store it on the alert and send it; record a failure instead."""
     began = time.monotonic()
     try:
@@ -109,7 +122,7 @@ def synthesise(deps: AlertDeps, alert_id: int, text: str) -> None:
     log.warning("alert %s: speech ready after %.2f s", alert_id, time.monotonic() - began)
 
 
-def send_speech(session: Session, deps: AlertDeps, alert: Alert) -> bool:
+def send_speech(session: Session, deps: SpeechParts, alert: Alert) -> bool:
     """Sign, store and publish the speech of an alert on the air whose speech is ready; True if sent."""
     if alert.status != "sent" or alert.speech_status != "ready" or alert.command_id is None:
         return False
@@ -134,13 +147,13 @@ def send_speech(session: Session, deps: AlertDeps, alert: Alert) -> bool:
     return True
 
 
-def clip_ref(deps: AlertDeps, clip: Clip) -> protocol.ClipRef:
+def clip_ref(deps: SpeechParts, clip: Clip) -> protocol.ClipRef:
     """Return the reference agents fetch a stored clip by."""
     base = deps.push.public_url.rstrip("/")
     return protocol.ClipRef(f"{base}/clips/{clip.sha256}.mp3", clip.sha256, clip.size, clip.duration_s)
 
 
-def _fail(deps: AlertDeps, alert_id: int, exc: Exception) -> None:
+def _fail(deps: SpeechParts, alert_id: int, exc: Exception) -> None:
     log.error("alert %s: speech failed", alert_id, exc_info=exc)
     reason = (str(exc) or type(exc).__name__)[:500]
     _with_retries(deps, lambda session: _failed(session, alert_id, reason))
@@ -152,7 +165,7 @@ def _failed(session: Session, alert_id: int, reason: str) -> None:
         alert.speech_status, alert.speech_error = "failed", reason
 
 
-def _with_retries(deps: AlertDeps, work: Callable[[Session], object]) -> None:
+def _with_retries(deps: SpeechParts, work: Callable[[Session], object]) -> None:
     """Run work(session) in its own transaction, again if it lost a write race (SQLite busy, deadlock)."""
     for attempt in range(1, _DB_ATTEMPTS + 1):
         try:

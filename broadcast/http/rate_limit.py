@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from broadcast.config import Settings
+from broadcast.config import GuardSettings
 from broadcast.http.deps import SAFE_METHODS, SESSION_COOKIE
 from broadcast.limits.token_bucket import Rate, TokenBuckets
 from broadcast.people import accounts
@@ -143,10 +143,10 @@ def _refusal(path: str, retry: str) -> Response:
     return Response(page, 429, headers=headers, media_type="text/html; charset=utf-8")
 
 
-def install_rate_limit(app: FastAPI, settings: Settings) -> None:
+def install_rate_limit(app: FastAPI, guards: GuardSettings) -> None:
     """Limit writes as the settings say (install outside the body guard: refused before any body is read)."""
     app.add_middleware(
         RateLimit,
-        writes=Rate(settings.rate_limit_per_minute, settings.rate_limit_burst),
-        alerts=Rate(settings.alert_rate_limit_per_minute, settings.alert_rate_limit_burst),
+        writes=Rate(guards.rate_limit_per_minute, guards.rate_limit_burst),
+        alerts=Rate(guards.alert_rate_limit_per_minute, guards.alert_rate_limit_burst),
     )

@@ -51,8 +51,6 @@ def install_proxy_headers(app: FastAPI, trusted: list[str]) -> None:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
 
 
-
-
 MB = 1024 * 1024
 BODY_LIMIT = 1 * MB  # JSON, web forms, CAP XML: the longest bulletin is ~60 KB
 UPLOAD_LIMIT = 64 * MB  # multipart forms and raw audio (the app passes its own upload limit + 1 MB)
