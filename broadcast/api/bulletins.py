@@ -18,20 +18,21 @@ from broadcast.api.schemas import (
 from broadcast.bulletins import edits as bulletin_edits
 from broadcast.bulletins import history as bulletin_history
 from broadcast.bulletins import jobs as bulletin_jobs
+from broadcast.bulletins import queries as bulletin_queries
 from broadcast.bulletins import review as bulletin_review
 from broadcast.bulletins import spelled_terms as unknown_terms
 from broadcast.bulletins.dictionary import commune_dictionary
 from broadcast.bulletins.spelled_terms import MEMO
 from broadcast.http import etag, paging
 from broadcast.http.deps import AddressDep, StationDep, UserDep
-from broadcast.storage.models import Bulletin, Clip
+from broadcast.storage.models import Bulletin
 
 router = APIRouter(prefix="/api/bulletins", tags=["bulletins"])
 
 
 def bulletin_out(station: StationDep, bulletin: Bulletin) -> BulletinOut:
     with station.db.session() as session:
-        clip = session.get(Clip, bulletin.clip_sha256)
+        clip = bulletin_queries.clip_of(session, bulletin)
         unknown = bulletins.unknown_terms(session, bulletin)
     return BulletinOut.of(bulletin, clip.duration_s if clip else 0.0, unknown)
 

@@ -96,6 +96,8 @@ class RenderCache:
 
     def evict(self) -> int:
         """Delete least recently used entries until the cache fits in max_bytes; return how many went."""
+        for legacy in (*self.directory.glob(f"{_CLIP}/*.mp3"), *self.directory.glob(f"{_CLIP}/*.json")):
+            legacy.unlink(missing_ok=True)  # the unbounded clip cache of earlier releases: never read now
         entries = sorted(self._entries(), key=lambda entry: entry[0])
         total = sum(size for _, size, _ in entries)
         removed = 0

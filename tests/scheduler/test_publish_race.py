@@ -69,12 +69,12 @@ def _versions(publisher: RecordingPublisher) -> list[int]:
 def db(migrated_database_url: str) -> Iterator[Database]:
     database = Database(migrated_database_url)
     now = datetime.now(UTC)
-    with database.session() as session:  # a slot booked seconds ahead, plus a daily one: several entries
+    with database.session() as session:  # a slot booked ahead, plus a daily one: several entries
         session.add(Zone(id=ZONE, name="Thôn 1"))
         user = User(name="chutich", role="approver", password_hash="-")
         session.add(user)
         session.flush()
-        for n, (start_at, daily_at) in enumerate([(now + timedelta(seconds=5), None), (None, "06:00")]):
+        for n, (start_at, daily_at) in enumerate([(now + timedelta(minutes=10), None), (None, "06:00")]):
             sha = f"{n:064d}"
             session.add(Clip(sha256=sha, size=1000, duration_s=20.0, loudness_lufs=-16.0))
             session.flush()

@@ -99,3 +99,15 @@ def test_rendering_serves_identical_clips_and_stays_bounded(tmp_path: Path) -> N
     render_bulletin("Bà con chú ý. Chiều nay có họp thôn.", tight)
     assert RenderCache(tmp_path).size() <= size // 2
     assert render_bulletin("Xin chào bà con. Hôm nay trời nắng.", options).cached is False  # evicted
+
+
+def test_eviction_clears_the_unbounded_clip_cache_of_earlier_releases(tmp_path: Path) -> None:
+    legacy = tmp_path / "clips"
+    legacy.mkdir()
+    (legacy / f"{'a' * 64}.mp3").write_bytes(b"\xff\xfb" * 1000)
+    (legacy / f"{'a' * 64}.json").write_text("{}")
+    cache = RenderCache(tmp_path, max_bytes=10**9)
+    cache.keep_speech("espeak", "vi", {}, "Xin chào", PcmAudio(b"\x00\x01" * 100, 16000))
+    cache.evict()
+    assert sorted(p.name for p in legacy.iterdir() if p.is_file()) == []
+    assert cache.speech("espeak", "vi", {}, "Xin chào") is not None
