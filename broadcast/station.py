@@ -102,7 +102,12 @@ class Station:
 
     def alert_deps(self) -> alerts.AlertDeps:
         return alerts.AlertDeps(
-            self.push_context(), self.clips, self.settings, self.templates, self.alert_speech
+            self.push_context(),
+            self.clips,
+            self.settings.speech,
+            self.settings.alerts,
+            self.templates,
+            self.alert_speech,
         )
 
     def rules(self) -> programme.ProgrammeRules:

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from broadcast import metrics, protocol
-from broadcast.programme.publishing import Publisher
 from broadcast.signing import commands
+from broadcast.signing.commands import Publisher
 from broadcast.storage.models import Alert, Command
 
 

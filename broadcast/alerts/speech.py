@@ -25,7 +25,7 @@ from broadcast import protocol
 from broadcast.alerts import sending
 from broadcast.clipstore.rendering import render_bulletin, render_options
 from broadcast.clipstore.store import ClipStorage
-from broadcast.config import Settings
+from broadcast.config import SpeechSettings
 from broadcast.programme.publishing import PushContext
 from broadcast.protocol.alerts import MAX_INLINE_AUDIO
 from broadcast.signing import commands
@@ -45,7 +45,7 @@ class SpeechParts(Protocol):
     def clips(self) -> ClipStorage: ...
 
     @property
-    def settings(self) -> Settings: ...
+    def voice(self) -> SpeechSettings: ...
 
 
 class SpeechWorker:
@@ -89,7 +89,7 @@ def synthesise(deps: SpeechParts, alert_id: int, text: str) -> None:
     """Render the alert's speech, store it on the alert and send it; record a failure instead."""
     began = time.monotonic()
     try:
-        rendered = render_bulletin(text, replace(render_options(deps.settings.speech), with_chime=False))
+        rendered = render_bulletin(text, replace(render_options(deps.voice), with_chime=False))
         sha = deps.clips.put(rendered.clip.data)
     except Exception as exc:  # TTS, ffmpeg, clip store: whatever it is, the officer must see it
         _fail(deps, alert_id, exc)

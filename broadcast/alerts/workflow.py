@@ -21,7 +21,7 @@ from broadcast.alerts.templates import Template
 from broadcast.bulletins.workflow import get_bulletin
 from broadcast.clipstore.rendering import render_bulletin, render_options
 from broadcast.clipstore.store import ClipStorage
-from broadcast.config import Settings
+from broadcast.config import AlertSettings, SpeechSettings
 from broadcast.people import audit, tenancy
 from broadcast.people.accounts import Principal
 from broadcast.programme.publishing import PushContext
@@ -52,13 +52,14 @@ class AlertDeps:
 
     push: PushContext
     clips: ClipStorage
-    settings: Settings
+    voice: SpeechSettings  # how alert speech is read (engine, voice, loudness)
+    policy: AlertSettings  # the two-person rule
     templates: dict[str, Template]
     speech: SpeechWorker | None = None  # None: speech is synthesised inside the request (no worker)
 
 
-def _needs_confirmation(user: Principal, settings: Settings) -> bool:
-    return settings.alert_two_person or not domain.can_approve(user.role)
+def _needs_confirmation(user: Principal, policy: AlertSettings) -> bool:
+    return policy.alert_two_person or not domain.can_approve(user.role)
 
 
 def _clip_for(
@@ -73,7 +74,7 @@ def _clip_for(
         assert clip is not None
         return clip, bulletin.text, bulletin.spoken_text
     text = domain.clean_text(request.text or "", field="Nội dung cảnh báo", max_chars=MAX_ALERT_CHARS)
-    options = replace(render_options(deps.settings.speech), with_chime=False)
+    options = replace(render_options(deps.voice), with_chime=False)
     spoken = normalize_text(text, options.extra)  # cheap: a text with nothing to read is refused now
     if not spoken:
         raise TtsError("Cảnh báo không có nội dung đọc được.")
@@ -130,7 +131,7 @@ def raise_alert(
     audit.record(
         session, user.name, "alert.raise", f"alert:{alert.id}", address, zones=zones, source=request.source
     )
-    if not _needs_confirmation(user, deps.settings):
+    if not _needs_confirmation(user, deps.policy):
         _send(session, deps, alert)  # the siren leaves before any synthesis starts
     else:
         session.commit()  # the speech worker must find the alert
@@ -148,7 +149,7 @@ def confirm_alert(session: Session, deps: AlertDeps, user: Principal, alert_id: 
         raise domain.Conflict("Cảnh báo này không còn chờ xác nhận.")
     if not domain.can_approve(user.role):
         raise domain.Forbidden("Chỉ người duyệt hoặc quản trị viên mới được xác nhận cảnh báo.")
-    if user.name == alert.created_by and deps.settings.alert_two_person:
+    if user.name == alert.created_by and deps.policy.alert_two_person:
         raise domain.Forbidden("Quy tắc hai người: người thứ hai phải xác nhận cảnh báo này.")
     if alert.expires_at <= datetime.now(UTC):
         alert.status = "expired"
@@ -206,7 +207,7 @@ def cancel_alert(
     if refusal is not None:
         raise domain.Forbidden(refusal)
     live = alert.status == "sent" and alert.command_id is not None
-    waits = live and alert_rules.correction_waits(deps.settings.alert_two_person, correction)
+    waits = live and alert_rules.correction_waits(deps.policy.alert_two_person, correction)
     audit.record(
         session, user.name, "alert.cancel", f"alert:{alert.id}", address, correction=correction,
         correction_waits=waits,
@@ -234,7 +235,7 @@ def confirm_correction(
     if alert.correction_status != "awaiting" or alert.command_id is None:
         raise domain.Conflict("Cảnh báo này không có thông báo huỷ nào đang chờ xác nhận.")
     refusal = alert_rules.correction_refusal(
-        user.role, user.name, alert.cancelled_by, deps.settings.alert_two_person
+        user.role, user.name, alert.cancelled_by, deps.policy.alert_two_person
     )
     if refusal is not None:
         raise domain.Forbidden(refusal)

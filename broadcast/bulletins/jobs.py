@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from broadcast import bulletins
 from broadcast.bulletins.importing import ImportRow, run_import
-from broadcast.jobs import Reporter
+from broadcast.clipstore.store import ClipStorage
+from broadcast.config import Settings
+from broadcast.jobs import JobRunner, Reporter
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
+from broadcast.storage.db import Database
 from broadcast.storage.models import Bulletin
 from broadcast.tts.synthesis import Progress
 
-if TYPE_CHECKING:
-    from broadcast.station import Station
-
 CREATE, EDIT, RENDER, IMPORT = "bulletin.create", "bulletin.edit", "bulletin.render", "bulletin.import"
+
+
+class Station(Protocol):
+    """What bulletin jobs need of the running station (broadcast.station.Station, the composition root)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clips(self) -> ClipStorage: ...
+
+    @property
+    def jobs(self) -> JobRunner: ...
+
+    def refresh_programme(self, zones: Iterable[str] | None = None) -> bool: ...
 
 
 def is_long(station: Station, text: str) -> bool:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from broadcast.storage.files import write_atomic
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 64 * 1024
 
@@ -124,16 +126,7 @@ class LocalClipStore:
         target = self.path(sha)
         if target.exists():
             return sha
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data, mode=0o600)
         return sha
 
     def size(self, sha256: str) -> int:

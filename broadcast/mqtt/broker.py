@@ -20,12 +20,12 @@ import time
 
 from broadcast.mqtt.broker_files import (
     BrokerConfig,
-    atomic_write,
     ensure_tls_files,
     render_config,
     running_pid,
     write_credentials,
 )
+from broadcast.storage.files import write_atomic
 
 __all__ = [
     "BrokerConfig",
@@ -91,7 +91,7 @@ class ManagedBroker:
             files, reason = ensure_tls_files(self.config)
             if reason is not None:
                 log.info("broker TLS certificate (re)issued: %s", reason)
-        atomic_write(self.config.conf_path, render_config(self.config, files))
+        write_atomic(self.config.conf_path, render_config(self.config, files), mode=0o600)
         if not self.config.allow_anonymous and not self.config.passwd_path.exists():
             raise RuntimeError("broker credentials must be written before the broker starts")
         self._spawn(timeout)

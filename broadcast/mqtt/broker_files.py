@@ -18,6 +18,7 @@ from broadcast.mqtt.credentials import (
     render_local_passwd,
     render_passwd,
 )
+from broadcast.storage.files import write_atomic
 
 LOOPBACK = "127.0.0.1"
 _WILDCARDS = ("0.0.0.0", "", "::")  # noqa: S104 - listening everywhere, never an address to connect to
@@ -162,17 +163,6 @@ def ensure_tls_files(config: BrokerConfig) -> tuple[tls.ServerFiles, str | None]
     return tls.ensure_server_cert(ca, config.tls_dir, config.tls_names)
 
 
-def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
-    """Replace `path` with `text` in one step (the broker may reload at any moment)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def write_credentials(
     config: BrokerConfig, station_hash: str, devices: Iterable[DeviceCredential], station_workers: int = 0
 ) -> bool:
@@ -187,11 +177,15 @@ def write_credentials(
     # `serve` and the CLI may both rewrite the files; one at a time, so no write mixes two views.
     with (config.directory / ".credentials.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        atomic_write(config.passwd_path, render_passwd(station_hash, device_list, station_workers))
-        atomic_write(config.acl_path, render_acl(device_list, station_workers))
+        write_atomic(
+            config.passwd_path, render_passwd(station_hash, device_list, station_workers), mode=0o600
+        )
+        write_atomic(config.acl_path, render_acl(device_list, station_workers), mode=0o600)
         if config.tls_port is not None:
-            atomic_write(config.local_passwd_path, render_local_passwd(station_hash, station_workers))
-            atomic_write(config.local_acl_path, render_local_acl(station_workers))
+            write_atomic(
+                config.local_passwd_path, render_local_passwd(station_hash, station_workers), mode=0o600
+            )
+            write_atomic(config.local_acl_path, render_local_acl(station_workers), mode=0o600)
         pid = running_pid(config)
         if pid is None:
             return False

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from broadcast.storage.files import write_atomic
+
 GRACE_S = 5.0  # mosquitto writes its persistence file on SIGTERM; that takes well under a second
 _PR_SET_PDEATHSIG = 1
 _TICK_S = 0.5
@@ -45,13 +47,6 @@ def _die_with_parent() -> Callable[[], None]:
         prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
     return preexec
-
-
-def _write_pid(path: Path, pid: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(f"{pid}\n")
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
 
 
 def _remove_pid(path: Path, pid: int) -> None:
@@ -128,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    _write_pid(args.pidfile, tether.child.pid)
+    write_atomic(args.pidfile, f"{tether.child.pid}\n", durable=False)
     os.write(1, f"{tether.child.pid}\n".encode())
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the station reads one line, then stops listening
     try:

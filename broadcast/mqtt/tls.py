@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from broadcast.storage.files import write_atomic
+
 CA_VALIDITY = timedelta(days=20 * 365)  # replacing the CA means re-enrolling every agent: make it rare
 SERVER_VALIDITY = timedelta(days=365)
 RENEW_BEFORE = timedelta(days=30)  # a server certificate with less left than this is replaced
@@ -165,17 +167,6 @@ def make_server_cert(
 # --- files ---------------------------------------------------------------------------------------------
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, mode)  # O_CREAT's mode is filtered by the umask
-    os.replace(tmp, path)
-
-
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -215,8 +206,8 @@ def ensure_ca(directory: Path, now: datetime | None = None) -> CertificateAuthor
             # Half a CA is never silently replaced: agents may already pin the certificate.
             raise ValueError(f"{directory} holds only one of ca.crt / ca.key; restore the other")
         ca = make_ca(now or datetime.now(UTC))
-        _write(key_path, _key_pem(ca.key), 0o600)
-        _write(cert_path, ca.cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_atomic(key_path, _key_pem(ca.key), mode=0o600)
+        write_atomic(cert_path, ca.cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
         return ca
 
 
@@ -237,7 +228,7 @@ def ensure_server_cert(
                 reason = "key does not match the certificate"
         if reason is not None:
             cert, key = make_server_cert(ca, names, now)
-            _write(files.key, _key_pem(key), 0o600)
-            _write(files.cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-        _write(files.ca, ca.cert.public_bytes(serialization.Encoding.PEM), 0o644)
+            write_atomic(files.key, _key_pem(key), mode=0o600)
+            write_atomic(files.cert, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+        write_atomic(files.ca, ca.cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return files, reason

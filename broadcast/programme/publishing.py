@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +23,7 @@ from broadcast.programme import skips
 from broadcast.scheduler.planner import Entry, ItemSpec, QuietHours, SlotPlan, in_quiet_hours, plan
 from broadcast.scheduler.slots import SlotRule
 from broadcast.signing import commands
+from broadcast.signing.commands import Publisher
 from broadcast.storage.db import Database
 from broadcast.storage.models import Bulletin, Clip, Command, Slot, SlotItem, Zone, ZoneProgramme
 from broadcast.storage.upsert import conflict_insert
@@ -32,14 +32,6 @@ log = logging.getLogger(__name__)
 
 REPUBLISH_AFTER = timedelta(hours=6)
 """Republish an unchanged programme this often, so the retained copy never nears its expiry."""
-
-
-class Publisher(Protocol):
-    """What publishing needs from the MQTT side."""
-
-    def publish(
-        self, topic: str, payload: bytes, *, expiry_s: float, retain: bool = False, wait: float = 5.0
-    ) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
@@ -74,3 +74,11 @@ def store_signed(
     )
     session.add(row)
     return row
+
+
+class Publisher(Protocol):
+    """What sending a signed command needs from the MQTT side (the station's MQTT client)."""
+
+    def publish(
+        self, topic: str, payload: bytes, *, expiry_s: float, retain: bool = False, wait: float = 5.0
+    ) -> None: ...

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from broadcast import protocol
-
-if TYPE_CHECKING:  # the announcer is handed the station's publisher; signing sits below publishing
-    from broadcast.programme.publishing import Publisher
+from broadcast.signing.commands import Publisher
+from broadcast.storage.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +135,12 @@ def rotate(
     kid = protocol.key_id(public)
     new = SigningKey(kid, f"station_ed25519-{kid}.pem", public, active_from=now + switch_in_s)
     planned = plan(ring, new, now, now + switch_in_s, grace_s)
-    _write_secret(
+    write_atomic(
         secrets_dir / new.file,
         private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ),
+        mode=0o600,
     )
     signed = protocol.sign_body(key_update(planned, now).to_body(), load_pem(secrets_dir / current.file))
     _save(secrets_dir, replace(planned, announcement=signed.decode()))
@@ -186,20 +184,4 @@ def _original(secrets_dir: Path) -> Keyring:
 
 def _save(secrets_dir: Path, ring: Keyring) -> None:
     data = {"serial": ring.serial, "keys": [asdict(k) for k in ring.keys], "announcement": ring.announcement}
-    _write_secret(secrets_dir / KEYRING_FILE, json.dumps(data, indent=1).encode())
-
-
-def _write_secret(path: Path, data: bytes) -> None:
-    """Write a 0600 file atomically (fsync, rename, directory fsync)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(secrets_dir / KEYRING_FILE, json.dumps(data, indent=1).encode(), mode=0o600)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from broadcast.mqtt.broker import BrokerConfig, ManagedBroker, write_credentials
-from broadcast.mqtt.broker_files import atomic_write
 from broadcast.mqtt.credentials import DeviceCredential, hash_password, render_passwd
+from broadcast.storage.files import write_atomic
 from tests.security.broker_support import Probe
 from tests.support.free_port import free_port
 from tests.support.station import StationProcess, wait_until
@@ -86,7 +86,7 @@ def test_sighup_reaches_mosquitto_through_the_tether_and_a_crash_is_restarted(br
         # An account added to passwd works only once mosquitto has re-read it (what revocation relies on).
         device = DeviceCredential("loa-moi", hash_password("mat-khau-loa"), ("thon-1",))
         passwd = render_passwd(hash_password("mat-khau-tram"), [device])
-        atomic_write(broker.config.passwd_path, passwd)  # written without a signal
+        write_atomic(broker.config.passwd_path, passwd, mode=0o600)  # written without a signal
         assert _connect(broker, "loa-moi", "mat-khau-loa") == "Not authorized"
         broker.reload()
         assert wait_until(lambda: _connect(broker, "loa-moi", "mat-khau-loa") is None, 5)
