@@ -40,7 +40,9 @@ class BulletinOut(BaseModel):
     created_at: datetime
     approved_at: datetime | None
     unknown_abbreviations: list[str] = Field(
-        default_factory=list, description="Từ viết tắt máy chưa biết (sẽ đánh vần từng chữ)"
+        default_factory=list,
+        description="Những gì máy chưa biết cách đọc: từ viết tắt (sẽ đánh vần từng chữ), chữ dính liền "
+        "với số hoặc ký hiệu lạ (sẽ bị đọc sai hay bỏ qua); cần xem lại trước khi duyệt",
     )
     source: str = Field("tts", description="tts: máy đọc nội dung; upload: bản ghi âm tải lên")
     reject_reason: str = Field("", description="Lý do người duyệt trả lại (khi status là rejected)")

@@ -1,4 +1,6 @@
-"""Which abbreviations of a bulletin the machine will spell letter by letter, remembered across requests.
+"""What of a bulletin the machine cannot read properly, remembered across requests: the abbreviations it
+will spell letter by letter, then letters glued to digits it has no rule for ("BĐ9X") and pieces that
+would vanish from the reading (`broadcast.tts.unknown_abbreviations`; the editor sees them as a warning).
 
 Finding them runs the whole normaliser over the text (measured 5–11 ms for a 4,000–8,000 character
 bulletin; ~13 µs from the memo), and a list page shows up to a thousand bulletins whose text rarely
@@ -38,7 +40,7 @@ class UnknownTerms:
         self.misses = 0
 
     def of(self, text: str, dictionary: Mapping[str, str], dictionary_key: bytes | None = None) -> list[str]:
-        """Return the unknown abbreviations of `text`; pass `dictionary_key` when asking for many texts."""
+        """Return what `text` holds that the machine cannot read; pass `dictionary_key` for many texts."""
         key = (dictionary_key or fingerprint(dictionary), hashlib.sha256(text.encode()).digest())
         with self._lock:
             found = self._memo.get(key)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from broadcast.tts.base import EngineConfig, PcmAudio, TtsEngine, TtsError, TtsUnavailable
-from broadcast.tts.normalize import normalize_text, unknown_abbreviations
+from broadcast.tts.normalize import normalize_text, unknown_abbreviations, unread_tokens
 from broadcast.tts.registry import engine_names, get_engine
 from broadcast.tts.sentences import split_sentences
 
@@ -18,4 +18,5 @@ __all__ = [
     "normalize_text",
     "split_sentences",
     "unknown_abbreviations",
+    "unread_tokens",
 ]

@@ -32,6 +32,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bBS\.(?=\s)", "bác sĩ"),
     (r"\bKS\.(?=\s)", "kỹ sư"),
     (r"\bSARS-CoV-2\b", "sát cô vi hai"),
+    (r"\bCA(?=\s+(?:xã|phường|huyện|tỉnh|thị trấn|thành phố|quận|TP|[Hh]uyện|[Tt]ỉnh|[Xx]ã)\b)", "công an"),
     (r"\bBCH(?=\s+(?:[Qq]uân sự|QS|PCTT|PCCC|PCLB|TKCN|[Pp]hòng))", "ban chỉ huy"),  # not "ban chấp hành"
 )
 """Abbreviations with dots or slashes, which the token scan would split: (regex, reading)."""
@@ -39,13 +40,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
 _PLAIN_CAPS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZĐ&-")
 _VOWELS = frozenset("AEIOUY")
 _TOKEN = re.compile(rf"(?<![\w&])[{UPPER}][^\W\d_]*(?:[&-][^\W\d_]+)*(?![\w&])")
-_GLOSS = re.compile(r"\s*\(([A-ZĐ&-]{2,})\)")
+_GLOSS = re.compile(r"\s*\(\s*([A-ZĐ&-]{2,}(?:\s*[-&]\s*[A-ZĐ]{2,})*)\s*\)")
+_LETTERS = re.compile(r"[^\W\d_]+")
 _LOAN_WORDS = "|".join(sorted(map(re.escape, LOAN_WORDS), key=len, reverse=True))
 _LOAN = re.compile(rf"(?<!\w)(?:{_LOAN_WORDS})(?!\w)", re.IGNORECASE)
 _LOAN_HINT = re.compile(_LOAN_WORDS)
 """Case-sensitive and so much faster: run on the lower-cased line to see whether ``_LOAN`` is needed."""
 _PHRASES = re.compile("|".join(f"(?P<p{index}>{pattern})" for index, (pattern, _) in enumerate(PHRASES)))
-_PHRASE_HINT = re.compile(r"[./]|BCH|ĐT")
+_PHRASE_HINT = re.compile(r"[./]|BCH|ĐT|CA")
 _ROMAN_ONLY = re.compile(r"[IVX]{2,}")
 
 
@@ -98,11 +100,16 @@ def expand_abbreviations(text: str, ctx: Context, *, caps_line: bool = False) ->
 
 
 def _drop_repeated_gloss(match: re.Match[str], ctx: Context) -> str:
-    """Drop "(CĐS)" right after "chuyển đổi số": the reading would say the same words twice."""
-    reading = ctx.lookup(match[1])
-    if reading and match.string[: match.start()].lower().endswith(reading.lower()):
-        return ""
-    return match.group(0)
+    """Drop "(CĐS)" right after "chuyển đổi số", "(PCTT - TKCN)" after "phòng, chống thiên tai và tìm kiếm
+    cứu nạn": the reading would say the same words twice (punctuation and "và" aside)."""
+    whole = ctx.lookup(re.sub(r"\s+", "", match[1]))
+    parts = [part for part in re.split(r"\s*[-&]\s*", match[1]) if part]
+    readings = [whole] if whole else [ctx.lookup(part) for part in parts]
+    if not all(readings):
+        return match.group(0)
+    said = [word for word in _LETTERS.findall(" ".join(map(str, readings)).lower()) if word != "và"]
+    before = [word for word in _LETTERS.findall(match.string[: match.start()][-200:].lower()) if word != "và"]
+    return "" if said and before[-len(said) :] == said else match.group(0)
 
 
 def read_token(token: str, ctx: Context, *, caps_line: bool = False) -> str:

@@ -19,7 +19,7 @@ BOILERPLATE_LINES: tuple[str, ...] = (
     r"Tin cùng chuyên mục|Xem thêm|In bài viết|Bản in|(?:Lên|Về) đầu trang|Quay lại|Đánh giá bài viết",
     r"Facebook|Twitter|Zalo|Email|Print|Share|Tweet|Like",
     r"(?:Từ khó[aá]|Tags?|Lượt xem|Số lượt xem|Lượt đọc|Cỡ chữ)\s*:.*",
-    r"(?:A[-+]?\s*){2,}",  # font-size widget "A- A A+"
+    r"(?=.*[-+])(?:A[-+]?\s*){2,}",  # font-size widget "A- A A+" (not a bare "AA")
 )
 """Whole lines that pages add around an article and nobody should hear."""
 

@@ -1,9 +1,15 @@
 """Read codes that mix letters and digits: document numbers, Roman numerals, "F0", "4G", "H5N1".
 
-A document code is read the way a news announcer reads it: "Nghị định 47/2020/NĐ-CP" ->
-"Nghị định bốn mươi bảy năm hai nghìn không trăm hai mươi của Chính phủ" — the kind ("NĐ") is not
-repeated when the sentence already names it, and "của <issuer>" is left out when the sentence already
-says who issued it ("Kế hoạch số 635/KH-UBND ... của UBND tỉnh").
+A document code is read the way a news announcer reads it, every part once: the kind, "số", the number,
+the year, "của" the issuer, then the drafting unit after a pause.
+- "Nghị định 47/2020/NĐ-CP" -> "Nghị định bốn mươi bảy năm hai nghìn không trăm hai mươi của Chính phủ":
+  the kind ("NĐ") is not repeated when the words just before the code name it;
+- "Số 123/QĐ-UBND" -> "Quyết định số một trăm hai mươi ba của ủy ban nhân dân": a kind the sentence has
+  not named is said before "số" (the written "Số" is taken into the reading, never said twice);
+- "Công văn 12/UBND-VP" -> "Công văn mười hai của ủy ban nhân dân, văn phòng": a unit after the issuer
+  is read after it (spelled and flagged to the editor when unknown);
+- "của <issuer>" is left out when the sentence already says who issued it ("Kế hoạch số 635/KH-UBND ...
+  của UBND tỉnh"): the issuer is still heard, once.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ _ROMAN_WORDS = frozenset(
 )  # fmt: skip
 """Words after which a lone I, V, X... is a Roman numeral ("quý I", "báo động III", "Đại hội XIII")."""
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
+_UNIT_BEFORE = re.compile(r"\d[^\W\d_]{1,3}$")
 
 
 def _read_code_number(number: str) -> str:
@@ -47,9 +54,10 @@ def _read_code_number(number: str) -> str:
 
 def _issuer(part: str, ctx: Context) -> str | None:
     """Return who a code part names ("TTg" -> "Thủ tướng Chính phủ", "QH14" -> "Quốc hội khóa mười bốn")."""
-    term = re.fullmatch(r"QH(\d+)", part)
+    term = re.fullmatch(r"(UBTV)?QH(\d+)", part)
     if term:
-        return f"Quốc hội khóa {read_number(int(term[1]))}"
+        body = "Ủy ban Thường vụ Quốc hội" if term[1] else "Quốc hội"
+        return f"{body} khóa {read_number(int(term[2]))}"
     return ctx.extra.get(part) or ISSUERS.get(part) or ctx.lookup(part)
 
 
@@ -63,28 +71,32 @@ def _sentence_around(match: re.Match[str]) -> str:
 
 
 def _mentions(sentence: str, code: str, reading: str) -> bool:
-    """Tell whether ``sentence`` names an issuer already: its code as written ("UBND") or its reading."""
+    """Tell whether ``sentence`` names an issuer already: its code as written ("UBND") or its reading
+    (a term of office need not be repeated: "Ủy ban Thường vụ Quốc hội" names "UBTVQH14")."""
     return (
-        reading.lower() in sentence.lower()
+        reading.lower().partition(" khóa ")[0] in sentence.lower()
         or re.search(rf"(?<!\w){re.escape(code)}(?!\w)", sentence) is not None
     )
 
 
 def _document_code(match: re.Match[str], ctx: Context) -> str:
-    """Read "01-NQ/TU", "17/2020/NĐ-CP", "123/QĐ-UBND", "15/2012/QH13"."""
+    """Read "01-NQ/TU", "17/2020/NĐ-CP", "Số 123/QĐ-UBND", "15/2012/QH13", "12/UBND-VP"."""
     parts = re.split(r"[/-]", match["code"])
     kind = DOCUMENT_TYPES.get(parts[0])
     if kind:
         parts = parts[1:]
     issuer_part = parts[0] if parts else None
     issuer = _issuer(issuer_part, ctx) if issuer_part else None
+    said = match["so"]
     if len(parts) == 1 and issuer is None and not kind and not match["y"]:
         return match[0]  # "5-A" and the like: not a document code
     words = [_read_code_number(match["n"])]
     if match["y"]:
         words += ["năm", read_number(int(match["y"]))]
-    if kind and previous_word(match) != "số" and kind not in text_before(match, 40):
+    if kind and kind not in text_before(match, 40) and (said or previous_word(match) != "số"):
         words = [kind, "số", *words]
+    elif said:
+        words = [said, *words]
     if issuer_part:
         sentence = _sentence_around(match)
         if issuer is None:
@@ -92,7 +104,20 @@ def _document_code(match: re.Match[str], ctx: Context) -> str:
             words += ["của", spell(issuer_part)]
         elif not _mentions(sentence, issuer_part, issuer):
             words += ["của", issuer]
+        units = [_unit(part, ctx) for part in parts[1:]]
+        if units:
+            words[-1] += ","
+            words += [", ".join(units)]
     return " " + " ".join(words) + " "
+
+
+def _unit(part: str, ctx: Context) -> str:
+    """Read the drafting unit of a code ("VP" -> "văn phòng"); an unknown one is spelled and reported."""
+    reading = _issuer(part, ctx)
+    if reading is None:
+        ctx.report(part)
+        return spell(part)
+    return reading
 
 
 def _letters_and_digits(match: re.Match[str], ctx: Context) -> str:
@@ -130,17 +155,23 @@ def _roman(match: re.Match[str], ctx: Context) -> str:
     return f"{spoken}{year} "
 
 
+def _glued_dash(match: re.Match[str], ctx: Context) -> str:
+    """A dash between a name and a number ("Covid-19") is a space; after a unit ("5đ-6đ") a range."""
+    before = match.string[max(0, match.start() - 4) : match.start()]
+    return "-" if _UNIT_BEFORE.search(before) else " "
+
+
 ROMAN_RULES: tuple[Rule, ...] = ((re.compile(r"(?<![\w])(?P<r>[IVXL]+)(?:/(?P<y>\d{4}))?(?![\w/])"), _roman),)
 """Before the number pass, which would read "II/2022" as a ratio."""
 
 CODE_RULES: tuple[Rule, ...] = (
     (
         re.compile(
-            rf"(?=\d)(?<![\w/.,-])(?P<n>\d+[a-z]?)(?:/(?P<y>\d{{4}}))?[/-](?P<code>{_PART}(?:[/-]{_PART})*)(?![\w/])"
+            rf"(?:(?<!\w)(?P<so>[Ss]ố:?)\s?)?(?=\d)(?<![\w/.,-])(?P<n>\d+[a-z]?)(?:/(?P<y>\d{{4}}))?[/-](?P<code>{_PART}(?:[/-]{_PART})*)(?![\w/])"
         ),
         _document_code,
     ),
     (re.compile(r"(?<![\w.,/])(?:[A-ZĐ]+\d+[A-ZĐ\d]*|\d+[A-ZĐ]+[A-ZĐ\d]*)(?![\w/])"), _letters_and_digits),
-    (re.compile(r"(?<=[^\W\d_])-(?=\d)"), lambda match, ctx: " "),  # Covid-19
+    (re.compile(r"(?<=[^\W\d_])-(?=\d)"), _glued_dash),
 )
 """Codes first: their digits must not be read as dates or ranges by the number pass (lines with digits)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from broadcast.tts.numbers import read_code_number, read_day, read_month, read_number
-from broadcast.tts.rules import Context, next_word, previous_word
+from broadcast.tts.rules import Context, next_word, previous_word, text_before, words
 
 DAY_WORDS = frozenset({"ngày", "mùng", "mồng"})
 DATE_WORDS = DAY_WORDS | {
@@ -29,6 +29,9 @@ COUNT_NOUNS = frozenset(
     }
 )  # fmt: skip
 """Words after d/m that show it counts something ("9/12 xã đạt chuẩn")."""
+_DASH_DATE_WORDS = DAY_WORDS | {"sáng", "chiều", "tối", "trưa", "đêm", "hôm", "rạng"}
+_NOT_AFTER_DATE = COUNT_NOUNS | {"giờ", "h", "tiếng", "phút", "ngày", "đêm", "lần", "độ", "tuổi", "cấp"}
+_RANGE_WORDS = frozenset({"từ", "đến", "tới"})
 _QUARTER_WORDS = frozenset({"quý", "quí", "kỳ", "kì"})
 _DOCUMENT_WORDS = frozenset({"số", "định", "quyết", "thị", "luật", "lệnh", "tư", "bản"})
 
@@ -43,6 +46,29 @@ def is_date(day: int, month: int, match: re.Match[str]) -> bool:
     if before in RATIO_WORDS or next_word(match) in COUNT_NOUNS:
         return False
     return (day, month) != (24, 7)  # "phục vụ 24/7" is round the clock
+
+
+def is_dash_date(day: int, month: int, match: re.Match[str], *, dotted: bool = False) -> bool:
+    """Tell whether "29-12" / "29.11" at ``match`` is a date: a valid day-month in a date context.
+
+    A day word before it makes it one ("ngày", "mùng", "đêm", "sáng", "chiều", "tối", "trưa", "rạng",
+    "hôm nay", "ngày mai", "chiều nay"); a dotted one also after "từ"/"đến" when "ngày" was just said
+    ("các ngày từ 21.6 đến 24.6") or a dashed one that cannot be a rising range ("từ 22-5"). Elsewhere
+    a dash is a range or a score ("tỷ số 2-3") and a dot a number; a count or clock after it ("sáng 7-9
+    giờ", "tối 2-3 người", "từ 5-3 người") keeps it a range.
+    """
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return False
+    before = previous_word(match)
+    if before in _DASH_DATE_WORDS:
+        return before == "ngày" or next_word(match) not in _NOT_AFTER_DATE
+    if before in {"nay", "mai"}:  # "hôm nay 24.12", "ngày mai (26-12)", "chiều nay, 13-5"
+        said = words(text_before(match, 24))
+        return len(said) >= 2 and said[-2].lower() in _DASH_DATE_WORDS
+    if before not in _RANGE_WORDS or next_word(match) in _NOT_AFTER_DATE:
+        return False
+    # "từ ngày 10-5 đến 10-6", "các ngày từ 21.6 đến 24.6"; "từ 22-5" cannot be a rising range
+    return "ngày" in words(text_before(match, 30))[-4:] or (not dotted and day > month)
 
 
 def read_date(day: int, month: int, year: str | None, match: re.Match[str], ctx: Context) -> str:

@@ -34,6 +34,11 @@ GOVERNMENT: dict[str, str] = {
     "TNHH": "trách nhiệm hữu hạn", "CP": "cổ phần", "CTCP": "công ty cổ phần", "MTV": "một thành viên",
     "ĐKKD": "đăng ký kinh doanh", "SXKD": "sản xuất kinh doanh", "QL": "quốc lộ", "TL": "tỉnh lộ",
     "CLB": "câu lạc bộ", "PV": "phóng viên", "BTV-UBND": "ban thường vụ, ủy ban nhân dân",
+    "QĐ": "quyết định", "VP": "văn phòng", "CAX": "công an xã", "NVQS": "nghĩa vụ quân sự",
+    "QS": "quân sự", "CHQS": "chỉ huy quân sự", "BCHQS": "ban chỉ huy quân sự", "DQTV": "dân quân tự vệ",
+    "DQ": "dân quân", "QNDB": "quân nhân dự bị",
+    "TCty": "tổng công ty", "Cty": "công ty", "CTy": "công ty", "SSNN": "sẵn sàng nhập ngũ",
+    "EVNHCMC": "e vê en thành phố Hồ Chí Minh", "EVNHANOI": "e vê en Hà Nội",
 }  # fmt: skip
 """Party, state, mass organisations, administration and documents."""
 
@@ -66,10 +71,12 @@ MINISTRIES: dict[str, str] = {
 WELFARE: dict[str, str] = {
     "THPT": "trung học phổ thông", "THCS": "trung học cơ sở", "TH": "tiểu học", "MN": "mầm non",
     "GDTX": "giáo dục thường xuyên", "GDNN": "giáo dục nghề nghiệp", "HSSV": "học sinh, sinh viên",
-    "HS": "học sinh", "GV": "giáo viên", "SGK": "sách giáo khoa", "THPTQG": "trung học phổ thông quốc gia",
+    "HS": "học sinh", "GV": "giáo viên", "ĐH": "đại học", "CĐ": "cao đẳng", "GD": "giáo dục",
+    "GD-ĐT": "giáo dục và đào tạo", "LHTN": "liên hiệp thanh niên",
+    "TCCN": "trung cấp chuyên nghiệp", "SGK": "sách giáo khoa", "THPTQG": "trung học phổ thông quốc gia",
     "TYT": "trạm y tế", "TTYT": "trung tâm y tế", "BVĐK": "bệnh viện đa khoa", "BV": "bệnh viện",
     "CDC": "xê đê xê", "KCB": "khám chữa bệnh", "TCMR": "tiêm chủng mở rộng", "SXH": "sốt xuất huyết",
-    "TCM": "tay chân miệng", "YTDP": "y tế dự phòng", "ATTP": "an toàn thực phẩm",
+    "TCM": "tay chân miệng", "Td": "tê đê", "YTDP": "y tế dự phòng", "ATTP": "an toàn thực phẩm",
     "VSATTP": "vệ sinh an toàn thực phẩm", "ATVSTP": "an toàn vệ sinh thực phẩm",
     "KHHGĐ": "kế hoạch hóa gia đình", "DS-KHHGĐ": "dân số, kế hoạch hóa gia đình",
     "CSSKBĐ": "chăm sóc sức khỏe ban đầu", "SDD": "suy dinh dưỡng", "PHCN": "phục hồi chức năng",
@@ -88,7 +95,8 @@ LAND_AND_WEATHER: dict[str, str] = {
     "KTTT": "kinh tế tập thể", "GTSX": "giá trị sản xuất", "DTLCP": "dịch tả lợn châu Phi",
     "LMLM": "lở mồm long móng", "CGC": "cúm gia cầm", "BVMT": "bảo vệ môi trường",
     "VSMT": "vệ sinh môi trường", "NSH": "nước sinh hoạt", "BĐKH": "biến đổi khí hậu",
-    "KTTV": "khí tượng thủy văn", "ATNĐ": "áp thấp nhiệt đới", "KKL": "không khí lạnh",
+    "KTTV": "khí tượng thủy văn", "BĐ": "báo động", "ĐBSCL": "đồng bằng sông Cửu Long",
+    "PCCN": "phòng chống cháy nổ", "ATNĐ": "áp thấp nhiệt đới", "KKL": "không khí lạnh",
     "PCTT": "phòng chống thiên tai", "TKCN": "tìm kiếm cứu nạn",
     "PCTT&TKCN": "phòng chống thiên tai và tìm kiếm cứu nạn",
     "PCLB": "phòng chống lụt bão", "PCCC": "phòng cháy chữa cháy", "PCCR": "phòng cháy chữa rừng",

@@ -1,7 +1,8 @@
 """Turn a pasted bulletin into what the speech engine should read (pure functions, no I/O).
 
 The pipeline, line by line: clean web leftovers (``cleanup``) -> the commune's own multi-word entries ->
-dotted abbreviations -> web and e-mail addresses (``web``) -> codes: document numbers, "F0", Roman
+dotted abbreviations -> web and e-mail addresses (``web``) -> flood alarm levels and storm positions
+(``hydromet``) -> codes: document numbers, "F0", Roman
 numerals (``codes``) -> numbers, dates, times, ranges, units, phones (``quantities``, ``dates``) ->
 abbreviations and loan words (``abbreviations``) -> symbols, punctuation and spacing (``tidy``).
 
@@ -20,6 +21,9 @@ from functools import lru_cache
 from broadcast.tts.abbreviations import expand_abbreviations, expand_phrases, is_caps_line
 from broadcast.tts.cleanup import clean_lines
 from broadcast.tts.codes import CODE_RULES, ROMAN_RULES
+from broadcast.tts.coverage import unread_in_line
+from broadcast.tts.hydromet import HINT as HYDROMET_HINT
+from broadcast.tts.hydromet import HYDROMET_RULES
 from broadcast.tts.numbers import check_number_lengths
 from broadcast.tts.quantities import QUANTITY_RULES
 from broadcast.tts.rules import Context, apply_rules
@@ -28,8 +32,8 @@ from broadcast.tts.web import WEB_RULES
 _TOKEN_KEY = re.compile(r"[^\W\d_]+(?:[&-][^\W\d_]+)*")
 _SYMBOLS = {
     "&": " và ", "/": ", ", "+": " cộng ", "=": " bằng ", "~": " khoảng ", "≈": " khoảng ", "@": " a còng ",
-    "≥": " lớn hơn hoặc bằng ", "≤": " nhỏ hơn hoặc bằng ", ">": ", ", "<": ", ", "»": ", ", "°": " độ ",
-    "_": " ", "\\": " ", "[": " (", "]": ") ", "{": " ", "}": " ",
+    "±": " cộng trừ ", "≥": " lớn hơn hoặc bằng ", "≤": " nhỏ hơn hoặc bằng ", ">": ", ", "<": ", ",
+    "»": ", ", "°": " độ ", "_": " ", "\\": " ", "[": " (", "]": ") ", "{": " ", "}": " ",
 }  # fmt: skip
 _SYMBOL = re.compile("|".join(map(re.escape, _SYMBOLS)))
 _SPACED_DASH = re.compile(r"(?<=[^\W\d_,.])\s*[-–—]\s+|\s+[-–—]\s*(?=[^\W\d_])|\s+[-–—]\s+")
@@ -55,12 +59,25 @@ def normalize_text(text: str, extra: Mapping[str, str] | None = None, *, mung: b
 
 
 def unknown_abbreviations(text: str, extra: Mapping[str, str] | None = None) -> list[str]:
-    """Return the all-caps tokens of ``text`` that will be spelled letter by letter, in order of first use."""
+    """Return what the editor must check before approval, in order of first use, without repeats.
+
+    First the all-caps tokens that will be spelled letter by letter, then what ``unread_tokens`` finds:
+    letters glued to digits in a shape no rule reads, and pieces that would vanish from the reading.
+    """
     check_number_lengths(text)
     ctx = Context(extra=extra or {}, unknown=[])
+    unread: list[str] = []
     for line in clean_lines(text):
-        normalize_line(line, ctx)
-    return list(dict.fromkeys(ctx.unknown or []))
+        unread += unread_in_line(line, normalize_line(line, ctx), ctx)
+    return list(dict.fromkeys([*(ctx.unknown or []), *unread]))
+
+
+def unread_tokens(text: str, extra: Mapping[str, str] | None = None) -> list[str]:
+    """Return the pieces of ``text`` the reading garbles or drops ("BĐ9X", "12kgx"), in order, once each."""
+    check_number_lengths(text)
+    ctx = Context(extra=extra or {})
+    found = (unread_in_line(line, normalize_line(line, ctx), ctx) for line in clean_lines(text))
+    return list(dict.fromkeys(token for tokens in found for token in tokens))
 
 
 def normalize_line(line: str, ctx: Context) -> str:
@@ -73,6 +90,8 @@ def normalize_line(line: str, ctx: Context) -> str:
     if _WEB_HINT.search(line):
         line = apply_rules(line, WEB_RULES, ctx)
     has_digit = _DIGIT.search(line) is not None
+    if HYDROMET_HINT.search(line):  # "BĐ2", "BĐII", "16,8N"
+        line = apply_rules(line, HYDROMET_RULES, ctx)
     if has_digit:
         line = apply_rules(line, CODE_RULES, ctx)
     if _ROMAN_HINT.search(line):

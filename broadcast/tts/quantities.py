@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-from broadcast.tts.dates import DAY_WORDS, is_date, read_date, read_month_year, read_time
+from broadcast.tts.dates import DAY_WORDS, is_dash_date, is_date, read_date, read_month_year, read_time
 from broadcast.tts.numbers import (
     phone_groups,
+    read_code_number,
     read_day,
     read_digits,
     read_integer,
@@ -51,6 +52,8 @@ _NEAR_DIGIT_CONTEXT = re.compile(_DIGIT_WORDS + r"[^.!?;\d]{0,16}(?:\d+\W+){0,4}
 _HOTLINE = re.compile(r"11[1-5]|\d{8,}")
 _FRACTION_NOUNS = frozenset({"số", "diện", "dân", "tổng", "lượng", "khối", "quỹ", "ngân", "giá", "thời"})
 """Nouns after a small a/b that make it a fraction of a whole: "2/3 số hộ" -> "hai phần ba số hộ"."""
+_DOCUMENT_WORDS = frozenset({"số", "định", "quyết", "thị", "luật", "lệnh", "tư"})
+_MONTH_WORDS = frozenset({"tháng", "quý", "quí"})
 _CODE_WORDS = frozenset({"số", "quyết", "định", "thị", "hiệu", "mã", "luật"})
 """After these, a leading zero marks a name ("Nghị quyết 01"), said digit by digit."""
 
@@ -65,6 +68,8 @@ _SINGLE = re.compile(
     r"|1[89]00(?:[ .]?\d{2,4}){1,2}(?!\d))"
     r"|(?P<dd>\d{1,2})(?P<sep>[/.-])(?P<dm>\d{1,2})(?P=sep)(?P<dy>\d{4})(?![\d/])"
     r"|(?P<mo>\d{1,2})/(?P<my>\d{4})(?![\d/])"
+    r"|(?P<dmo>\d{1,2})\.(?P<dmy>\d{4})(?![\d/]|[.,]\d)"
+    r"|(?P<pd>\d{1,2})\.(?P<pm>\d{1,2})(?![\d/]|[.,]\d)"
     r"|(?P<hh>\d{1,3})(?::(?P<mi>\d{2})(?::\d{2})?|[hg](?P<mi2>\d{2})'?|h)(?![\w:])"
     r"|(?P<ra>\d+(?:\.\d{3})*)/(?P<rb>\d+(?:\.\d{3})*)(?![\d/]|[.,]\d)"
     rf"|(?P<num>{_NUM})(?:\s?(?P<unit>{_UNIT})(?![\w²³]))?"
@@ -103,6 +108,15 @@ def _single(match: re.Match[str], ctx: Context) -> str:
         return " " + " ".join(read_integer(part) for part in re.split(r"[/.-]", match[0])) + " "
     if match["mo"]:
         return f" {read_month_year(match['mo'], match['my'], match)} "
+    if match["dmo"]:
+        if previous_word(match) in _MONTH_WORDS:
+            return f" {read_month_year(match['dmo'], match['dmy'], match)} "  # "tháng 12.2018"
+        return f" {read_numeral(match[0])} "
+    if match["pd"]:
+        day, month = int(match["pd"]), int(match["pm"])
+        if is_dash_date(day, month, match, dotted=True):
+            return f" {read_date(day, month, None, match, ctx)} "  # "đêm 29.11"
+        return f" {read_quantity(match[0], None, previous_word(match), ctx)} "
     if match["hh"]:
         return f" {_read_clock(match)} "
     if match["ra"]:
@@ -140,6 +154,8 @@ def _read_slash(match: re.Match[str], ctx: Context) -> str:
     if len(first) <= 2 and len(second) <= 2 and is_date(int(first), int(second), match):
         return read_date(int(first), int(second), None, match, ctx)
     before = previous_word(match)
+    if before in _DOCUMENT_WORDS and len(second) == 4 and 1900 <= int(second) <= 2100:
+        return f"{read_code_number(first)} năm {read_number(int(second))}"  # "Nghị định số 200/2025"
     head = read_ordinal(int(first)) if before == "thứ" and first.isdigit() else read_integer(first)
     whole = int(second.replace(".", ""))
     if before != "thứ" and int(first.replace(".", "")) < whole <= 10 and next_word(match) in _FRACTION_NOUNS:
@@ -153,19 +169,32 @@ def _range(match: re.Match[str], ctx: Context) -> str:
     before = previous_word(match)
     if first.isdigit() and second.isdigit():
         low, high = int(first), int(second)
-        if before == "ngày" and 1 <= low <= 31 and 1 <= high <= 12:
-            return f" {read_date(low, high, None, match, ctx)} "  # "ngày 31-12"
+        if is_dash_date(low, high, match):
+            return f" {read_date(low, high, None, match, ctx)} "  # "ngày 31-12", "đêm 29-12"
         if before == "tháng" and 1 <= low < high <= 12:
             return f" {read_month(low)} đến tháng {read_month(high)} "
         if low >= high:
             return f" {read_quantity(first, None, before, ctx)} {read_integer(second)} "
+    dotted = re.fullmatch(r"(\d{1,2})\.(\d{1,2})", second)
+    if (
+        dotted
+        and first.isdigit()
+        and before in DAY_WORDS
+        and is_dash_date(int(dotted[1]), int(dotted[2]), match)
+    ):
+        head = read_day(int(first), mung=ctx.mung)  # "ngày 3 - 31.12"
+        tail = f"ngày {read_day(int(dotted[1]), mung=ctx.mung)} tháng {read_month(int(dotted[2]))}"
+        return f" {head} đến {tail} "
     day_range = re.fullmatch(r"\d{1,2}", first) and re.fullmatch(r"\d{1,2}/\d{1,2}(?:/\d{4})?", second)
     if day_range and 1 <= int(first) <= 31:
         head = read_day(int(first), mung=ctx.mung)
         head = head if before in DAY_WORDS else "ngày " + head
         tail = _read_atom(second, "ngày", ctx)
         return f" {head} đến {tail} "
-    return f" {_read_atom(first, before, ctx)} đến {_read_atom(second, before, ctx)} "
+    head = _read_atom(first, before, ctx)
+    if before in DAY_WORDS and head.startswith("ngày "):
+        head = head.removeprefix("ngày ")  # "từ ngày 26/11-28/11/2019": "ngày" is said once
+    return f" {head} đến {_read_atom(second, before, ctx)} "
 
 
 def _read_atom(text: str, before: str, ctx: Context) -> str:
@@ -196,10 +225,13 @@ def _minus(match: re.Match[str], ctx: Context) -> str:
 
 
 QUANTITY_RULES: tuple[Rule, ...] = (
-    (re.compile(rf"(?=\d)(?<![\w.,/:-])(?P<a>{_ATOM})\s*[-–—]\s*(?P<b>{_ATOM})(?![\w/]|[.,:-]\d)"), _range),
+    (re.compile(rf"(?=[\s/])\s?/\s?({_PER_UNIT}|{_PER_WORDS})(?![\w²³])"), _per_unit),
+    (
+        re.compile(rf"(?=\d)(?<![\w.,/:-])(?P<a>{_ATOM})\s*[-–—]\s*(?P<b>{_ATOM})(?![\w/]|[.,:-]\d)"),
+        _range,
+    ),
     (re.compile(r"(?=\d)(?<![\w.,/-])(?!\d{1,2}-\d{1,2}-\d{4}(?!\d))\d+(?:-\d+){2,}(?![\w/])"), _sequence),
     (re.compile(r"(^|[\s(])-(?=\d)"), _minus),
-    (re.compile(rf"(?=[\s/])\s?/\s?({_PER_UNIT}|{_PER_WORDS})(?![\w²³])"), _per_unit),
     (_SINGLE, _single),
     (
         re.compile(rf"\b(tỷ|triệu|nghìn|ngàn)\s?({_UNIT})(?![\w²³])"),

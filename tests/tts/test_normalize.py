@@ -82,7 +82,7 @@ UNKNOWN = [
     ("Nghị quyết số 01-NQ/TU của Đại hội XIII, quý II/2022", None, []),
     ("Ban quản lý HTX họp tại nhà văn hoá KDC số 3.", None, ["KDC"]),
     ("Ban quản lý HTX họp tại nhà văn hoá KDC số 3.", {"KDC": "khu dân cư"}, []),
-    ("Công văn 12/XYZ-ABC của xã", None, ["XYZ"]),
+    ("Công văn 12/XYZ-ABC của xã", None, ["XYZ", "ABC"]),  # the drafting unit is read too (was dropped)
     ("BÃO SỐ 3 ĐANG VÀO BỜ, BA CON CAN CHU Y", None, []),
     ("Họp UBND-QLDA", None, ["QLDA"]),
 ]

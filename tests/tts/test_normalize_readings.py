@@ -156,7 +156,7 @@ CODES = [
         "Thông tư ba mươi chín năm hai nghìn không trăm hai mươi của Bộ Thông tin và Truyền thông.",
     ),
     ("Luật số 15/2012/QH13", "Luật số mười lăm năm hai nghìn không trăm mười hai của Quốc hội khóa mười ba."),
-    ("Công văn số 456/UBND-VP", "Công văn số bốn trăm năm mươi sáu của ủy ban nhân dân."),
+    ("Công văn số 456/UBND-VP", "Công văn số bốn trăm năm mươi sáu của ủy ban nhân dân, văn phòng."),
     ("Chỉ thị 05-CT/TW", "Chỉ thị không năm của Trung ương."),
     ("Thực hiện 789/QĐ-TTg", "Thực hiện quyết định số bảy trăm tám mươi chín của Thủ tướng Chính phủ."),
     ("Ca F0, F1", "Ca ép không, ép một."),

@@ -25,8 +25,9 @@
         preview.textContent = res.body.spoken_text || "(không có nội dung đọc được)";
         var terms = res.body.unknown_abbreviations;
         unknown.hidden = terms.length === 0;
-        unknown.textContent = "Máy chưa biết các từ viết tắt này và sẽ đánh vần: " + terms.join(", ") +
-          ". Thêm cách đọc ở mục Từ điển của xã.";
+        unknown.textContent = "Máy chưa biết cách đọc: " + terms.join(", ") + ". Từ viết tắt sẽ bị đánh vần " +
+          "từng chữ; chữ dính liền với số (như «BĐ9X») hay ký hiệu lạ sẽ bị đọc sai hoặc bỏ qua. Sửa lại nội " +
+          "dung hoặc thêm cách đọc ở mục Từ điển của xã.";
       })
       .catch(function () { preview.textContent = "Không kết nối được máy chủ."; });
   });
