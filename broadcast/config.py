@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -195,8 +195,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Base URL agents use to fetch clips; default http://HOST:PORT of `serve`."
     )
-    tts_engine: str = Field("espeak", description="Default TTS engine.")
-    tts_voice: str = Field("vi", description="Default voice of the engine.")
+    tts_engine: str = Field(
+        "espeak",
+        description="Default TTS engine; unset: piper if a Vietnamese Piper voice is installed, else espeak.",
+    )
+    tts_voice: str = Field("vi", description='Default voice of the engine ("" = the engine\'s own default).')
     tts_fallback: list[str] = Field(
         default_factory=lambda: ["espeak"],
         description="Engines tried in order when the chosen one is unavailable (offline espeak last).",
@@ -316,6 +319,21 @@ class Settings(BaseSettings):
         1000, ge=1, description="Reports one device may send at once (an outbox after a long outage)."
     )
     env: Literal["local", "production"] = "local"
+
+    @model_validator(mode="after")
+    def _natural_voice_when_installed(self) -> Settings:
+        """Read with Piper when a Vietnamese Piper voice is installed and no engine or voice was set.
+
+        Installing the voice (`quickstart`, `broadcast voices install`) is what makes it the default; there
+        is no second record to keep in step, and a voice removed means espeak-ng again. An operator's
+        BROADCAST_TTS_ENGINE or BROADCAST_TTS_VOICE always wins. The voice "" is the engine's default.
+        """
+        if {"tts_engine", "tts_voice"}.isdisjoint(self.model_fields_set):
+            from broadcast.tts.voices import natural_voice
+
+            if natural_voice(self.voices_dir) is not None:
+                self.tts_engine, self.tts_voice = "piper", ""
+        return self
 
     @property
     def database(self) -> str:

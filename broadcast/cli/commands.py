@@ -53,10 +53,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast.cli.quickstart import first_run_setup, start_demo_agent
+    from broadcast.cli.quickstart import first_run_setup, install_natural_voice, start_demo_agent
 
     if not settings.public_url:
         settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{args.port}"})
+    settings = install_natural_voice(settings)  # before the samples are read aloud
     config = first_run_setup(settings)
     agent = start_demo_agent(config) if config else None
     try:

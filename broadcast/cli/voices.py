@@ -56,6 +56,12 @@ def cmd_voices_install(args: argparse.Namespace, settings: Settings) -> int:
             timeout_s=settings.tts_timeout_s,
             progress=progress,
         )
+    except KeyboardInterrupt:  # Ctrl+C, or quickstart's time limit: the partial files are already gone
+        if shown >= 0:
+            print(file=sys.stderr)  # end the progress line
+            shown = -1
+        print(f"Đã dừng cài giọng {args.name}; chưa có gì thay đổi.", file=sys.stderr)
+        return 130
     finally:
         if shown >= 0:
             print(file=sys.stderr)

@@ -28,7 +28,12 @@ from typing import IO, Any
 from broadcast.tts.base import TtsError
 
 RECOMMENDED_VOICE = "vi_VN-vais1000-medium"
-"""The Vietnamese Piper voice the station suggests installing."""
+"""The Vietnamese Piper voice the station suggests and `quickstart` installs. Of the three in Piper's
+repository it is the one "medium" voice: 22.05 kHz from one speaker (the VAIS-1000 corpus). The others:
+vi_VN-25hours_single-low (one speaker, more hours, but 16 kHz "low") and vi_VN-vivos-x_low (the smallest
+model, trained on 65 speakers of a speech-recognition corpus, few minutes each). On a horn speaker one
+clear, steady voice matters most. Not measured here: the word-error benchmark compares every installed
+voice."""
 
 QUALITIES = ("x_low", "low", "medium", "high")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
@@ -143,15 +148,31 @@ def list_voices(voices_dir: Path) -> list[InstalledVoice]:
 
 
 def voice_names(voices_dir: Path) -> list[str]:
-    """Return installed voice names, Vietnamese first, without hashing any model (cheap, for the engine)."""
+    """Return installed voice names, Vietnamese first (the recommended one leading), without hashing any
+    model (cheap, for the engine: its first name is Piper's default voice)."""
+    return [name for _, name in _ranked(voices_dir)]
+
+
+def natural_voice(voices_dir: Path) -> str | None:
+    """Return the Vietnamese voice Piper reads with by default, or None when none is installed."""
+    ranked = _ranked(voices_dir)
+    if not ranked:
+        return None
+    (foreign, _), name = ranked[0]
+    return None if foreign else name
+
+
+def _ranked(voices_dir: Path) -> list[tuple[tuple[bool, bool], str]]:
+    """Return ((not Vietnamese, not the recommended voice), name) of each readable voice, best first."""
     entries = []
     for name in _names(voices_dir):
         try:
             config = voice_config(voices_dir, name)
         except VoiceInstallError:
             continue
-        entries.append((not _is_vietnamese(_language(config, name), _espeak_voice(config)), name))
-    return [name for _, name in sorted(entries)]
+        foreign = not _is_vietnamese(_language(config, name), _espeak_voice(config))
+        entries.append(((foreign, name != RECOMMENDED_VOICE), name))
+    return sorted(entries)
 
 
 def voice_config(voices_dir: Path, name: str) -> dict[str, Any]:
