@@ -15,11 +15,13 @@ from broadcast.bulletins import jobs as bulletin_jobs
 from broadcast.bulletins import queries as bulletin_queries
 from broadcast.bulletins import review as bulletin_review
 from broadcast.bulletins.uploads import Upload
+from broadcast.config import SpeechSettings
 from broadcast.http import paging
 from broadcast.http.deps import AddressDep, StationDep
 from broadcast.http.uploads import read_file
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
+from broadcast.tts.voices import RECOMMENDED_VOICE, voice_names
 from broadcast.web import programme_pages
 from broadcast.web.forms import SPEECH, file_lost, shown_again
 from broadcast.web.pages import WEEKDAYS, CsrfChecked, PageUser, page
@@ -33,6 +35,17 @@ ENGINES = {
     "gtts": "Google (trực tuyến)",
     "edge": "Microsoft Edge (trực tuyến)",
 }
+
+
+def default_reader(speech: SpeechSettings) -> tuple[str, str]:
+    """Return the engine and voice that read a bulletin when the form's engine is kept."""
+    engine, voice = speech.tts_engine, speech.tts_voice
+    if engine == "piper":
+        installed = voice_names(speech.voices_dir)
+        voice = voice or next(iter(installed), "")
+        if voice not in installed:  # Piper cannot read: the fallback (espeak-ng) does
+            return "espeak", ""
+    return engine, voice
 
 
 def _list_page(
@@ -65,6 +78,8 @@ def _list_page(
         zones=zones,
         form=form,
         engines=ENGINES,
+        reader=default_reader(station.settings.speech),
+        natural_voice=RECOMMENDED_VOICE,
         status=status or "",
         upload_max_mb=station.settings.upload_max_bytes / 1e6,
         upload_max_min=station.settings.upload_max_s / 60,
