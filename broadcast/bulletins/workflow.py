@@ -51,13 +51,17 @@ def validate_draft(
     """Return the cleaned draft or raise Invalid (or NumberTooLong) with a message the officer can act on."""
     text = domain.clean_text(draft.text, field="Nội dung", max_chars=limits.max_text_chars)
     check_number_lengths(text)  # refused before any synthesis starts, also for background jobs
+    engine = draft.engine or speech.tts_engine
+    # The station's default voice belongs to the default engine: another engine chosen in the form reads
+    # with its own default voice rather than being handed a voice name it does not know.
+    voice = draft.voice or (speech.tts_voice if engine == speech.tts_engine else "")
     return BulletinDraft(
         title=domain.clean_text(draft.title, field="Tiêu đề", max_chars=domain.MAX_TITLE_CHARS),
         text=text,
         priority=domain.check_priority(draft.priority),
         zones=domain.check_zones(draft.zones, known_zones(session)),
-        engine=draft.engine or speech.tts_engine,
-        voice=draft.voice or speech.tts_voice,
+        engine=engine,
+        voice=voice,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from broadcast import bulletins
 from broadcast.config import Settings
 from broadcast.tts.voices import RECOMMENDED_VOICE
 from broadcast.web import bulletin_pages
@@ -62,3 +64,17 @@ def test_the_reader_is_the_voice_that_really_reads(tmp_path: Path, monkeypatch: 
     assert bulletin_pages.default_reader(Settings(data_dir=data_dir).speech) == ("piper", RECOMMENDED_VOICE)
     online = Settings(data_dir=data_dir, tts_engine="edge", tts_voice="vi-VN-HoaiMyNeural").speech
     assert bulletin_pages.default_reader(online) == ("edge", "vi-VN-HoaiMyNeural")
+
+
+def test_another_engine_chosen_in_the_form_gets_its_own_default_voice(api: Api) -> None:
+    speech = api.station.settings.model_copy(
+        update={"tts_engine": "piper", "tts_voice": RECOMMENDED_VOICE}
+    ).speech
+    draft = bulletins.BulletinDraft("Họp", "Họp dân lúc 8 giờ.", "normal", ["thon-1"], "espeak", "")
+    with api.station.db.session() as session:
+        chosen = bulletins.validate_draft(session, draft, speech, api.station.settings.limits)
+        default = bulletins.validate_draft(
+            session, dataclasses.replace(draft, engine=""), speech, api.station.settings.limits
+        )
+    assert (chosen.engine, chosen.voice) == ("espeak", "")  # not a Piper voice name handed to espeak-ng
+    assert (default.engine, default.voice) == ("piper", RECOMMENDED_VOICE)
