@@ -87,8 +87,8 @@ def _runs(line: str, ctx: Context) -> Iterator[str]:
         if _WEB.search(token):
             continue
         word = token.strip(_EDGES)
-        if ("&" in word or "-" in word) and ctx.lookup(word) is not None:
-            yield word  # "TT&TT", "KT-XH": one entry of the dictionary
+        if (("&" in word or "-" in word) and ctx.lookup(word) is not None) or word.lower() in LOAN_WORDS:
+            yield word  # "TT&TT", "KT-XH", "Co.op": one entry of the dictionary
         else:
             yield from _RUN.findall(token)
 

@@ -141,6 +141,7 @@ LOAN_WORDS: dict[str, str] = {
     "viettel": "vi ét teo", "mobifone": "mô bi phôn", "vinaphone": "vi na phôn", "vneid": "vê en ai đi",
     "vietgap": "việt gáp", "globalgap": "gờ lô bồ gáp", "thainguyen": "Thái Nguyên", "sars": "sát",
     "ncov": "en cô vi", "fax": "phắc", "gmail": "gờ meo", "tiktok": "tích tốc",
+    "saigon": "Sài Gòn", "co.op": "cô óp",
 }  # fmt: skip
 """Foreign words espeak's Vietnamese rules would mangle, matched case-insensitively."""
 

@@ -26,7 +26,7 @@ from broadcast.tts.hydromet import HINT as HYDROMET_HINT
 from broadcast.tts.hydromet import HYDROMET_RULES
 from broadcast.tts.numbers import check_number_lengths
 from broadcast.tts.quantities import QUANTITY_RULES
-from broadcast.tts.rules import Context, apply_rules
+from broadcast.tts.rules import UPPER, Context, apply_rules
 from broadcast.tts.web import WEB_RULES
 
 _TOKEN_KEY = re.compile(r"[^\W\d_]+(?:[&-][^\W\d_]+)*")
@@ -37,6 +37,13 @@ _SYMBOLS = {
 }  # fmt: skip
 _SYMBOL = re.compile("|".join(map(re.escape, _SYMBOLS)))
 _SPACED_DASH = re.compile(r"(?<=[^\W\d_,.])\s*[-–—]\s+|\s+[-–—]\s*(?=[^\W\d_])|\s+[-–—]\s+")
+_LOWER = "a-zđ" + "".join(sorted({char.lower() for char in UPPER[3:]}))
+_PLACE_RANGE = re.compile(
+    rf"(\b[Tt]ừ\s+(?:[{UPPER}][{_LOWER}]+\s+){{0,3}}[{UPPER}][{_LOWER}]+)\s*[-–—]\s*(?=[{UPPER}][{_LOWER}])"
+    r"(?![^,.;:]*\bđến\b)"
+)
+"""A dash between place names after "từ", no "đến" later in the clause: "từ Thanh Hóa-Phú Yên" (not
+"từ Bà Rịa-Vũng Tàu đến Cà Mau", not "từ UBND-HĐND")."""
 _GLUED_DASH = re.compile(r"(?<=[^\W\d_])[-–—](?=[^\W\d_])")
 _SENTENCE_START = re.compile(r"(^|[.!?]\s)(\w)")
 _END = ".!?:;"
@@ -86,6 +93,8 @@ def normalize_line(line: str, ctx: Context) -> str:
     if ctx.extra:
         line = _extra_phrases(tuple(ctx.extra.items())).sub(lambda match: ctx.extra[match[0]], line)
     line = expand_phrases(line)
+    if "-" in line:
+        line = _PLACE_RANGE.sub(r"\1 đến ", line)  # "từ Thanh Hóa-Phú Yên", before names are joined
     # The passes are gated by cheap searches: most lines have no address, Roman numeral or digit.
     if _WEB_HINT.search(line):
         line = apply_rules(line, WEB_RULES, ctx)

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import re
 
-from broadcast.tts.dates import DAY_WORDS, is_dash_date, is_date, read_date, read_month_year, read_time
+from broadcast.tts.dates import (
+    COUNT_NOUNS,
+    DAY_WORDS,
+    is_dash_date,
+    is_date,
+    read_date,
+    read_month_year,
+    read_time,
+)
 from broadcast.tts.numbers import (
     phone_groups,
     read_code_number,
@@ -31,7 +39,8 @@ UNITS: dict[str, str] = {
     "m²": "mét vuông", "m2": "mét vuông", "m³": "mét khối", "m3": "mét khối", "km": "ki lô mét",
     "cm": "xen ti mét", "mm": "mi li mét", "m": "mét", "kg": "ki lô gam", "mg": "mi li gam", "g": "gam",
     "ha": "héc ta", "ml": "mi li lít", "kWh": "ki lô oát giờ", "kW": "ki lô oát", "MW": "mê ga oát",
-    "kV": "ki lô vôn", "%": "phần trăm", "đ": "đồng", "VNĐ": "đồng", "VND": "đồng", "USD": "đô la Mỹ",
+    "kV": "ki lô vôn", "%": "phần trăm", "đồng": "đồng", "đ": "đồng",
+    "VNĐ": "đồng", "VND": "đồng", "USD": "đô la Mỹ",
     "tr.đ": "triệu đồng", "trđ": "triệu đồng", "tr": "triệu",
 }  # fmt: skip
 """Units written right after a number (case-sensitive: "m" is metres, "M" is not a unit)."""
@@ -44,12 +53,24 @@ PER_UNITS: dict[str, str] = {
 """Readings after "/" that are not plain words; any other word after "/" is read "một <word>"."""
 
 _PER_WORDS = "tháng|năm|ngày|tuần|giờ|người|hộ|lượt|lần|con|sào|mẫu|lít|tấn|tạ|cân|chiếc|cái|suất|buổi|khẩu"
-_DIGIT_WORDS = r"(?i:\b(?:gọi|điện thoại|dây nóng|tổng đài|hotline|tài khoản|fax|zalo|sđt|đt|cccd|cmnd)\b)"
+_DIGIT_WORDS = (
+    r"(?i:\b(?:(?<!lệnh\s)gọi|điện thoại|dây nóng|tổng đài|hotline|tài khoản|fax|zalo|sđt|đt|cccd|cmnd)\b)"
+)
 _DIGIT_CONTEXT = re.compile(_DIGIT_WORDS + r"\W*(?:số\W*)?$")
 """Right after these, a number of 3+ digits is a phone, account or card number: said digit by digit."""
 _NEAR_DIGIT_CONTEXT = re.compile(_DIGIT_WORDS + r"[^.!?;\d]{0,16}(?:\d+\W+){0,4}$")
 """A little further after them ("gọi ngay 112, 113"), only hotlines and long numbers are digit strings."""
 _HOTLINE = re.compile(r"11[1-5]|\d{8,}")
+_EMERGENCY_CONTEXT = re.compile(
+    r"(?i:điện thoại|khẩn cấp|tổng đài|dây nóng|báo cháy|cấp cứu|cứu hỏa)[^.!?;]{0,80}$"
+)
+"""Further on in a sentence about emergencies, 111-115 are still the numbers to call ("là: 114")."""
+_MONEY = r"\s?(?:đồng|đ|VNĐ|VND)(?![^\W\d_])"
+_COMMA_THOUSANDS = re.compile(
+    rf"(?<![\d.,])\d{{1,3}}(?:,\d{{3}})+(?={_MONEY}|\s?[-–—]\s?\d{{1,3}}(?:,\d{{3}})+{_MONEY})"
+)
+"""A price written with English thousands commas ("32,500đồng", "10,000 – 20,000đồng"): never a decimal."""
+_EMERGENCY_NUMBERS = frozenset({"111", "112", "113", "114", "115"})
 _FRACTION_NOUNS = frozenset({"số", "diện", "dân", "tổng", "lượng", "khối", "quỹ", "ngân", "giá", "thời"})
 """Nouns after a small a/b that make it a fraction of a whole: "2/3 số hộ" -> "hai phần ba số hộ"."""
 _DOCUMENT_WORDS = frozenset({"số", "định", "quyết", "thị", "luật", "lệnh", "tư"})
@@ -65,7 +86,7 @@ _ATOM = rf"(?:\d{{1,2}}/\d{{1,2}}(?:/\d{{4}})?(?![\d/])|{_TIME}|{_NUM}(?:\s?(?:{
 _SINGLE = re.compile(
     r"(?=[\d+])(?<![\d.,])(?:"
     r"(?P<phone>(?:\+84\s?|0)\d{2,3}(?:[ .-]\d{3,4}){2}(?!\d)|(?:0|\+84\s?)\d{9,10}(?!\d)"
-    r"|1[89]00(?:[ .]?\d{2,4}){1,2}(?!\d))"
+    r"|1[89]00(?:[ .]?\d{2,4}){1,2}(?!\d)|0\d{3}\.\d{6,7}(?!\d))"
     r"|(?P<dd>\d{1,2})(?P<sep>[/.-])(?P<dm>\d{1,2})(?P=sep)(?P<dy>\d{4})(?![\d/])"
     r"|(?P<mo>\d{1,2})/(?P<my>\d{4})(?![\d/])"
     r"|(?P<dmo>\d{1,2})\.(?P<dmy>\d{4})(?![\d/]|[.,]\d)"
@@ -125,7 +146,12 @@ def _single(match: re.Match[str], ctx: Context) -> str:
     if len(token) >= 3 and token.isdigit():
         before = text_before(match, 40)
         near = _HOTLINE.fullmatch(token) and _NEAR_DIGIT_CONTEXT.search(before)
-        if near or _DIGIT_CONTEXT.search(before):
+        emergency = token in _EMERGENCY_NUMBERS and next_word(match) not in COUNT_NOUNS
+        if (
+            near
+            or _DIGIT_CONTEXT.search(before)
+            or (emergency and _EMERGENCY_CONTEXT.search(text_before(match, 100)))
+        ):
             return f" {read_digits(token)} "  # "gọi 114", "số tài khoản 123456789"
     return f" {read_quantity(token, match['unit'], previous_word(match), ctx)} "
 
@@ -136,6 +162,10 @@ def _read_phone_number(phone: str) -> str:
     if phone.startswith("+84"):
         prefix, phone = "cộng tám tư, ", phone[3:].strip()
     groups = [group for group in re.split(r"[ .-]", phone) if group]
+    if len(groups) > 1:  # "0383.598828": a long local part is said in two groups
+        groups = [
+            part for group in groups for part in ([group[:3], group[3:]] if len(group) > 5 else [group])
+        ]
     return prefix + read_phone(groups if len(groups) > 1 else phone_groups(groups[0]))
 
 
@@ -225,6 +255,7 @@ def _minus(match: re.Match[str], ctx: Context) -> str:
 
 
 QUANTITY_RULES: tuple[Rule, ...] = (
+    (_COMMA_THOUSANDS, lambda match, ctx: match[0].replace(",", ".")),
     (re.compile(rf"(?=[\s/])\s?/\s?({_PER_UNIT}|{_PER_WORDS})(?![\w²³])"), _per_unit),
     (
         re.compile(rf"(?=\d)(?<![\w.,/:-])(?P<a>{_ATOM})\s*[-–—]\s*(?P<b>{_ATOM})(?![\w/]|[.,:-]\d)"),

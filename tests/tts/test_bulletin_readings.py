@@ -159,6 +159,24 @@ DOCUMENTS = [
     ("Thực hiện văn bản số 7/QĐ-UBND.", "Thực hiện văn bản quyết định số bảy của ủy ban nhân dân."),
 ]
 
+NUMBERS_TO_CALL_AND_PRICES = [
+    (
+        "Số điện thoại báo cháy trong cả nước là: 114.",
+        "Số điện thoại báo cháy trong cả nước là: một một bốn.",
+    ),
+    ("Các số khẩn cấp 113, 114, 115.", "Các số khẩn cấp một một ba, một một bốn, một một năm."),
+    ("Khẩn cấp: di dời 114 hộ.", "Khẩn cấp: di dời một trăm mười bốn hộ."),
+    ("Xã phát lệnh gọi 234 công dân.", "Xã phát lệnh gọi hai trăm ba mươi tư công dân."),
+    ("Đường dây nóng: 0383.598828.", "Đường dây nóng: không ba tám ba, năm chín tám, tám hai tám."),
+    ("Giá 32,500đồng/kg.", "Giá ba mươi hai nghìn năm trăm đồng một ki lô gam."),
+    ("Giá 10,000 – 20,000đồng/kg.", "Giá mười nghìn đến hai mươi nghìn đồng một ki lô gam."),
+    ("Còn 12-15,000 đồng/kg.", "Còn mười hai đến mười lăm nghìn đồng một ki lô gam."),
+    ("Tăng 2,5 tấn.", "Tăng hai phẩy năm tấn."),
+    ("Nắng từ Thanh Hóa-Phú Yên.", "Nắng từ Thanh Hóa đến Phú Yên."),
+    ("Mưa từ Bà Rịa-Vũng Tàu đến Cà Mau.", "Mưa từ Bà Rịa Vũng Tàu đến Cà Mau."),
+    ("Siêu thị Saigon Co.op mua vải.", "Siêu thị Sài Gòn cô óp mua vải."),
+]
+
 TABLES = {
     "alarm": ALARM_LEVELS,
     "coordinates": COORDINATES,
@@ -167,6 +185,7 @@ TABLES = {
     "signs": SIGNS_AND_UNITS,
     "abbreviations": COMMUNE_ABBREVIATIONS,
     "documents": DOCUMENTS,
+    "calls-prices": NUMBERS_TO_CALL_AND_PRICES,
 }
 
 
@@ -186,7 +205,7 @@ def test_bulletin_reading(text: str, spoken: str) -> None:
     "text",
     [
         text
-        for name in ("alarm", "ranges", "dates", "signs", "abbreviations", "documents")
+        for name in ("alarm", "ranges", "dates", "signs", "abbreviations", "documents", "calls-prices")
         for text, _ in TABLES[name]
     ]
     + [text for text, _ in COORDINATES[:-2]],
