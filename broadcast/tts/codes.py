@@ -32,6 +32,7 @@ _PART = r"[A-ZĐ][A-Za-zĐđ]*\d*"
 _SENTENCE_END = re.compile(r"[.!?;](?=\s|$)")
 _CODE_UNITS = {
     "V": "vôn", "W": "oát", "KW": "ki lô oát", "MW": "mê ga oát", "GB": "ghi ga bai", "MB": "mê ga bai",
+    "CV": "mã lực",
 }  # fmt: skip
 _ROMAN_WORDS = frozenset(
     {

@@ -41,7 +41,7 @@ UNITS: dict[str, str] = {
     "ha": "héc ta", "ml": "mi li lít", "kWh": "ki lô oát giờ", "kW": "ki lô oát", "MW": "mê ga oát",
     "kV": "ki lô vôn", "%": "phần trăm", "đồng": "đồng", "đ": "đồng",
     "VNĐ": "đồng", "VND": "đồng", "USD": "đô la Mỹ",
-    "tr.đ": "triệu đồng", "trđ": "triệu đồng", "tr": "triệu",
+    "tr.đ": "triệu đồng", "trđ": "triệu đồng", "tr": "triệu", "CV": "mã lực", "cv": "mã lực",
 }  # fmt: skip
 """Units written right after a number (case-sensitive: "m" is metres, "M" is not a unit)."""
 
@@ -70,6 +70,8 @@ _COMMA_THOUSANDS = re.compile(
     rf"(?<![\d.,])\d{{1,3}}(?:,\d{{3}})+(?={_MONEY}|\s?[-–—]\s?\d{{1,3}}(?:,\d{{3}})+{_MONEY})"
 )
 """A price written with English thousands commas ("32,500đồng", "10,000 – 20,000đồng"): never a decimal."""
+_ZERO_MINUTES = re.compile(r"(?<=\d)(\s?(?:giờ|h|g))\s+00?\s*phút(?!\w)")
+"""A full hour written with its minutes ("11 giờ 00 phút", "7h 00 phút"): the announcer stops at "giờ"."""
 _EMERGENCY_NUMBERS = frozenset({"111", "112", "113", "114", "115"})
 _FRACTION_NOUNS = frozenset({"số", "diện", "dân", "tổng", "lượng", "khối", "quỹ", "ngân", "giá", "thời"})
 """Nouns after a small a/b that make it a fraction of a whole: "2/3 số hộ" -> "hai phần ba số hộ"."""
@@ -255,6 +257,7 @@ def _minus(match: re.Match[str], ctx: Context) -> str:
 
 
 QUANTITY_RULES: tuple[Rule, ...] = (
+    (_ZERO_MINUTES, lambda match, ctx: match[1]),  # "11 giờ 00 phút" -> "11 giờ": nobody says "không phút"
     (_COMMA_THOUSANDS, lambda match, ctx: match[0].replace(",", ".")),
     (re.compile(rf"(?=[\s/])\s?/\s?({_PER_UNIT}|{_PER_WORDS})(?![\w²³])"), _per_unit),
     (
