@@ -26,6 +26,7 @@ from broadcast.tts.lexicon import ABBREVIATIONS, DOCUMENT_TYPES, ISSUERS, LOAN_W
 from broadcast.tts.numbers import read_number, read_ordinal, read_rank, roman_value
 from broadcast.tts.quantities import PER_UNITS, UNITS
 from broadcast.tts.rules import Context
+from broadcast.tts.storm_names import PART_READINGS
 from broadcast.tts.syllables import is_syllable
 
 _RUN = re.compile(r"[^\W_]+")
@@ -126,6 +127,9 @@ def _candidates(run: str, ctx: Context) -> Iterator[str]:
     loan = LOAN_WORDS.get(run.lower())
     if loan:
         yield _words(loan)
+    storm = PART_READINGS.get(run)
+    if storm:
+        yield storm  # "YAGI", "SON" of "SON-TINH": said as the storm only after "bão", else spelled
     if run in _TIME_LETTERS:
         yield _TIME_LETTERS[run]
     value = roman_value(run) if run.isupper() else None

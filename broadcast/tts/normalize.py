@@ -3,8 +3,9 @@
 The pipeline, line by line: clean web leftovers (``cleanup``) -> the commune's own multi-word entries ->
 dotted abbreviations -> web and e-mail addresses (``web``) -> flood alarm levels and storm positions
 (``hydromet``) -> codes: document numbers, "F0", Roman
-numerals (``codes``) -> numbers, dates, times, ranges, units, phones (``quantities``, ``dates``) ->
-abbreviations and loan words (``abbreviations``) -> symbols, punctuation and spacing (``tidy``).
+numerals (``codes``) -> numbers, dates, times, ranges, units, phones (``quantities``, ``dates``) -> storm
+names after "bão" (``storm_names``) -> abbreviations and loan words (``abbreviations``) -> symbols,
+punctuation and spacing (``tidy``).
 
 The target is a northern announcer: "nghìn", "linh", "mốt/tư/lăm", "tháng tư", "ngày ba mươi mốt tháng
 mười hai", "thứ tư", "mười hai trên sáu mươi ba", phone numbers digit by digit in their groups, document
@@ -27,6 +28,8 @@ from broadcast.tts.hydromet import HYDROMET_RULES
 from broadcast.tts.numbers import check_number_lengths
 from broadcast.tts.quantities import QUANTITY_RULES
 from broadcast.tts.rules import UPPER, Context, apply_rules
+from broadcast.tts.storm_names import HINT as STORM_HINT
+from broadcast.tts.storm_names import read_storm_names
 from broadcast.tts.web import WEB_RULES
 
 _TOKEN_KEY = re.compile(r"[^\W\d_]+(?:[&-][^\W\d_]+)*")
@@ -107,6 +110,8 @@ def normalize_line(line: str, ctx: Context) -> str:
         line = apply_rules(line, ROMAN_RULES, ctx)
     if has_digit:
         line = apply_rules(line, QUANTITY_RULES, ctx)
+    if STORM_HINT.search(line):  # "bão YAGI", "bão số năm (NESAT)": before capitals are spelled
+        line = read_storm_names(line)
     line = expand_abbreviations(line, ctx, caps_line=caps_line)
     return tidy(line)
 

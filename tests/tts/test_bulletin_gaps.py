@@ -31,3 +31,36 @@ def test_reading(text: str, spoken: str) -> None:
 def test_power_after_a_number_is_not_flagged_but_a_lone_cv_is() -> None:
     assert unknown_abbreviations("Tàu 90 CV và máy 12CV.") == []
     assert unknown_abbreviations("Nộp CV cho xã.") == ["CV"]
+
+
+STORMS = [
+    ("Siêu bão YAGI đổ bộ.", "Siêu bão da gi đổ bộ."),
+    ("Bão số 5 (NESAT) mạnh lên.", "Bão số năm (nê xát) mạnh lên."),
+    ("YAGI (bão số 3) mạnh lên.", "Da gi (bão số ba) mạnh lên."),
+    ("Tâm bão WIPHA ở phía Đông.", "Tâm bão uýp pha ở phía Đông."),
+    ("Cơn bão SON-TINH đi vào vịnh.", "Cơn bão sơn tinh đi vào vịnh."),
+    ("Áp thấp nhiệt đới MUN suy yếu.", "Áp thấp nhiệt đới mun suy yếu."),
+    ("BÃO SỐ 3 (YAGI) ĐỔ BỘ", "Bão số ba (da gi) đổ bộ."),
+    # A capitalised word the text does not call a storm is not hijacked, nor a name written "Bualoi".
+    ("Chị LAN và MARIA ở xã.", "Chị lờ a en và em a rờ i a ở xã."),
+    ("Hoàn lưu bão Bualoi gây mưa.", "Hoàn lưu bão Bualoi gây mưa."),
+    ("Bão XYZ vào.", "Bão ích i dài dét vào."),
+]
+
+
+@pytest.mark.parametrize(("text", "spoken"), STORMS)
+def test_storm_names(text: str, spoken: str) -> None:
+    assert normalize_text(text) == spoken
+
+
+def test_a_storm_name_is_not_flagged_but_an_unknown_one_is() -> None:
+    assert unknown_abbreviations("Bão YAGI và bão SON-TINH.") == []
+    assert unknown_abbreviations("Bão XYZ vào.") == ["XYZ"]
+
+
+def test_every_storm_reading_is_lower_case_words() -> None:
+    from broadcast.tts.storm_names import STORM_NAMES
+
+    assert len(STORM_NAMES) >= 140
+    for name, reading in STORM_NAMES.items():
+        assert reading == reading.lower() and reading.replace(" ", "").isalpha(), name
