@@ -9,9 +9,10 @@ ratio and is read with "trên".
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from broadcast.tts.numbers import read_code_number, read_day, read_month, read_number
-from broadcast.tts.rules import Context, next_word, previous_word, text_before, words
+from broadcast.tts.rules import UPPER, Context, next_word, previous_word, text_before, words
 
 DAY_WORDS = frozenset({"ngày", "mùng", "mồng"})
 DATE_WORDS = DAY_WORDS | {
@@ -34,6 +35,27 @@ _NOT_AFTER_DATE = COUNT_NOUNS | {"giờ", "h", "tiếng", "phút", "ngày", "đ�
 _RANGE_WORDS = frozenset({"từ", "đến", "tới"})
 _QUARTER_WORDS = frozenset({"quý", "quí", "kỳ", "kì"})
 _DOCUMENT_WORDS = frozenset({"số", "định", "quyết", "thị", "luật", "lệnh", "tư", "bản"})
+_NAMED_DAY = re.compile(rf"(?<!\w)[Nn]gày\s+[{UPPER}][^\W\d_]*(?:\s+[^\W\d_]+){{0,5}}\s+$")
+"""A named day just before a date: "ngày Phụ nữ Việt Nam 20-10", "Ngày Quốc tế Thiếu nhi 1-6"."""
+_DAY_LIST = re.compile(r"(?<![\d.,/:-])(?:\d{1,2}\s*(?:,|và)\s*)+$")
+"""Days listed before a date that ends the list: the "24, 25 và " of "các ngày 24, 25 và 26-6"."""
+
+
+def after_named_day(match: re.Match[str]) -> bool:
+    """Tell whether the date at ``match`` follows the name of a day ("ngày Phụ nữ Việt Nam 20-10")."""
+    return _NAMED_DAY.search(match.string, max(0, match.start() - 48), match.start()) is not None
+
+
+def after_day_list(day: int, match: re.Match[str]) -> bool:
+    """Tell whether the date at ``match`` ends a list of days ("các ngày 24, 25 và 26-6"): the listed
+    days rise to ``day`` and "ngày" is said just before the list."""
+    listed = _DAY_LIST.search(match.string, max(0, match.start() - 40), match.start())
+    if listed is None:
+        return False
+    days = [int(number) for number in re.findall(r"\d+", listed[0])]
+    rising = days[0] >= 1 and all(low < high for low, high in pairwise([*days, day]))
+    said = words(match.string[max(0, listed.start() - 40) : listed.start()].lower())
+    return rising and bool(DAY_WORDS.intersection(said[-4:]))
 
 
 def is_date(day: int, month: int, match: re.Match[str]) -> bool:
@@ -62,6 +84,8 @@ def is_dash_date(day: int, month: int, match: re.Match[str], *, dotted: bool = F
     before = previous_word(match)
     if before in _DASH_DATE_WORDS:
         return before == "ngày" or next_word(match) not in _NOT_AFTER_DATE
+    if after_named_day(match) or after_day_list(day, match):
+        return next_word(match) not in _NOT_AFTER_DATE
     if before in {"nay", "mai"}:  # "hôm nay 24.12", "ngày mai (26-12)", "chiều nay, 13-5"
         said = words(text_before(match, 24))
         return len(said) >= 2 and said[-2].lower() in _DASH_DATE_WORDS
@@ -78,7 +102,8 @@ def read_date(day: int, month: int, year: str | None, match: re.Match[str], ctx:
         spoken = read_number(day)
     else:
         spoken = read_day(day, mung=ctx.mung)
-        if before not in {"ngày", "hôm"}:
+        said = before in {"ngày", "hôm"} or after_named_day(match) or after_day_list(day, match)
+        if not said:
             spoken = "ngày " + spoken
     spoken += " tháng " + read_month(month)
     if year:

@@ -64,3 +64,35 @@ def test_every_storm_reading_is_lower_case_words() -> None:
     assert len(STORM_NAMES) >= 140
     for name, reading in STORM_NAMES.items():
         assert reading == reading.lower() and reading.replace(" ", "").isalpha(), name
+
+
+DATES = [
+    (
+        "Ôn lại ý nghĩa ngày Phụ nữ Việt Nam 20-10 và truyền thống.",
+        "Ôn lại ý nghĩa ngày Phụ nữ Việt Nam hai mươi tháng mười và truyền thống.",
+    ),
+    ("Kỷ niệm Ngày Quốc tế Thiếu nhi 1-6.", "Kỷ niệm Ngày Quốc tế Thiếu nhi một tháng sáu."),
+    ("Chào mừng ngày Phụ nữ Việt Nam 20/10.", "Chào mừng ngày Phụ nữ Việt Nam hai mươi tháng mười."),
+    (
+        "Không cắt điện trong các ngày 2, 3 và 4-6 và 24, 25 và 26-6.",
+        "Không cắt điện trong các ngày hai, ba và bốn tháng sáu và hai mươi tư, hai mươi lăm và hai mươi "
+        "sáu tháng sáu.",
+    ),
+    ("Họp vào các ngày 5, 6 và 7/9.", "Họp vào các ngày năm, sáu và bảy tháng chín."),
+    # Ranges and scores stay what they are: no day word, a count after, or days that do not rise.
+    ("Đội thắng các trận 2, 3 và 4-1.", "Đội thắng các trận hai, ba và bốn một."),
+    ("Gió mạnh cấp 8, 9 và 10-11.", "Gió mạnh cấp tám, chín và mười đến mười một."),
+    ("Kết quả 24, 25 và 26-6 điểm.", "Kết quả hai mươi tư, hai mươi lăm và hai mươi sáu sáu điểm."),
+    ("Trong ngày Chủ nhật có 5-7 người.", "Trong ngày Chủ nhật có năm đến bảy người."),
+    ("Ngày Hội thi 3-5 tuổi.", "Ngày Hội thi ba đến năm tuổi."),
+    (
+        "Ngày đăng : 22:29, 31/03/2023",
+        "Ngày đăng: hai mươi hai giờ hai mươi chín phút, ngày ba mươi mốt tháng ba năm hai nghìn không trăm "
+        "hai mươi ba.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "spoken"), DATES)
+def test_dates_after_a_named_day_or_ending_a_list_of_days(text: str, spoken: str) -> None:
+    assert normalize_text(text) == spoken
