@@ -15,9 +15,11 @@ the year, "của" the issuer, then the drafting unit after a pause.
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 
 from broadcast.tts.abbreviations import spell
-from broadcast.tts.lexicon import DOCUMENT_TYPES, ISSUERS
+from broadcast.tts.lexicon import DOCUMENT_TYPES, DRAFTING_UNITS, ISSUERS, PREFIXES_IN_CONTEXT
 from broadcast.tts.numbers import (
     read_code_number,
     read_digits,
@@ -43,6 +45,26 @@ _ROMAN_WORDS = frozenset(
 """Words after which a lone I, V, X... is a Roman numeral ("quý I", "báo động III", "Đại hội XIII")."""
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
 _UNIT_BEFORE = re.compile(r"\d[^\W\d_]{1,3}$")
+
+
+_WORDS = re.compile(r"[^\W\d_]+")
+_SKIPPED_IN_INITIALS = frozenset({"và", "VÀ"})
+
+
+def initials_in(acronym: str, text: str) -> bool:
+    """Tell whether ``text`` spells out ``acronym`` (3+ letters) word by word: "BTGDVTU" in "Ban Tuyên giáo
+    và Dân vận Thành ủy" ("và" is not in the acronym; marks do not count, "Đ" does)."""
+    if len(acronym) < 3 or not acronym.isupper():
+        return False
+    initials = "".join(_initial(word) for word in _WORDS.findall(text) if word not in _SKIPPED_IN_INITIALS)
+    return acronym in initials
+
+
+@lru_cache(maxsize=4096)
+def _initial(word: str) -> str:
+    """Return the first letter of ``word`` in upper case without its marks ("ủy" -> "U", "Đảng" -> "Đ")."""
+    first = word[0].upper()
+    return first if first == "Đ" else unicodedata.normalize("NFD", first)[0]
 
 
 def _read_code_number(number: str) -> str:
@@ -100,7 +122,9 @@ def _document_code(match: re.Match[str], ctx: Context) -> str:
         words = [said, *words]
     if issuer_part:
         sentence = _sentence_around(match)
-        if issuer is None:
+        if issuer is None and initials_in(issuer_part, sentence):
+            pass  # "13-HD/BTGDVTU ... của Ban Tuyên giáo và Dân vận Thành ủy": the sentence names it
+        elif issuer is None:
             ctx.report(issuer_part)
             words += ["của", spell(issuer_part)]
         elif not _mentions(sentence, issuer_part, issuer):
@@ -114,7 +138,7 @@ def _document_code(match: re.Match[str], ctx: Context) -> str:
 
 def _unit(part: str, ctx: Context) -> str:
     """Read the drafting unit of a code ("VP" -> "văn phòng"); an unknown one is spelled and reported."""
-    reading = _issuer(part, ctx)
+    reading = ctx.extra.get(part) or DRAFTING_UNITS.get(part) or _issuer(part, ctx)
     if reading is None:
         ctx.report(part)
         return spell(part)
@@ -134,6 +158,8 @@ def _letters_and_digits(match: re.Match[str], ctx: Context) -> str:
             spoken.append(read_number(int(run)) if short else read_digits(run))
         elif run == "G" and spoken:
             spoken.append("gờ")  # 3G, 4G, 5G
+        elif run in PREFIXES_IN_CONTEXT and re.search(PREFIXES_IN_CONTEXT[run][1], match.string):
+            spoken.append(PREFIXES_IN_CONTEXT[run][0])  # "lô cao su số 5 NT6": "nông trường sáu"
         else:
             spoken.append(ctx.lookup(run) or spell(run))
     return " " + " ".join(spoken) + " "

@@ -21,8 +21,16 @@ import unicodedata
 from collections.abc import Iterator
 
 from broadcast.tts.abbreviations import expand_phrases, spell
+from broadcast.tts.codes import initials_in
 from broadcast.tts.hydromet import HEMISPHERES
-from broadcast.tts.lexicon import ABBREVIATIONS, DOCUMENT_TYPES, ISSUERS, LOAN_WORDS
+from broadcast.tts.lexicon import (
+    ABBREVIATIONS,
+    DOCUMENT_TYPES,
+    DRAFTING_UNITS,
+    ISSUERS,
+    LOAN_WORDS,
+    PREFIXES_IN_CONTEXT,
+)
 from broadcast.tts.numbers import read_number, read_ordinal, read_rank, roman_value
 from broadcast.tts.quantities import PER_UNITS, UNITS
 from broadcast.tts.rules import Context
@@ -69,8 +77,8 @@ def unread_in_line(line: str, spoken: str, ctx: Context) -> list[str]:
         if any(char.isdigit() for char in run):
             if any(char.isalpha() for char in run) and not _known_mixed(run, heard, ctx):
                 found.append(run)
-        elif not _heard(run, heard, ctx):
-            found.append(run)
+        elif not _heard(run, heard, ctx) and not initials_in(run, spoken):
+            found.append(run)  # an issuer code the sentence names in full ("BTGDVTU") is heard
     found += [char for char in spoken if not _SPEAKABLE.match(char)]
     return found
 
@@ -98,6 +106,9 @@ def _known_mixed(run: str, heard: str, ctx: Context) -> bool:
     """Tell whether a letter-and-digit run is read by a rule (or the commune's dictionary)."""
     if ctx.lookup(run) is not None or _KNOWN_MIXED.fullmatch(run.replace("²", "2").replace("³", "3")):
         return True
+    prefix = re.fullmatch(r"([A-ZĐ]+)\d+", run)
+    if prefix and prefix[1] in PREFIXES_IN_CONTEXT and f" {PREFIXES_IN_CONTEXT[prefix[1]][0]} " in heard:
+        return True  # "NT6" read "nông trường sáu"
     glued = _GLUED_WORD.fullmatch(run)
     if glued:  # "7.500đồng": a word typed against its number, heard as written
         return glued[1].islower() and is_syllable(_unmarked(glued[1])) and f" {glued[1]} " in heard
@@ -120,7 +131,16 @@ def _heard(run: str, heard: str, ctx: Context) -> bool:
 def _candidates(run: str, ctx: Context) -> Iterator[str]:
     """Yield the lower-case word strings ``run`` may be read as."""
     yield run.lower()
-    for table in (ctx.extra, ABBREVIATIONS, DOCUMENT_TYPES, ISSUERS, UNITS, PER_UNITS, HEMISPHERES):
+    for table in (
+        ctx.extra,
+        ABBREVIATIONS,
+        DOCUMENT_TYPES,
+        ISSUERS,
+        DRAFTING_UNITS,
+        UNITS,
+        PER_UNITS,
+        HEMISPHERES,
+    ):
         reading = table.get(run)
         if reading:
             yield _words(reading)

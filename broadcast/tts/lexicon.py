@@ -132,6 +132,19 @@ ISSUERS: dict[str, str] = {
 }  # fmt: skip
 """Who issued a document ("…/QĐ-TTg": the Prime Minister); departments after it are not read."""
 
+DRAFTING_UNITS: dict[str, str] = {
+    "KH": "kế hoạch", "TH": "tổng hợp", "KHTC": "kế hoạch tài chính", "TCCB": "tổ chức cán bộ",
+    "PC": "pháp chế", "NC": "nội chính", "KGVX": "khoa giáo văn xã", "QHQT": "quan hệ quốc tế",
+    "KTTH": "kinh tế tổng hợp",
+}  # fmt: skip
+"""The drafting unit after the issuer of a code ("428/VP-KH": the planning unit of the office)."""
+
+PREFIXES_IN_CONTEXT: dict[str, tuple[str, str]] = {
+    "NT": ("nông trường", r"(?i:nông trường|cao su)"),
+}  # fmt: skip
+"""Letters before a number read as a word only where the line says what they stand for: "NT6" is
+"nông trường sáu" in a line about a farm or a rubber estate (numbered farms), else spelled and flagged."""
+
 LOAN_WORDS: dict[str, str] = {
     "covid": "cô vít", "internet": "in tơ nét", "online": "ôn lai", "website": "oép sai", "web": "oép",
     "email": "i meo", "e-mail": "i meo", "facebook": "phây búc", "zalo": "da lô", "wifi": "oai phai",

@@ -96,3 +96,47 @@ DATES = [
 @pytest.mark.parametrize(("text", "spoken"), DATES)
 def test_dates_after_a_named_day_or_ending_a_list_of_days(text: str, spoken: str) -> None:
     assert normalize_text(text) == spoken
+
+
+CODES = [
+    # The drafting unit after the issuer is said once, as words when known.
+    (
+        "Văn bản số 428/VP-KH gửi các xã.",
+        "Văn bản số bốn trăm hai mươi tám của văn phòng, kế hoạch gửi các xã.",
+    ),
+    # An issuer code the sentence names in full is heard there, once.
+    (
+        "Hướng dẫn số 13-HD/BTGDVTU của Ban Tuyên giáo và Dân vận Thành ủy.",
+        "Hướng dẫn số mười ba của Ban Tuyên giáo và Dân vận Thành ủy.",
+    ),
+    # An unknown issuer is spelled, never dropped.
+    ("Thông báo số 142/TB-VG.", "Thông báo số một trăm bốn mươi hai của vê giê."),
+    (
+        "Hướng dẫn số 13-HD/BTGDVTU ngày 6/8.",
+        "Hướng dẫn số mười ba của bê tê giê dê vê tê u ngày sáu tháng tám.",
+    ),
+    # "NT6" is a numbered farm only where the line speaks of one.
+    ("Vật cổ truyền tại lô cao su số 5 NT6.", "Vật cổ truyền tại lô cao su số năm nông trường sáu."),
+    ("Giao lưu tại Nông trường NT6.", "Giao lưu tại Nông trường nông trường sáu."),
+    ("Xe NT6 đỗ ở đây.", "Xe en tê sáu đỗ ở đây."),
+]
+
+
+@pytest.mark.parametrize(("text", "spoken"), CODES)
+def test_codes_of_issuers_and_units(text: str, spoken: str) -> None:
+    assert normalize_text(text) == spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("Văn bản số 428/VP-KH gửi các xã.", []),
+        ("Hướng dẫn số 13-HD/BTGDVTU của Ban Tuyên giáo và Dân vận Thành ủy.", []),
+        ("Thông báo số 142/TB-VG.", ["VG"]),
+        ("Hướng dẫn số 13-HD/BTGDVTU ngày 6/8.", ["BTGDVTU"]),
+        ("Vật cổ truyền tại lô cao su số 5 NT6.", []),
+        ("Xe NT6 đỗ ở đây.", ["NT6"]),
+    ],
+)
+def test_unknown_codes_are_flagged_to_the_editor(text: str, flagged: list[str]) -> None:
+    assert unknown_abbreviations(text) == flagged
