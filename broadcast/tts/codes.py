@@ -9,7 +9,10 @@ the year, "của" the issuer, then the drafting unit after a pause.
 - "Công văn 12/UBND-VP" -> "Công văn mười hai của ủy ban nhân dân, văn phòng": a unit after the issuer
   is read after it (spelled and flagged to the editor when unknown);
 - "của <issuer>" is left out when the sentence already says who issued it ("Kế hoạch số 635/KH-UBND ...
-  của UBND tỉnh"): the issuer is still heard, once.
+  của UBND tỉnh"), also by spelling out an issuer code we do not know ("13-HD/BTGDVTU ... của Ban Tuyên
+  giáo và Dân vận Thành ủy"): the issuer is still heard, once;
+- any other unknown issuer or unit is spelled letter by letter and reported to the editor, never dropped
+  ("142/TB-VG" -> "... của vê giê"); known drafting units are words ("428/VP-KH" -> "..., kế hoạch").
 """
 
 from __future__ import annotations
