@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from broadcast.tts.base import EngineConfig, PcmAudio, TtsEngine, TtsError
@@ -16,10 +17,39 @@ DEFAULT_RATE_WPM = EngineConfig.rate_wpm
 speakers, echo between neighbouring clusters and listeners who are working, not sitting by a radio.
 150 wpm lengthens speech by ~17 % and stays natural; much lower makes espeak's syllables drag."""
 
+
+@dataclass(frozen=True)
+class EspeakSettings:
+    """How espeak-ng speaks besides voice and rate; the defaults are the station's reading.
+
+    ``variant`` is an espeak-ng voice variant (``espeak-ng-data/voices/!v``: "m3", "klatt", ...) spoken as
+    ``voice+variant`` ("" = the voice as it is); ``pitch`` and ``pitch_range`` are espeak-ng's 0-100 scales
+    (50 = the voice's own); ``word_gap`` is an extra pause between words in units of 10 ms.
+    """
+
+    variant: str = ""
+    pitch: int = 50
+    pitch_range: int = 50
+    word_gap: int = 0
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.pitch <= 100 and 0 <= self.pitch_range <= 100):
+            raise TtsError(f"Cao độ {self.pitch} và biên độ {self.pitch_range} phải nằm trong 0-100.")
+        if not 0 <= self.word_gap <= 100:
+            raise TtsError(f"Khoảng nghỉ giữa các từ {self.word_gap} (x10 ms) phải nằm trong 0-100.")
+        if self.variant and not self.variant.replace("_", "").isalnum():
+            raise TtsError(f"Biến thể giọng «{self.variant}» không hợp lệ.")
+
+
+DEFAULT_SETTINGS = EspeakSettings()
+
 _OUTPUT_SYNCHRONOUS = 1  # ENOUTPUT_MODE_SYNCHRONOUS: espeak_Synth returns when all audio was delivered
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _PARAM_RATE = 1  # espeakRATE
+_PARAM_PITCH = 3  # espeakPITCH
+_PARAM_RANGE = 4  # espeakRANGE
+_PARAM_WORDGAP = 7  # espeakWORDGAP
 _EE_OK = 0
 
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
@@ -78,11 +108,19 @@ class _Library:
             self._chunks.append(ctypes.string_at(wav, count * 2))
         return 0
 
-    def speak(self, text: str, voice: str, rate_wpm: int) -> bytes:
-        """Synthesise ``text``; the caller holds the module lock."""
-        if self.lib.espeak_SetVoiceByName(voice.encode()) != _EE_OK:
-            raise TtsError(f"espeak-ng không nạp được giọng «{voice}».")
+    def speak(self, text: str, voice: str, rate_wpm: int, settings: EspeakSettings) -> bytes:
+        """Synthesise ``text``; the caller holds the module lock.
+
+        Every parameter is set on every call: espeak-ng keeps them process-wide, and engines of other
+        settings share the library.
+        """
+        name = f"{voice}+{settings.variant}" if settings.variant else voice
+        if self.lib.espeak_SetVoiceByName(name.encode()) != _EE_OK:
+            raise TtsError(f"espeak-ng không nạp được giọng «{name}».")
         self.lib.espeak_SetParameter(_PARAM_RATE, rate_wpm, 0)
+        self.lib.espeak_SetParameter(_PARAM_PITCH, settings.pitch, 0)
+        self.lib.espeak_SetParameter(_PARAM_RANGE, settings.pitch_range, 0)
+        self.lib.espeak_SetParameter(_PARAM_WORDGAP, settings.word_gap, 0)
         data = text.encode("utf-8")
         self._chunks = []
         status = self.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
@@ -107,8 +145,11 @@ class EspeakEngine(TtsEngine):
     name = "espeak"
     parallelism = "processes"
 
-    def __init__(self, config: EngineConfig | None = None) -> None:
+    def __init__(
+        self, config: EngineConfig | None = None, *, settings: EspeakSettings = DEFAULT_SETTINGS
+    ) -> None:
         super().__init__(config)
+        self.settings = settings
         rate_wpm = self.config.rate_wpm
         if not 80 <= rate_wpm <= 450:
             raise TtsError(f"Tốc độ đọc {rate_wpm} từ/phút nằm ngoài khoảng cho phép (80-450).")
@@ -130,7 +171,7 @@ class EspeakEngine(TtsEngine):
         """Speak ``text`` under the module lock, since espeak-ng state is process-wide."""
         with _lock:
             library = _get_library()
-            pcm = library.speak(text, voice, self.rate_wpm)
+            pcm = library.speak(text, voice, self.rate_wpm, self.settings)
             rate = library.sample_rate
         if not pcm:
             raise TtsError("espeak-ng không tạo ra âm thanh cho văn bản này.")
