@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 from broadcast.audio import EncodedClip, binary_identity, ffmpeg_exe, render_clip
 from broadcast.clipstore.cache import DEFAULT_MAX_BYTES, RenderCache
 from broadcast.config import SpeechSettings
 from broadcast.tts import EngineConfig, TtsError, normalize_text
+from broadcast.tts.engines.espeak import DEFAULT_SETTINGS as ESPEAK_READING
 from broadcast.tts.synthesis import Progress, Synthesizer
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,10 @@ def render_options(
 
 
 def engine_scope(config: EngineConfig) -> str:
-    """Return what changes any engine's speech besides engine, voice and text: endpoints, MP3 decoder."""
+    """Return what changes any engine's speech besides engine, voice and text: endpoints, MP3 decoder,
+    espeak-ng's reading (variant, pitch, range, word gap: a new default must not meet old renders)."""
     decoder = binary_identity(ffmpeg_exe(config.ffmpeg or None))
-    return json.dumps([config.gtts_url, config.edge_url, config.rate_wpm, decoder])
+    return json.dumps([config.gtts_url, config.edge_url, config.rate_wpm, decoder, astuple(ESPEAK_READING)])
 
 
 def _clip_parts(spoken: str, options: RenderOptions) -> list[object]:
