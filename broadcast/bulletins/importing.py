@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from broadcast import domain
 from broadcast.bulletins import dictionary
 from broadcast.bulletins.history import Action, record
-from broadcast.bulletins.workflow import BulletinDraft, read_aloud, store_clip, validate_draft
+from broadcast.bulletins.workflow import BulletinDraft, add_draft, read_aloud, validate_draft
 from broadcast.clipstore.rendering import RenderedBulletin
 from broadcast.clipstore.store import ClipStorage
 from broadcast.config import InputLimits, SpeechSettings
@@ -24,7 +24,6 @@ from broadcast.jobs import Reporter
 from broadcast.people import audit, tenancy
 from broadcast.people.accounts import Principal
 from broadcast.storage.db import Database
-from broadcast.storage.models import Bulletin
 
 MAX_ERRORS_SHOWN = 10
 TITLE_FROM_TEXT_CHARS = 60
@@ -185,22 +184,7 @@ def run_import(
     ids: list[int] = []
     with db.session() as session:
         for row, read in zip(rows, rendered, strict=True):
-            zones, commune = tenancy.scope_zones(session, author, row.draft.zones)
-            bulletin = Bulletin(
-                title=row.draft.title,
-                text=row.draft.text,
-                spoken_text=read.spoken_text,
-                priority=row.draft.priority,
-                zones=zones,
-                commune_id=commune,
-                status=domain.BulletinStatus.DRAFT,
-                clip_sha256=store_clip(session, clips, read.clip),
-                engine=read.engine,
-                voice=read.voice,
-                created_by=author.user_id,
-            )
-            session.add(bulletin)
-            session.flush()
+            bulletin = add_draft(session, clips, author, row.draft, read)
             record(session, bulletin.id, author.name, Action.IMPORTED, filename=filename, line=row.line)
             ids.append(bulletin.id)
         audit.record(

@@ -78,6 +78,29 @@ def store_clip(session: Session, clips: ClipStorage, clip: EncodedClip) -> str:
     return sha
 
 
+def add_draft(
+    session: Session, clips: ClipStorage, author: Principal, draft: BulletinDraft, rendered: RenderedBulletin
+) -> Bulletin:
+    """Store a checked draft read aloud as `rendered`, in the author's scope; return it with its id."""
+    zones, commune = tenancy.scope_zones(session, author, draft.zones)
+    bulletin = Bulletin(
+        title=draft.title,
+        text=draft.text,
+        spoken_text=rendered.spoken_text,
+        priority=draft.priority,
+        zones=zones,
+        commune_id=commune,
+        status=domain.BulletinStatus.DRAFT,
+        clip_sha256=store_clip(session, clips, rendered.clip),
+        engine=rendered.engine,
+        voice=rendered.voice,
+        created_by=author.user_id,
+    )
+    session.add(bulletin)
+    session.flush()
+    return bulletin
+
+
 def read_aloud(
     speech: SpeechSettings,
     text: str,
@@ -114,22 +137,7 @@ def create_bulletin(
     rendered = read_aloud(speech, clean.text, clean.engine, clean.voice, extra, progress)
     with db.session() as session:
         clean = validate_draft(session, draft, speech, limits)  # a zone may have gone meanwhile
-        zones, commune = tenancy.scope_zones(session, author, clean.zones)
-        bulletin = Bulletin(
-            title=clean.title,
-            text=clean.text,
-            spoken_text=rendered.spoken_text,
-            priority=clean.priority,
-            zones=zones,
-            commune_id=commune,
-            status=domain.BulletinStatus.DRAFT,
-            clip_sha256=store_clip(session, clips, rendered.clip),
-            engine=rendered.engine,
-            voice=rendered.voice,
-            created_by=author.user_id,
-        )
-        session.add(bulletin)
-        session.flush()
+        bulletin = add_draft(session, clips, author, clean, rendered)
         audit.record(
             session, author.name, "bulletin.create", f"bulletin:{bulletin.id}", address, title=clean.title
         )
