@@ -1,8 +1,7 @@
 """Real bulletins read as an announcer would: NCHMF storm/flood/heat/cold bulletins and commune notices.
 
 Each file in golden/bulletins/ is one real bulletin (trimmed to the sentences that matter) with its source
-address and kind, then rows `text<TAB>accepted reading`. Sentences the normaliser reads wrongly today are
-listed in KNOWN_GAPS.txt and run as strict xfails: when the normaliser learns one, its entry must go.
+address and kind, then rows `text<TAB>accepted reading`; every sentence must read as accepted.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import pytest
 from broadcast.tts import normalize_text
 
 BULLETINS = Path(__file__).with_name("golden") / "bulletins"
-KNOWN_GAPS = BULLETINS / "KNOWN_GAPS.txt"
 
 REQUIRED_KINDS = {
     "storm",
@@ -72,25 +70,8 @@ def _load(path: Path) -> Bulletin:
     return Bulletin(path.name, headers.get("source", ""), headers.get("kind", ""), tuple(rows))
 
 
-def _known_gaps() -> dict[str, str]:
-    """Read `file:line reason` entries (blank lines and # comments skipped)."""
-    gaps: dict[str, str] = {}
-    for raw in KNOWN_GAPS.read_text(encoding="utf-8").splitlines():
-        if not raw.strip() or raw.startswith("#"):
-            continue
-        key, _, reason = raw.partition(" ")
-        gaps[key] = reason.strip()
-    return gaps
-
-
 ALL = [_load(path) for path in sorted(BULLETINS.glob("*.tsv"))]
 ROWS = [row for bulletin in ALL for row in bulletin.rows]
-GAPS = _known_gaps()
-
-
-def _param(row: Row) -> object:
-    marks = [pytest.mark.xfail(strict=True, reason=GAPS[row.key])] if row.key in GAPS else []
-    return pytest.param(row.text, row.reading, id=row.key, marks=marks)
 
 
 def test_at_least_sixty_real_bulletins_of_every_required_kind() -> None:
@@ -112,12 +93,8 @@ def test_accepted_readings_are_words_only() -> None:
         assert row.reading.strip() == row.reading and row.reading, row.key
 
 
-def test_known_gaps_point_at_existing_sentences() -> None:
-    keys = {row.key for row in ROWS}
-    assert [key for key in GAPS if key not in keys] == []
-    assert all(GAPS.values()), "every known gap says why"
-
-
-@pytest.mark.parametrize(("text", "spoken"), [_param(row) for row in ROWS])
+@pytest.mark.parametrize(
+    ("text", "spoken"), [(row.text, row.reading) for row in ROWS], ids=[row.key for row in ROWS]
+)
 def test_real_bulletin_sentence(text: str, spoken: str) -> None:
     assert normalize_text(text) == spoken
