@@ -32,6 +32,12 @@ from broadcast.protocol.control import (
     parse_test_tone_command,
     parse_volume_command,
 )
+from broadcast.protocol.live import (
+    LiveStartCommand,
+    LiveStopCommand,
+    parse_live_start_command,
+    parse_live_stop_command,
+)
 from broadcast.protocol.programme import StreamCommand, parse_stream_command
 
 
@@ -99,6 +105,8 @@ Command = (
     | AlertSpeechCommand
     | CancelCommand
     | ConfigCommand
+    | LiveStartCommand
+    | LiveStopCommand
 )
 _PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "play": parse_play_command,
@@ -109,6 +117,8 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "volume": parse_volume_command,
     "test_tone": parse_test_tone_command,
     "config": parse_config_command,
+    "live_start": parse_live_start_command,
+    "live_stop": parse_live_stop_command,
 }
 
 
