@@ -133,6 +133,36 @@ class FleetSettings:
     device_offline_after_s: float
 
 
+@dataclass(frozen=True)
+class LiveSettings:
+    """Live broadcast: the managed Snapcast server that carries a human voice, and the session bounds."""
+
+    live_engine: str
+    snapserver_bin: str
+    live_bind: str | None
+    live_port: int
+    live_public_host: str | None
+    live_channels: int
+    live_buffer_ms: int
+    live_lease_s: float
+    live_renew_s: float
+    live_silence_s: float
+    live_drop_s: float
+    live_max_minutes: int
+    live_dir: Path
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """How the station serves its pages: HTTPS (browsers give the microphone only to a secure origin)."""
+
+    https_port: int
+    tls_cert_file: Path | None
+    tls_key_file: Path | None
+    https_names: tuple[str, ...]
+    secrets_dir: Path
+
+
 _Section = TypeVar("_Section")
 
 
@@ -318,6 +348,59 @@ class Settings(BaseSettings):
     report_burst: int = Field(
         1000, ge=1, description="Reports one device may send at once (an outbox after a long outage)."
     )
+    live_engine: Literal["snapcast", "off"] = Field(
+        "snapcast",
+        description="Engine that carries live broadcasts (snapcast: a managed snapserver; off: none).",
+    )
+    snapserver_bin: str = Field("snapserver", description="snapserver executable for live broadcasts.")
+    live_bind: str | None = Field(
+        None, description="Address the managed snapserver listens on for devices; default mqtt_bind."
+    )
+    live_port: int = Field(
+        18840,
+        ge=1,
+        le=65000,
+        description="Port devices stream live audio from; the next ports (loopback only) are the "
+        "snapserver's control port and one audio input per channel.",
+    )
+    live_public_host: str | None = Field(
+        None, description="Host name or address agents reach the live stream at; default the broker's."
+    )
+    live_channels: int = Field(2, ge=1, le=16, description="Live sessions that can be on air at once.")
+    live_buffer_ms: int = Field(
+        700,
+        ge=100,
+        le=10000,
+        description="Snapcast end-to-end buffer: the delay every speaker adds, and the longest stall of a "
+        "device's link that is heard as nothing at all.",
+    )
+    live_lease_s: float = Field(
+        15.0, ge=3, le=120, description="An agent leaves a live session this long after the last renewal."
+    )
+    live_renew_s: float = Field(5.0, gt=0, le=60, description="How often a live session is renewed.")
+    live_silence_s: float = Field(
+        30.0, ge=3, le=600, description="An agent leaves a live stream that has been silent this long."
+    )
+    live_drop_s: float = Field(
+        3.0,
+        gt=0,
+        le=60,
+        description="A live session ends when no audio came from the officer's browser for this long.",
+    )
+    live_max_minutes: int = Field(60, ge=1, le=600, description="Longest live session.")
+    https_port: int = Field(
+        8443,
+        ge=0,
+        le=65535,
+        description="Port `serve` also serves HTTPS on (the microphone pages need it); 0 = HTTP only.",
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="Certificate chain (PEM) for HTTPS; unset = one issued by the station's own CA."
+    )
+    tls_key_file: Path | None = Field(None, description="Private key (PEM) of tls_cert_file.")
+    https_names: list[str] = Field(
+        default_factory=list, description="More names/addresses the station's own HTTPS certificate covers."
+    )
     env: Literal["local", "production"] = "local"
 
     @model_validator(mode="after")
@@ -363,6 +446,10 @@ class Settings(BaseSettings):
         return self.data_dir / "mosquitto"
 
     @property
+    def live_dir(self) -> Path:
+        return self.data_dir / "snapserver"
+
+    @property
     def broker(self) -> BrokerSettings:
         return self._section(BrokerSettings)
 
@@ -393,6 +480,14 @@ class Settings(BaseSettings):
     @property
     def fleet(self) -> FleetSettings:
         return self._section(FleetSettings)
+
+    @property
+    def live(self) -> LiveSettings:
+        return self._section(LiveSettings)
+
+    @property
+    def web(self) -> WebSettings:
+        return self._section(WebSettings)
 
     def _section(self, kind: type[_Section]) -> _Section:
         """Build a section from the fields (and derived directories) of the same names."""

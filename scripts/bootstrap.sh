@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages no wheel provides: the broker, systemd-analyze (the agent's unit is verified with it),
+# Debian packages no wheel provides: the broker, Snapcast (server and client: live broadcasts), systemd-analyze (the agent's unit is verified with it),
 # libfaketime (.ci/run replays the scheduling tests at night in Vietnam), and Chromium + its driver for the
 # browser tests.
 missing=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v snapserver >/dev/null 2>&1 || missing+=(snapserver)
+command -v snapclient >/dev/null 2>&1 || missing+=(snapclient)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
 if [ "${BOOTSTRAP_BROWSER:-1}" = 1 ]; then
