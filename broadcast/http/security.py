@@ -13,11 +13,14 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    # Pages use only our own scripts/styles (plus small inline ones) and play our own clips.
+    # The microphone only for our own pages (live broadcast, recording a bulletin), never for a frame.
+    "Permissions-Policy": "camera=(), microphone=(self), geolocation=()",
+    # Pages use only our own scripts/styles (plus small inline ones) and play our own clips, and a
+    # recording the officer just made (a blob: URL) before it is sent. connect-src 'self' covers the
+    # live page's same-origin WebSocket (ws:/wss:).
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; media-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+        "img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
         "form-action 'self'; base-uri 'none'"
     ),
 }
