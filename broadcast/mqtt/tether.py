@@ -1,6 +1,10 @@
 """Run Mosquitto on a tether to the station: when the station dies, even by SIGKILL, the broker goes too.
 
     python -m broadcast.mqtt.tether --pidfile PATH -- mosquitto -c mosquitto.conf
+    python -m broadcast.mqtt.tether --pidfile PATH --name snapserver --log FILE -- snapserver -c FILE
+
+The managed snapserver (broadcast/snapcast/server.py) runs on the same tether: `--name` is the word the
+tether's own messages use, `--log` a file the child's stdout and stderr are appended to (default: none).
 
 The station starts this with a pipe on its stdin whose write end only the station holds and never writes
 to. The kernel closes that end however the station ends (SIGKILL, OOM kill, crash), so EOF on stdin means
@@ -59,29 +63,35 @@ def _remove_pid(path: Path, pid: int) -> None:
 
 
 class _Tether:
-    def __init__(self, command: list[str], grace_s: float) -> None:
+    def __init__(self, command: list[str], grace_s: float, name: str, log: Path | None) -> None:
         self.grace_s = grace_s
+        self.name = name
         self.kill_at: float | None = None
-        self.child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent(),  # safe: this process has one thread (see above)
-        )
+        output = log.open("ab") if log is not None else None
+        try:
+            self.child = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output or subprocess.DEVNULL,
+                stderr=output or subprocess.DEVNULL,
+                preexec_fn=_die_with_parent(),  # safe: this process has one thread (see above)
+            )
+        finally:
+            if output is not None:
+                output.close()  # the child holds its own copy
 
     def stop(self, why: str = "") -> None:
-        """Ask mosquitto to end (once); the loop kills it if it has not after the grace period."""
+        """Ask the child to end (once); the loop kills it if it has not after the grace period."""
         if self.kill_at is None and self.child.poll() is None:
             if why:  # the station's own stop is logged by the station
                 print(
-                    f"tether: {why}: stopping mosquitto (pid {self.child.pid})", file=sys.stderr, flush=True
+                    f"tether: {why}: stopping {self.name} (pid {self.child.pid})", file=sys.stderr, flush=True
                 )
             self.child.terminate()
             self.kill_at = time.monotonic() + self.grace_s
 
     def run(self) -> int:
-        """Watch stdin (the station) and mosquitto until mosquitto has ended; return its exit status."""
+        """Watch stdin (the station) and the child until the child has ended; return its exit status."""
         try:
             exited: list[int] = [os.pidfd_open(self.child.pid)]  # readable once mosquitto has ended
         except (AttributeError, OSError):  # Linux < 5.3: look every tick instead
@@ -106,13 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m broadcast.mqtt.tether")
     parser.add_argument("--pidfile", type=Path, required=True)
     parser.add_argument("--grace", type=float, default=GRACE_S, help="seconds between SIGTERM and SIGKILL")
+    parser.add_argument("--name", default="mosquitto", help="what the tether's messages call the child")
+    parser.add_argument("--log", type=Path, help="append the child's stdout and stderr to this file")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- mosquitto -c FILE")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is the station's to handle
-    tether = _Tether(command, args.grace)
+    tether = _Tether(command, args.grace, args.name, args.log)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
