@@ -6,14 +6,16 @@ The names below are the package's face for `from broadcast.audio import ...` cal
 
 from broadcast.audio.base import SAMPLE_WIDTH, AudioError, DecodedRecording, EncodedClip, PcmAudio
 from broadcast.audio.clip import assemble, chime, decode_duration, measure_loudness, render_clip
-from broadcast.audio.ffmpeg import binary_identity, decode_recording, ffmpeg_exe
+from broadcast.audio.ffmpeg import Mp3Recorder, analyse, binary_identity, decode_recording, ffmpeg_exe
 
 __all__ = [
     "SAMPLE_WIDTH",
     "AudioError",
     "DecodedRecording",
     "EncodedClip",
+    "Mp3Recorder",
     "PcmAudio",
+    "analyse",
     "assemble",
     "binary_identity",
     "chime",

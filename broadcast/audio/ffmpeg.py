@@ -7,6 +7,7 @@ Nothing else in `broadcast` starts ffmpeg or imports ffmpeg-python or imageio-ff
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -217,3 +218,46 @@ def _integrated(stderr: bytes) -> float:
         raise AudioError("Không đo được độ to của âm thanh.")
     value = float(found[-1])
     return value if math.isfinite(value) else -70.0
+
+
+class Mp3Recorder:
+    """Encode PCM to an MP3 file as it arrives (a live broadcast's recording), without holding it in memory.
+
+    ffmpeg encodes far faster than real time, so a write waits on the pipe only for a moment; close()
+    returns once the file is complete.
+    """
+
+    def __init__(self, ffmpeg: str, path: str, rate: int, *, bitrate: str) -> None:
+        args = _pcm_input(rate).output(path, format="mp3", acodec="libmp3lame", audio_bitrate=bitrate, ac=1)
+        command = [ffmpeg, "-hide_banner", "-nostats", "-loglevel", "error", "-y", *args.get_args()]
+        try:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            raise FfmpegMissing(ffmpeg, exc.strerror) from exc
+
+    def write(self, pcm: bytes) -> None:
+        """Append mono s16le PCM; raise FfmpegFailed if the encoder has died."""
+        stdin = self._process.stdin
+        if stdin is None:
+            raise FfmpegFailed("ffmpeg closed", self._process.returncode or -1)
+        try:
+            stdin.write(pcm)
+        except (BrokenPipeError, ValueError) as exc:
+            raise FfmpegFailed(str(exc), self._process.poll() or -1) from exc
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Finish the file; raise FfmpegError if ffmpeg failed or did not finish in time."""
+        stdin = self._process.stdin
+        if stdin is not None and not stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
+        try:
+            _, stderr = self._process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            self._process.kill()
+            self._process.wait()
+            raise FfmpegTimeout(timeout) from exc
+        if self._process.returncode != 0:
+            raise FfmpegFailed(_last_line(stderr), self._process.returncode)

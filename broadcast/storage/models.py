@@ -341,3 +341,26 @@ class SkippedSlot(Base):
     commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), default=DEFAULT_COMMUNE, index=True)
     reason: Mapped[str] = mapped_column(String(500))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LiveSession(Base):
+    """A live broadcast: who spoke, to which zones, when, which loudspeakers joined, and its recording."""
+
+    __tablename__ = "live_sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # "live-" + hex: a protocol identifier
+    title: Mapped[str] = mapped_column(String(200), default="")
+    zones: Mapped[list[str]] = mapped_column(JSONDocument)
+    commune_id: Mapped[str] = mapped_column(ForeignKey("communes.id"), default=DEFAULT_COMMUNE, index=True)
+    channel: Mapped[int] = mapped_column(Integer)
+    # starting (chime playing) | on_air | ended
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started_by: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    on_air_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_by: Mapped[str] = mapped_column(String(64), default="")
+    end_reason: Mapped[str] = mapped_column(String(32), default="")  # stopped | dropped | too_long | ...
+    audio_s: Mapped[float] = mapped_column(Float, default=0.0)  # seconds of the officer's audio received
+    archive_sha256: Mapped[str | None] = mapped_column(ForeignKey("clips.sha256"), default=None)
+    archive_error: Mapped[str] = mapped_column(String(500), default="")
