@@ -22,6 +22,12 @@ if RENDER_CACHE_ENV not in os.environ:
     atexit.register(shutil.rmtree, _render_cache, ignore_errors=True)
 
 
+# Stations under test start no snapserver and serve no HTTPS unless the test asks (its own ports): a fixed
+# port per station would collide between xdist workers, and most tests never go live.
+os.environ.setdefault("BROADCAST_LIVE_ENGINE", "off")
+os.environ.setdefault("BROADCAST_HTTPS_PORT", "0")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse a PostgreSQL run with no server, rather than silently testing SQLite."""
     if database.backend() == "postgresql" and not database.server_answers():

@@ -75,3 +75,19 @@ def free_port() -> int:
                 return port  # stays claimed: the server it is meant for may bind it later
             # Something that does not use these claims listens there; keep it claimed, so no one retries it.
     raise RuntimeError("no free port found")
+
+
+def free_port_block(count: int) -> int:
+    """Return the first of `count` consecutive free ports, all claimed (the live engine's port block)."""
+    high = min(_HIGH, _ephemeral_low() - 1) - count
+    with _guard:
+        for _ in range(500):
+            first = random.randint(_LOW, high)
+            ports = range(first, first + count)
+            if any(p in _held for p in ports):
+                continue
+            taken = [p for p in ports if _claim(p)]
+            if len(taken) == count and all(_unbound(p) for p in ports):
+                return first
+            # A partial block stays claimed (released at exit): rare, and harmless with 12,000 ports.
+    raise RuntimeError(f"no {count} consecutive free ports found")
