@@ -1,8 +1,10 @@
-"""The managed broker's private CA and server certificate (EC P-256), generated with `cryptography`.
+"""The station's private CA and the server certificates it signs (EC P-256), made with `cryptography`.
 
-Agents pin the CA certificate (written into agent.toml by `broadcast device add`), so the CA lives long
-and is created once; the server certificate it signs is short-lived and replaced whenever its names
-change or its end nears, without touching any agent.
+One CA serves both TLS front doors of the station: the managed broker (agents pin the CA certificate,
+written into agent.toml by `broadcast device add`) and the station's own HTTPS (officers install it on
+their phones from `/ca.crt`; broadcast/http/https.py). So the CA lives long and is created once, under
+`station_ca_dir`; each server certificate it signs is short-lived and replaced whenever its names change
+or its end nears, without touching any agent or phone.
 """
 
 from __future__ import annotations
@@ -26,15 +28,21 @@ from broadcast.storage.files import write_atomic
 
 CA_VALIDITY = timedelta(days=20 * 365)  # replacing the CA means re-enrolling every agent: make it rare
 SERVER_VALIDITY = timedelta(days=365)
+CA_DIR_NAME = "mqtt-ca"  # under the secrets dir; the name predates the HTTPS certificate it also signs
 RENEW_BEFORE = timedelta(days=30)  # a server certificate with less left than this is replaced
 _BACKDATE = timedelta(hours=1)  # tolerate agents whose clock is a little behind
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+def station_ca_dir(secrets_dir: Path) -> Path:
+    """Return the directory of the station's CA (ca.crt, ca.key) under the secrets dir."""
+    return secrets_dir / CA_DIR_NAME
+
+
 @dataclass(frozen=True)
 class CertificateAuthority:
-    """The CA that signs the broker's server certificate; agents trust only certificates it signed."""
+    """The CA that signs the station's server certificates; agents trust only certificates it signed."""
 
     cert: x509.Certificate
     key: ec.EllipticCurvePrivateKey
@@ -46,7 +54,7 @@ class CertificateAuthority:
 
 @dataclass(frozen=True)
 class ServerFiles:
-    """Where the broker's TLS listener finds its certificate, key and the CA certificate."""
+    """Where a TLS listener (the broker's, the station's HTTPS) finds its certificate, key and the CA."""
 
     cert: Path
     key: Path
@@ -102,7 +110,7 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def make_ca(now: datetime, common_name: str = "Loa xa broker CA") -> CertificateAuthority:
+def make_ca(now: datetime, common_name: str = "Loa xa station CA") -> CertificateAuthority:
     """Return a new self-signed CA that may sign server certificates only (path length 0)."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = _name(common_name)
