@@ -114,6 +114,10 @@ class ManagedSnapserver:
                 os.kill(stale, signal.SIGTERM)
             time.sleep(0.3)
         self._release()
+        # snapserver would put a client it remembers back on the stream it last played, maybe a session
+        # since ended: forgotten, every client starts on idle and the router moves it (clients, groups
+        # and streams are the station's to decide, nothing in server.json needs keeping).
+        (self.cfg.data_dir / "server.json").unlink(missing_ok=True)
         executable = find_snapserver(self.cfg.executable)
         tether = [
             *(sys.executable, "-m", "broadcast.mqtt.tether", "--name", "snapserver"),
