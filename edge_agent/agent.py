@@ -21,6 +21,7 @@ from edge_agent.control import VolumeKeeper
 from edge_agent.gpio import Relay, make_relay
 from edge_agent.gpio.amp import AmpControl
 from edge_agent.heartbeat import HealthPaths, HeartbeatLoop, Vitals
+from edge_agent.live import LiveSessions
 from edge_agent.mixer import Mixer
 from edge_agent.outbox import Outbox
 from edge_agent.outputs import Output
@@ -119,6 +120,7 @@ class Agent:
         self.alerts = AlertPlayer(
             output, device, cache=self.cache, playout=self.playout, amp=self.amp, report=self.reporter.report
         )
+        self.live = LiveSessions(config, playout=self.playout, amp=self.amp, refusals=self.refusals)
 
         # Telling the station how the device is, and taking its settings.
         self.vitals = Vitals(
@@ -161,6 +163,7 @@ class Agent:
             on_config=self.tuning.configure,
             on_alert=self.alerts.take,
             on_prefetch=self.pipeline.keep,
+            on_live=self.live.take,
             trust=self.trust,
             sequence=self.sequence,
         )
@@ -186,6 +189,7 @@ class Agent:
         self.receiver.join(timeout=2)
         self.pipeline.stop()
         self.alerts.stop()
+        self.live.stop()
         self.heartbeat.stop()
         self.playout.stop()
         self.amp.stop()

@@ -60,6 +60,13 @@ class Rejected:
         return self.kind != "duplicate"
 
 
+@dataclass(frozen=True)
+class AcceptedLive:
+    """A live_start or live_stop that is authentic, valid, new and meant for this device."""
+
+    command: protocol.LiveStartCommand | protocol.LiveStopCommand
+
+
 AlertMessage = protocol.AlertCommand | protocol.AlertSpeechCommand | protocol.CancelCommand
 
 
@@ -70,7 +77,7 @@ class AcceptedAlert:
     command: AlertMessage
 
 
-Decision = Accepted | AcceptedControl | AcceptedStream | AcceptedAlert | Rejected
+Decision = Accepted | AcceptedControl | AcceptedStream | AcceptedAlert | AcceptedLive | Rejected
 _INLINE_AUDIO_KINDS = ("alert", "alert_speech")
 
 
@@ -127,6 +134,8 @@ def _decide(
         return Rejected("duplicate", "already received", command.id)
     if isinstance(command, protocol.AlertCommand | protocol.AlertSpeechCommand | protocol.CancelCommand):
         return _decide_alert(command, now, config)
+    if isinstance(command, protocol.LiveStartCommand | protocol.LiveStopCommand):
+        return _decide_live(command, now, config)
     untimed = protocol.VolumeCommand | protocol.ConfigCommand  # applied on arrival: no start_at
     if not isinstance(command, untimed) and command.start_at > command.expires_at:
         return Rejected("malformed", "start_at is after expires_at", command.id)
@@ -164,6 +173,21 @@ def _decide_alert(command: AlertMessage, now: float, config: AgentConfig) -> Dec
                 "bad-url", f"clip url {clip.url[:200]!r} is not under the station url", command.id
             )
     return AcceptedAlert(command)
+
+
+def _decide_live(
+    command: protocol.LiveStartCommand | protocol.LiveStopCommand, now: float, config: AgentConfig
+) -> Decision:
+    """Check a live command: no start time (it acts on arrival), only expiry and zones.
+
+    The Snapcast host it names is the station's; the signature is what vouches for it (the protocol
+    refuses anything but a plain host name or address, so nothing reaches snapclient's argv as an option).
+    """
+    if now > command.expires_at:
+        return Rejected("expired", f"expired {now - command.expires_at:.1f} s ago", command.id)
+    if not set(command.zones) & set(config.zones):
+        return Rejected("not-for-me", f"zones {list(command.zones)} are not this device's", command.id)
+    return AcceptedLive(command)
 
 
 def is_under(url: str, base: str) -> bool:

@@ -21,11 +21,13 @@ from edge_agent.handlers import (
     Accepted,
     AcceptedAlert,
     AcceptedControl,
+    AcceptedLive,
     AcceptedStream,
     AlertMessage,
     Rejected,
     decide,
 )
+from edge_agent.live import LiveCommand
 from edge_agent.parked import Parked
 from edge_agent.pending import PendingStore
 from edge_agent.pipeline import Pipeline, Playable, Work
@@ -65,6 +67,7 @@ class Planner:
         on_config: Callable[[protocol.ConfigCommand], None] | None = None,
         on_alert: Callable[[AlertMessage], None] | None = None,
         on_prefetch: Callable[[list[protocol.ClipRef]], None] | None = None,
+        on_live: Callable[[LiveCommand], None] | None = None,
         trust: TrustStore | None = None,
         sequence: SequenceStore | None = None,
     ) -> None:
@@ -74,7 +77,7 @@ class Planner:
         self.trust, self.sequence = trust, sequence
         self.parked = Parked()
         self._report, self._on_volume, self._on_config = report, on_volume, on_config
-        self._on_alert, self._on_prefetch = on_alert, on_prefetch
+        self._on_alert, self._on_prefetch, self._on_live = on_alert, on_prefetch, on_live
         self._current: dict[str, protocol.ProgrammeMessage] = {}
 
     # --- what arrives ---------------------------------------------------------------------------------
@@ -109,6 +112,9 @@ class Planner:
             self.sequence.accept(decision.command.seq)  # before any effect: a replay after a crash is refused
         if isinstance(decision, AcceptedAlert):
             self._alert(decision.command)
+            return
+        if isinstance(decision, AcceptedLive):
+            self._live(decision.command)
             return
         command = decision.command
         if isinstance(command, protocol.VolumeCommand):
@@ -212,7 +218,8 @@ class Planner:
                 log.warning("ignoring the stored programme of zone %s: %s", zone, verdict.reason)
         for key, payload in self.pending.load():
             decision = decide(payload, now, self.config, frozenset(), keys=keys)
-            command = None if isinstance(decision, Rejected | AcceptedAlert) else decision.command
+            lone = Rejected | AcceptedAlert | AcceptedLive  # never persisted
+            command = None if isinstance(decision, lone) else decision.command
             if command is None or isinstance(command, protocol.VolumeCommand | protocol.ConfigCommand):
                 command_id = command.id if command else getattr(decision, "command_id", "")
                 reason = getattr(decision, "reason", "not a persisted kind")
@@ -247,6 +254,14 @@ class Planner:
         # Seen only now: a re-send (device topic, retries) is a duplicate. Alerts are not persisted: one
         # interrupted by a restart is not played again (the station re-sends to devices that did not ack).
         self.seen.add(command.id, command.expires_at)
+
+    def _live(self, command: LiveCommand) -> None:
+        """Join, renew or leave a live session (not persisted: after a restart the next renewal rejoins)."""
+        self.seen.add(command.id, command.expires_at)
+        if self._on_live is None:
+            self.refusals.reject(command.id, f"{command.kind} commands are not supported by this agent")
+            return
+        self._on_live(command)
 
     def _prefetch(self) -> None:
         """Fetch and pin the clips the programmes ask every agent to keep (alert sirens and templates)."""
@@ -286,7 +301,7 @@ class Planner:
             decision = decide(payload, now, self.config, known, keys=keys)
             if isinstance(decision, Accepted | AcceptedStream):
                 accepted.setdefault(decision.command.id, (decision.command, payload))  # listed twice: once
-            elif isinstance(decision, AcceptedControl | AcceptedAlert):
+            elif isinstance(decision, AcceptedControl | AcceptedAlert | AcceptedLive):
                 cid = decision.command.id
                 self.refusals.once((cid, "kind"), cid, "not a programme entry kind", f"programme entry {cid}")
             elif decision.kind != "duplicate":

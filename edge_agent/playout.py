@@ -13,6 +13,7 @@ from typing import Literal
 
 from broadcast import protocol
 from edge_agent.outputs import Output, PlayRequest
+from edge_agent.outputs.live import Cause, LiveFeed
 from edge_agent.outputs.stream import PartialPlay
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 # "stopped": the agent shut down before the play began, so it stays in the persisted programme.
 Outcome = Literal["played", "interrupted", "skipped", "failed", "stopped"]
 RANK = {"normal": 0, "priority": 1, "emergency": 2}
+LIVE_RANK = 1.5  # a live voice cuts into the programme (normal and priority); an emergency cuts into it
 # Speakers of a zone must start together: a clip this late would echo against its neighbours.
 LATE_TOLERANCE_S = 2.0
 _FINE_S = 0.05  # the player wakes this early, then waits precisely
@@ -41,8 +43,14 @@ class _Item:
     def command(self) -> protocol.PlayCommand:
         return self.request.command
 
+    @property
+    def rank(self) -> float:
+        return LIVE_RANK if self.request.live is not None else RANK[self.command.priority]
+
     def late_limit(self, tolerance_s: float) -> float:
-        """Return the latest time this item may still start."""
+        """Return the latest time this item may still start (a live session: until its lease ends)."""
+        if self.request.live is not None:
+            return self.request.live.lease_until
         if self.request.stream is not None:
             tolerance_s = max(tolerance_s, self.request.stream.duration_s - _MIN_JOIN_S)
         return self.start_at + tolerance_s
@@ -169,29 +177,53 @@ class Playout:
                             picked.command.id,
                             self._current.item.command.id,
                         )
+                        if picked.request.live is not None:
+                            session = picked.request.live.session_id
+                            self._current.reason = f"interrupted by live broadcast {session}"
                         self._current.interrupt.set()
                     self._current = launch
                 elif not missed:
                     self._cond.wait(self._wait_time(now))
                     continue
-            for item, late in missed:
-                self._skip(item, late)
+            for item, reason in missed:
+                self._skip(item, reason)
             if launch is not None:
                 launch.thread = threading.Thread(target=self._play, args=(launch,), name="play", daemon=True)
                 launch.thread.start()
 
-    def _pop_missed(self, now: float) -> list[tuple[_Item, float]]:
-        """Remove the items that can no longer start on time."""
-        missed = [
-            (item, now - item.start_at)
-            for item in self._heap
-            if now > item.late_limit(self.late_tolerance_s) or now > item.command.expires_at
-        ]
+    def _pop_missed(self, now: float) -> list[tuple[_Item, str]]:
+        """Remove the items that can no longer start on time, each with the reason ("" = not reported)."""
+        live = self._current.item.request.live if self._current is not None else None
+        missed = []
+        for item in self._heap:
+            reason = self._missed(item, now, live)
+            if reason is not None:
+                missed.append((item, reason))
         if missed:
             gone = {id(item) for item, _ in missed}
             self._heap = [item for item in self._heap if id(item) not in gone]
             heapq.heapify(self._heap)
         return missed
+
+    def _missed(self, item: _Item, now: float, live: LiveFeed | None) -> str | None:
+        """Return why item can no longer start (None: it still may)."""
+        feed = item.request.live
+        if feed is not None:
+            if feed.leaving():
+                return ""  # stopped (or its lease ran out) before it reached the output: nothing to say
+            return "the live lease ran out before the output was free" if now > feed.lease_until else None
+        # A clip due while a live voice is on the air is skipped at once: speakers leave a session a
+        # little apart, and a clip starting late on each of them would echo. A relay may still join late.
+        below = live is not None and item.rank < LIVE_RANK
+        if live is not None and below and item.start_at <= now and item.request.stream is None:
+            return f"skipped: live broadcast {live.session_id}"
+        if now <= item.late_limit(self.late_tolerance_s) and now <= item.command.expires_at:
+            return None
+        if live is not None and below:
+            return f"skipped: live broadcast {live.session_id}"
+        if now > item.command.expires_at:
+            return "expired before it could start"
+        return f"missed start by {now - item.start_at:.1f} s"
 
     def _early(self) -> _Item | None:
         """Return the next item if it is a relay that may be picked _WARM_S ahead (idle output, no tie)."""
@@ -207,9 +239,9 @@ class Playout:
         due = [item for item in self._heap if item.start_at - now <= (_WARM_S if item is early else _FINE_S)]
         if not due:
             return None
-        best = max(due, key=lambda item: (RANK[item.command.priority], -item.start_at, -item.seq))
+        best = max(due, key=lambda item: (item.rank, -item.start_at, -item.seq))
         current = self._current
-        if current is not None and RANK[best.command.priority] <= RANK[current.item.command.priority]:
+        if current is not None and best.rank <= current.item.rank:
             return None  # the output is busy with something at least as important; wait for it to end
         self._heap.remove(best)
         heapq.heapify(self._heap)
@@ -222,7 +254,11 @@ class Playout:
         early = self._early()
         picks = [(item, item.start_at - (_WARM_S if item is early else _FINE_S)) for item in self._heap]
         waits = [
-            pick_at - now if pick_at > now else item.late_limit(self.late_tolerance_s) - now
+            pick_at - now
+            if pick_at > now
+            else item.start_at - now
+            if item.start_at > now
+            else item.late_limit(self.late_tolerance_s) - now
             for item, pick_at in picks
         ]
         return min(1.0, max(0.001, min(waits)))  # at most 1 s: a wall-clock step must not strand plays
@@ -254,7 +290,8 @@ class Playout:
             if playing.previous is not None and playing.previous.thread is not None:
                 playing.previous.thread.join(timeout=5.0)
             playing.previous = None  # do not keep a chain of finished plays alive
-            self.output.prepare(item.request)
+            if item.request.live is None:
+                self.output.prepare(item.request)
             _wait_until(item.start_at, playing.interrupt)
             late = time.time() - item.start_at
             if playing.interrupt.is_set() and self._stopping:
@@ -266,7 +303,9 @@ class Playout:
                 outcome = "skipped"
                 self._reject(command, f"missed start by {late:.1f} s (output busy)")
             else:
-                if item.request.stream is not None:
+                if item.request.live is not None:
+                    self.output.live(item.request, on_started, playing.interrupt)
+                elif item.request.stream is not None:
                     self.output.relay(item.request, on_started, playing.interrupt)
                 else:
                     self.output.play(item.request, on_started, playing.interrupt)
@@ -287,19 +326,22 @@ class Playout:
                 self.output.finish(item.request)  # undo a prepare() that went unused (interrupted, ...)
             except Exception:
                 log.exception("output cleanup failed for command %s", command.id)
+            if item.request.live is not None:
+                # Interrupted (an alert, a shutdown): a later renewal rejoins. Failed: it does not.
+                cause: Cause = "broken" if outcome == "failed" else "interrupted"
+                item.request.live.finish(cause)  # the pump's own cause (stopped, lease, silent) stays
             with self._cond:
                 if self._current is playing:
                     self._current = None
                 self._cond.notify_all()
             self._on_done(command, outcome)
 
-    def _skip(self, item: _Item, late: float) -> None:
-        command = item.command
-        if time.time() > command.expires_at:
-            self._reject(command, "expired before it could start")
-        else:
-            self._reject(command, f"missed start by {late:.1f} s")
-        self._on_done(command, "skipped")
+    def _skip(self, item: _Item, reason: str) -> None:
+        if item.request.live is not None:
+            item.request.live.finish("skipped")
+        if reason:
+            self._reject(item.command, reason)
+        self._on_done(item.command, "skipped")
 
     def _reject(self, command: protocol.PlayCommand, reason: str) -> None:
         log.warning("not playing command %s: %s", command.id, reason)

@@ -17,6 +17,8 @@ def dump_config(config: AgentConfig) -> str:
         ("cache_max_bytes", str(config.cache_max_bytes)),
         ("ffmpeg", _toml_string(config.ffmpeg)),
         ("alsa_device", _toml_string(config.alsa_device)),
+        ("snapclient", _toml_string(config.snapclient)),
+        ("live_latency_ms", str(config.live_latency_ms)),
         ("heartbeat_interval_s", repr(config.heartbeat_interval_s)),
     ]
     mqtt = [

@@ -24,6 +24,8 @@ _TOP_KEYS = {
     "cache_max_bytes",
     "ffmpeg",
     "alsa_device",
+    "snapclient",
+    "live_latency_ms",
     "heartbeat_interval_s",
     "mqtt",
     "relay",
@@ -103,6 +105,8 @@ def _from_dict(data: dict[str, Any], base: Path) -> AgentConfig:
         cache_max_bytes=cache_max_bytes,
         ffmpeg=_get(data, "ffmpeg", str, default=""),
         alsa_device=_get(data, "alsa_device", str, default=""),
+        snapclient=_get(data, "snapclient", str, default=""),
+        live_latency_ms=_latency_ms(data),
         heartbeat_interval_s=_seconds(data, "heartbeat_interval_s", model.DEFAULT_HEARTBEAT_S, 1.0, 3600.0),
         relay_pin=_relay_pin(relay),
         relay_active_high=_get(relay, "active_high", bool, default=True, table="relay"),
@@ -153,6 +157,13 @@ def _seconds(
     value = float(_get(data, key, (int, float), default=default, table=table))
     if not low <= value <= high:  # also refuses nan; inf is out of range
         raise ConfigError(f"{f'{table}.' if table else ''}{key} must be within {low:g}-{high:g} s")
+    return value
+
+
+def _latency_ms(data: dict[str, Any]) -> int:
+    value = int(_get(data, "live_latency_ms", int, default=0))
+    if not 0 <= value <= 2000:
+        raise ConfigError("live_latency_ms must be within 0-2000 ms")
     return value
 
 

@@ -38,6 +38,8 @@ class AgentConfig:
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
     ffmpeg: str = ""
     alsa_device: str = ""
+    snapclient: str = ""  # the live broadcast player; "": snapclient on PATH
+    live_latency_ms: int = 0  # snapclient --latency: this speaker's own output delay, subtracted
     heartbeat_interval_s: float = DEFAULT_HEARTBEAT_S
     relay_pin: int | None = None  # BCM number of the amplifier relay's GPIO; None: no relay
     relay_active_high: bool = True

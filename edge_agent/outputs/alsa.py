@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import select
 import shutil
@@ -19,11 +20,16 @@ from edge_agent.outputs.stream import Warm, relay
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.05
+# A live voice goes out with a short ALSA buffer: aplay starts once its buffer is full, so the buffer is
+# latency added to every live word (snapclient already paces the PCM on the wall clock).
+LIVE_BUFFER_US = 200_000
 
 
-def aplay_command(aplay: str, device: str = "") -> list[str]:
-    """Return the aplay command that plays s16le mono PCM from stdin."""
+def aplay_command(aplay: str, device: str = "", buffer_us: int = 0) -> list[str]:
+    """Return the aplay command that plays s16le mono PCM from stdin (buffer_us: 0 = aplay's default)."""
     command = [aplay, "-q", "-f", "S16_LE", "-r", str(SAMPLE_RATE), "-c", "1"]
+    if buffer_us:
+        command.append(f"--buffer-time={buffer_us}")
     return [*command, "-D", device] if device else command
 
 
@@ -107,6 +113,26 @@ class AlsaOutput(Output):
             while player.poll() is None and not stop.is_set() and time.time() < end:
                 stop.wait(min(_POLL_S, max(0.0, end - time.time())))
             end_process(player)
+        _check(player, "aplay", raise_error=False)
+
+    def live(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
+        """Feed a live session's PCM into one aplay until the agent leaves the session."""
+        feed = request.live
+        if feed is None:
+            raise OutputError(f"command {request.command.id} is not a live session")
+        command = aplay_command(self.aplay, self.device, LIVE_BUFFER_US)
+        player = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert player.stdin is not None
+        try:
+            feed.pump(_feeder(player.stdin.fileno(), math.inf, stop), started, stop)
+        except BrokenPipeError:
+            player.wait(timeout=2)
+            _check(player, "aplay", raise_error=True)
+            raise OutputError("aplay stopped reading") from None
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                player.stdin.close()
+            end_process(player)  # leaving is at once: what aplay still buffers is cut off
         _check(player, "aplay", raise_error=False)
 
     def __repr__(self) -> str:

@@ -7,9 +7,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from broadcast.protocol import PlayCommand, StreamCommand
+
+if TYPE_CHECKING:
+    from edge_agent.outputs.live import LiveFeed
 
 
 class OutputError(RuntimeError):
@@ -29,7 +32,8 @@ class PlayRequest:
     """One play: the verified command, the cached clip file, and the device playing it.
 
     For a stream relay, `stream` is the stream command and `command` its stand-in for the playout (same
-    id, times and priority; see control.stream_play); there is no clip file.
+    id, times and priority; see control.stream_play); there is no clip file. For a live session,
+    `live` is its feed and `command` its stand-in (see live.live_play).
     """
 
     command: PlayCommand
@@ -37,6 +41,7 @@ class PlayRequest:
     device_id: str
     stream: StreamCommand | None = None
     alert: AlertPart | None = None
+    live: LiveFeed | None = None
 
 
 class Output(ABC):
@@ -59,3 +64,7 @@ class Output(ABC):
     def relay(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
         """Relay request.stream from its start_at until start_at + duration_s (or until stop is set)."""
         raise OutputError(f"the {self.name} output cannot relay streams")
+
+    def live(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
+        """Play request.live until the agent leaves the session (or until stop is set)."""
+        raise OutputError(f"the {self.name} output cannot play live broadcasts")

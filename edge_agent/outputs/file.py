@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 
 from edge_agent._files import atomic_file
 from edge_agent.outputs.base import Output, OutputError, PlayRequest
-from edge_agent.outputs.ffmpeg import close_encoder, find_ffmpeg, start_encoder
+from edge_agent.outputs.ffmpeg import BYTES_PER_S, close_encoder, find_ffmpeg, start_encoder
 from edge_agent.outputs.stream import Warm, relay
 
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_GAP_S = 0.2  # a live feed this far behind the wall clock (snapclient restarting) is padded with silence
 
 
 class FileSink(Output):
@@ -105,6 +106,58 @@ class FileSink(Output):
                 (self.directory / name).unlink(missing_ok=True)
         # Like a speaker, the sink is busy until the slot ends even if the stream gave its audio early.
         stop.wait(max(0.0, stream.start_at + stream.duration_s - time.time()))
+
+    def live(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
+        """Record a live session into DIR/<start>-live-<session>.mp3, continuous on the wall clock.
+
+        plays.jsonl gets a `live` line when the first PCM comes (duration_s 0: not known yet) and a
+        `live_end` line when the agent leaves (ended_at, duration_s, cause).
+        """
+        feed = request.live
+        if feed is None:
+            raise OutputError(f"command {request.command.id} is not a live session")
+        command = request.command
+        name = f"{int(time.time())}-live-{_file_id(feed.session_id)}.mp3"
+        encoder = start_encoder(find_ffmpeg(self.ffmpeg), self.directory / name)
+        assert encoder.stdin is not None
+        sink = encoder.stdin
+        first: list[float] = []
+        written = 0
+        base = {
+            "command_id": command.id,
+            "device_id": request.device_id,
+            "session_id": feed.session_id,
+            "clip_sha256": command.clip.sha256,
+            "priority": command.priority,
+            "title": feed.command.title,
+            "file": name,
+        }
+
+        def on_started(started_at: float) -> None:
+            first.append(started_at)
+            self._append({"kind": "live", **base, "started_at": started_at, "duration_s": 0.0})
+            started(started_at)
+
+        def write(pcm: bytes) -> None:
+            nonlocal written
+            # A gap (snapclient restarting) becomes silence: the file stays on the wall clock, so
+            # started_at + an offset in the file is when that sound was due on the speaker.
+            behind = int((time.time() - first[0]) * BYTES_PER_S) & ~1
+            if behind - written > _GAP_S * BYTES_PER_S:
+                sink.write(bytes(behind - written))
+                written = behind
+            sink.write(pcm)
+            written += len(pcm)
+
+        try:
+            feed.pump(write, on_started, stop)
+        finally:
+            close_encoder(encoder)
+            if first:
+                ended = {"ended_at": time.time(), "duration_s": written / BYTES_PER_S, "cause": feed.cause}
+                self._append({"kind": "live_end", **base, "started_at": first[0], **ended})
+            else:
+                (self.directory / name).unlink(missing_ok=True)
 
     def _append(self, record: dict[str, object]) -> None:
         with self._lock, self.log_path.open("a", encoding="utf-8") as handle:
