@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from broadcast.api import alerts, bulletin_files, bulletins, devices, dictionary, jobs, programme, system
 from broadcast.api import audit as audit_api
+from broadcast.api import live as live_api
 from broadcast.api import tokens as tokens_api
 from broadcast.config import Settings
 from broadcast.http.errors import install_error_handlers
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_request_timing(app)  # outermost: refusals are timed too (/metrics)
     routers = (
         *(bulletins, bulletin_files, jobs, programme, alerts, devices, dictionary),
-        *(tokens_api, audit_api, system, web_routes),
+        *(tokens_api, audit_api, live_api, system, web_routes),
     )
     for module in routers:
         app.include_router(module.router)

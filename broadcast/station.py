@@ -20,11 +20,13 @@ from broadcast.fleet.devices import broker_config, public_url, sync_broker_crede
 from broadcast.jobs import JobRunner, fail_stale
 from broadcast.limits.lanes import Lanes, build_lanes
 from broadcast.limits.token_bucket import Rate
+from broadcast.live import LiveService
+from broadcast.live.engine import SnapcastEngine, start_live
 from broadcast.mqtt.broker import ManagedBroker
 from broadcast.mqtt.client import MqttTarget, StationMqtt
 from broadcast.mqtt.credentials import STATION_USER, station_worker_user
 from broadcast.mqtt.report_guard import ReportGuard
-from broadcast.mqtt.setup import external_target, station_target
+from broadcast.mqtt.setup import device_host, external_target, station_target
 from broadcast.people.login_guard import LoginGuard, LoginThrottle
 from broadcast.programme import publishing
 from broadcast.programme.leading import elected_scheduler
@@ -86,6 +88,9 @@ class Station:
     alert_speech: SpeechWorker = field(default_factory=SpeechWorker)  # an alert's speech, after its siren
     started_at: datetime | None = field(default=None)
     config_resender: device_settings.Resender | None = None  # re-sends settings a heartbeat disagrees with
+    live: LiveService | None = None  # live broadcasts (None: off or unavailable, live_reason says why)
+    live_engine: SnapcastEngine | None = None
+    live_reason: str = ""
 
     def push_context(self) -> publishing.PushContext:
         return publishing.PushContext(
@@ -224,6 +229,16 @@ def start_station(settings: Settings) -> Station:
         jobs.set_refresh_handler(refresh_all)
         scheduler.start()  # the elected worker also adds the refresh job and restores slot jobs
         station.refresh_programme()
+        station.live, station.live_engine, station.live_reason = start_live(
+            settings.live,
+            mqtt_bind=settings.mqtt_bind,
+            agents_host=device_host(settings.broker),
+            db=db,
+            clips=clips,
+            publisher=mqtt,
+            signing_key=keys.signing_key_raw,
+            ffmpeg_bin=settings.ffmpeg_bin,
+        )
         station.loops = [
             Periodic(
                 "device-watchdog",
@@ -240,6 +255,8 @@ def start_station(settings: Settings) -> Station:
             Periodic("presence-sweep", 6 * 3600.0, lambda: presence.sweep(db)),
             Periodic("report-floods", 2.0, lambda: report_floods.flag_floods(db, mqtt.guard.ledger)),
         ]
+        if station.live is not None:
+            station.loops.append(Periodic("live-sessions", 0.5, station.live.tick))
         for loop in station.loops:
             loop.start()
     except BaseException:
@@ -263,6 +280,10 @@ def stop_station(station: Station) -> None:
     station.alert_speech.shutdown()
     for loop in station.loops:
         loop.stop()
+    if station.live is not None:
+        station.live.shutdown()  # agents are told to leave while the broker still carries it
+    if station.live_engine is not None:
+        station.live_engine.stop()
     station.scheduler.shutdown(wait=False)
     station.mqtt.stop()
     if station.broker is not None:

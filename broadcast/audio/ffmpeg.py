@@ -7,7 +7,6 @@ Nothing else in `broadcast` starts ffmpeg or imports ffmpeg-python or imageio-ff
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
@@ -249,11 +248,7 @@ class Mp3Recorder:
 
     def close(self, timeout: float = 60.0) -> None:
         """Finish the file; raise FfmpegError if ffmpeg failed or did not finish in time."""
-        stdin = self._process.stdin
-        if stdin is not None and not stdin.closed:
-            with contextlib.suppress(BrokenPipeError):
-                stdin.close()
-        try:
+        try:  # communicate() closes stdin: end of input, ffmpeg finishes the file
             _, stderr = self._process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             self._process.kill()

@@ -25,9 +25,11 @@ class Recording:
         self.path = directory / f"{session_id}.mp3"
         self._ffmpeg = ffmpeg_exe(ffmpeg_bin)
         self._recorder = Mp3Recorder(self._ffmpeg, str(self.path), RATE, bitrate=BITRATE)
+        self.written = 0
 
     def write(self, pcm: bytes) -> None:
         self._recorder.write(pcm)
+        self.written += len(pcm)
 
     def finish(self) -> bytes:
         """Close the encoder and return the MP3 (the file is removed once read)."""
@@ -40,6 +42,8 @@ class Recording:
         """Finish the recording and attach it to the session; a failure is kept on the row, not raised."""
         try:
             data = self.finish()
+            if not self.written:  # ended before anything aired (not even the chime): nothing to keep
+                return
             if not data:
                 raise AudioError("bản ghi rỗng")
             loudness, duration = analyse(data, self._ffmpeg, timeout=60.0 + len(data) / 6000)
