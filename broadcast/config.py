@@ -142,6 +142,7 @@ class LiveSettings:
     live_bind: str | None
     live_port: int
     live_public_host: str | None
+    live_public_port: int | None
     live_channels: int
     live_buffer_ms: int
     live_lease_s: float
@@ -365,6 +366,13 @@ class Settings(BaseSettings):
     )
     live_public_host: str | None = Field(
         None, description="Host name or address agents reach the live stream at; default the broker's."
+    )
+    live_public_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port agents reach the live stream at, when something forwards it (a router's port "
+        "forward, a relay); default live_port.",
     )
     live_channels: int = Field(2, ge=1, le=16, description="Live sessions that can be on air at once.")
     live_buffer_ms: int = Field(

@@ -84,7 +84,7 @@ def start_live(
         signing_key=signing_key,
         address=StreamAddress(
             host=live.live_public_host or agents_host,
-            port=cfg.stream_port,
+            port=live.live_public_port or cfg.stream_port,
             lease_s=live.live_lease_s,
             silence_s=live.live_silence_s,
         ),
