@@ -25,9 +25,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from broadcast.app import create_app
+    from broadcast.cli.serving import run_station
 
     if not settings.public_url:
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
@@ -35,21 +33,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    print(f"Đài truyền thanh xã: mở {settings.public_url}/ trong trình duyệt (Ctrl+C để dừng).", flush=True)
-    # uvicorn shuts down cleanly on SIGTERM, then re-raises it: with the default handler that kills the
-    # process before `finally` blocks run (quickstart's demo agent, the synthesis workers). Exit instead.
+    # uvicorn shuts down cleanly on SIGTERM; outside its window (building the app) exit cleanly too, so
+    # `finally` blocks run (quickstart's demo agent, the synthesis workers).
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 (its default), so any local
-    # process could pick its address; the app believes only BROADCAST_TRUSTED_PROXIES (api/security.py).
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        proxy_headers=False,
-        forwarded_allow_ips="",
-    )
-    return 0
+    # HTTP as always, plus HTTPS on settings.https_port (0 = off): one process, one app, one lifespan.
+    return run_station(settings, args.host, args.port, args.log_level)
 
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:

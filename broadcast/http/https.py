@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 
 from broadcast.mqtt import tls
 
@@ -123,23 +123,43 @@ def https_certificate(
 
 def check_certificate(files: HttpsFiles, now: datetime | None = None) -> str | None:
     """Load the pair as the HTTPS listener will; raise HttpsError saying why it cannot; warn of its end."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        context.load_cert_chain(files.cert, files.key)
-        first = x509.load_pem_x509_certificate(files.cert.read_bytes())
-    except (OSError, ssl.SSLError, ValueError) as exc:
-        why = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
-        raise HttpsError(
-            f"Không dùng được chứng chỉ HTTPS {files.cert} với khoá {files.key}: {why}. Hãy sửa hai tệp "
-            "(PEM, khoá khớp với chứng chỉ), bỏ trống BROADCAST_TLS_CERT_FILE/BROADCAST_TLS_KEY_FILE để "
-            "trạm tự cấp chứng chỉ, hoặc đặt BROADCAST_HTTPS_PORT=0 để tắt HTTPS."
-        ) from exc
+    first = _load_pair(files)
     left = first.not_valid_after_utc - (now or datetime.now(UTC))
     if left.total_seconds() <= 0:
         return f"Cảnh báo: chứng chỉ HTTPS {files.cert} đã hết hạn; trình duyệt sẽ từ chối."
     if left < tls.RENEW_BEFORE:
         return f"Cảnh báo: chứng chỉ HTTPS {files.cert} còn {left.days} ngày là hết hạn."
     return None
+
+
+def _load_pair(files: HttpsFiles) -> x509.Certificate:
+    """Return the first certificate of the chain; HttpsError names the file at fault and what to do."""
+    why = ""
+    try:
+        first = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    except OSError as exc:
+        why = f"không đọc được tệp {files.cert} ({exc.strerror or exc})"
+    except ValueError:
+        why = f"tệp {files.cert} không phải chứng chỉ PEM"
+    if not why:
+        try:
+            serialization.load_pem_private_key(files.key.read_bytes(), password=None)
+        except OSError as exc:
+            why = f"không đọc được tệp {files.key} ({exc.strerror or exc})"
+        except (ValueError, TypeError):
+            why = f"tệp {files.key} không phải khoá riêng PEM không đặt mật khẩu"
+    if not why:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(files.cert, files.key)
+        except ssl.SSLError as exc:
+            why = f"khoá {files.key} không khớp với chứng chỉ ({exc.reason or exc})"
+    if why:
+        raise HttpsError(
+            f"Không dùng được chứng chỉ HTTPS {files.cert}: {why}. Hãy sửa BROADCAST_TLS_CERT_FILE/"
+            "BROADCAST_TLS_KEY_FILE, bỏ trống cả hai để trạm tự cấp chứng chỉ, hoặc đặt "
+            "BROADCAST_HTTPS_PORT=0 để tắt HTTPS."
+        )
+    return first
 
 
 def station_ca_pem(web: WebSettings) -> bytes | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ class StationProcess:
     http_port: int = field(default_factory=free_port)
     mqtt_port: int = field(default_factory=free_port)
     mqtt_tls_port: int = field(default_factory=free_port)  # where agents connect (TLS)
+    https_port: int | None = None  # the station's own HTTPS (None: off, so test stations never share 8443)
     extra_env: dict[str, str] = field(default_factory=dict)
     # None: the station's own SQLite file; under TEST_DATABASE=postgresql a fresh database per station.
     # Pass one URL to several stations to make them workers of one installation.
@@ -38,6 +40,11 @@ class StationProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def https_url(self) -> str:
+        assert self.https_port, "this station serves no HTTPS (pass https_port=free_port())"
+        return f"https://127.0.0.1:{self.https_port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -53,6 +60,7 @@ class StationProcess:
             # No quiet hours unless a test sets them (extra_env): slots booked seconds ahead must not
             # depend on the hour the suite runs (the default 22:00-05:00 refuses them every evening).
             BROADCAST_QUIET_HOURS="",
+            BROADCAST_HTTPS_PORT=str(self.https_port or 0),
         )
         if self.database_url is not None:
             env["BROADCAST_DATABASE_URL"] = self.database_url
@@ -87,12 +95,22 @@ class StationProcess:
                 raise AssertionError(f"station exited early: {self.log_tail()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
+                    if response.status == 200 and self._https_listening():
                         return
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)
         raise AssertionError(f"station not healthy in {timeout} s: {self.log_tail()}")
+
+    def _https_listening(self) -> bool:
+        """True if HTTPS is off or its port accepts (it opens just after HTTP, once the app is up)."""
+        if not self.https_port:
+            return True
+        try:
+            socket.create_connection(("127.0.0.1", self.https_port), timeout=1).close()
+        except OSError:
+            return False
+        return True
 
     def log_tail(self, lines: int = 40) -> str:
         path = self.data_dir / "station.log"
