@@ -72,13 +72,20 @@ if [ -z "$config" ] && [ ! -f "$ROOT$CONF_DIR/agent.toml" ]; then
 fi
 
 if privileged && [ -z "$LOA_SKIP_APT" ] && command -v apt-get >/dev/null 2>&1; then
-  say "installing system packages (python3-venv, alsa-utils, ffmpeg, gpiozero/lgpio)"
+  say "installing system packages (python3-venv, alsa-utils, ffmpeg, snapclient, gpiozero/lgpio)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    python3-venv alsa-utils ffmpeg
+    python3-venv alsa-utils ffmpeg snapclient
   # The Pi's GPIO library comes from Raspberry Pi OS; elsewhere gpiozero is pip-installed below.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     python3-gpiozero python3-lgpio 2>/dev/null || say "python3-lgpio not available: relay needs a GPIO library"
+fi
+
+# Debian's snapclient package enables its own daemon, which would play the station's live stream to
+# the sound card by itself (relay off, outside the agent's priorities): the agent runs snapclient itself.
+if use_systemd && systemctl list-unit-files snapclient.service >/dev/null 2>&1; then
+  systemctl disable --now snapclient.service >/dev/null 2>&1 || true
+  say "disabled the snapclient service (the agent starts snapclient for each live session)"
 fi
 
 if privileged; then

@@ -93,15 +93,18 @@ class Feeder:
         self.sock = socket.create_connection(("127.0.0.1", port))
         self._tone = threading.Event()
         self._stop = threading.Event()
-        self.tone_at: float | None = None  # wall time the first tone sample went to the server
+        self.tone_at: float | None = None  # wall time the latest burst's first sample went to the server
         self._thread = threading.Thread(target=self._run, name="feeder", daemon=True)
         self._thread.start()
 
     def tone(self, on: bool = True) -> None:
-        if on:
-            self._tone.set()
-        else:
+        """Start (or stop) the tone; tone_at becomes the time of this burst's first sample."""
+        if not on:
             self._tone.clear()
+            return
+        if not self._tone.is_set():
+            self.tone_at = None
+        self._tone.set()
 
     def _run(self) -> None:
         start, sent = time.time(), 0
