@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from starlette.requests import Request
 
+from broadcast.cli.serving import https_banner
 from broadcast.config import Settings
 from broadcast.http import https
 from broadcast.mqtt import tls
@@ -132,6 +133,18 @@ def test_a_key_that_does_not_match_is_named(tmp_path: Path) -> None:
     good_cert, good_key, _ = _operator_pair(tmp_path / "c")
     soon = datetime.now(UTC) + timedelta(days=350)
     assert "còn" in (https.check_certificate(https.HttpsFiles(good_cert, good_key, None), soon) or "")
+
+
+def test_banner_shows_every_lan_address_and_the_ca_fingerprint(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, https_port=8443, public_url="http://127.0.0.1:8080")
+    files, _ = https.https_certificate(settings.web, ("localhost",), NOW)
+    assert files.ca is not None
+    text = https_banner(settings, https.WILDCARDS[0], 8080, files)
+    assert "https://127.0.0.1:8443/" in text
+    assert all(f"https://{address}:8443/" in text for address in https.lan_addresses())
+    assert https.fingerprint(files.ca.read_bytes()) in text
+    assert "0.0.0.0" not in text  # noqa: S104 - checking it is never shown as an address
+    assert "127.0.0.1:8080/https" in https_banner(settings, "127.0.0.1", 8080, files)
 
 
 # --- a real station ----------------------------------------------------------------------------------

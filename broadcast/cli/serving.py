@@ -34,7 +34,7 @@ def run_station(settings: Settings, host: str, port: int, log_level: str) -> int
         return 2
     print(f"Đài truyền thanh xã: mở {settings.public_url}/ trong trình duyệt (Ctrl+C để dừng).", flush=True)
     if https is not None:
-        print(https_banner(settings, host, https.files), flush=True)
+        print(https_banner(settings, host, port, https.files), flush=True)
     from broadcast.app import create_app  # after the checks: a refused start touches nothing
 
     serve(create_app(settings), host, port, log_level, https)
@@ -97,18 +97,19 @@ def _changed(files: HttpsFiles) -> Callable[[], HttpsFiles | None]:
     return refresh
 
 
-def https_banner(settings: Settings, host: str, files: HttpsFiles) -> str:
+def https_banner(settings: Settings, host: str, http_port: int, files: HttpsFiles) -> str:
     """Return where the station answers over HTTPS, and where phones learn to trust it (Vietnamese)."""
     port = settings.web.https_port
-    hosts = [host]
-    if host in WILDCARDS:
-        hosts = [urlsplit(settings.public_url or "").hostname or "127.0.0.1", *lan_addresses()]
+    lan = lan_addresses() if host in WILDCARDS else []
+    public_host = urlsplit(settings.public_url or "").hostname or "127.0.0.1"
+    hosts = [public_host, *lan] if host in WILDCARDS else [host]
     addresses = " · ".join(f"{https_base(port, h)}/" for h in dict.fromkeys(hosts))
     text = f"HTTPS (micrô cho phát trực tiếp và «Ghi âm» trên điện thoại, máy khác): {addresses}"
     if files.ca is not None:
+        phone = f"http://{lan[0]}:{http_port}" if lan else settings.public_url  # what a phone can open
         text += (
             "\nChứng chỉ do trạm tự cấp: trên mỗi điện thoại, cài chứng chỉ gốc của trạm một lần "
-            f"theo hướng dẫn ở {settings.public_url}/https\n"
+            f"theo hướng dẫn ở {phone}/https\n"
             f"Mã nhận dạng (SHA-256) của chứng chỉ gốc: {fingerprint(files.ca.read_bytes())}"
         )
     return text
