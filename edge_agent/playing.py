@@ -33,6 +33,8 @@ class PlayMark:
         """Return the honest report: it started, was cut short, how much at most was heard."""
         heard = max(0.0, min(now - self.started_at, self.duration_s))
         started = time.strftime("%H:%M:%S", time.localtime(self.started_at))
+        if self.duration_s == 0:  # a live session: no length known (its next renewal rejoins it)
+            return f"cut off by a power loss or crash: on the air since {started} (live, length unknown)"
         return (
             f"cut off by a power loss or crash: started at {started}, at most {heard:.0f} s of "
             f"{self.duration_s:.0f} s heard; not played again"

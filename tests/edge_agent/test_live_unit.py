@@ -18,8 +18,9 @@ from broadcast import protocol
 from edge_agent.config import AgentConfig, dump_config, load_config
 from edge_agent.handlers import AcceptedLive, Rejected, decide
 from edge_agent.live import live_play, live_sha256, plan
-from edge_agent.outputs import OutputError
+from edge_agent.outputs import OutputError, PlayRequest
 from edge_agent.outputs import live as live_module
+from edge_agent.outputs.alsa import AlsaOutput
 from edge_agent.outputs.live import LiveFeed, SilenceMeter, level_dbfs
 from edge_agent.outputs.snapclient import find_snapclient, snapclient_command
 from edge_agent.outputs.stream import PartialPlay
@@ -188,3 +189,24 @@ def test_pump_leaves_a_silent_stream_and_at_lease_end(tmp_path: Path) -> None:
     leased = LiveFeed(_start(lease_until=time.time() + 0.5), quiet, "loa-01")
     leased.pump(lambda pcm: None, lambda at: None, threading.Event())
     assert leased.cause == "lease"
+
+
+def test_alsa_plays_live_pcm_through_one_short_buffered_aplay(tmp_path: Path) -> None:
+    aplay = tmp_path / "aplay"
+    aplay.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\ncat > {tmp_path}/pcm\n')
+    aplay.chmod(aplay.stat().st_mode | stat.S_IXUSR)
+    feed = LiveFeed(_start(), _fake_snapclient(tmp_path, _LOUD), "loa-01")
+    request = PlayRequest(live_play(feed.command, time.time()), Path("/dev/null"), "loa-01", live=feed)
+    starts: list[float] = []
+    threading.Timer(0.6, feed.leave, args=("stopped",)).start()
+    AlsaOutput(ffmpeg="/bin/true", aplay=str(aplay)).live(request, starts.append, threading.Event())
+    assert len(starts) == 1 and feed.cause == "stopped"
+    assert (tmp_path / "args").read_text().split()[-1] == "--buffer-time=200000"
+    assert (tmp_path / "pcm").stat().st_size > 2204
+
+
+def test_install_adds_snapclient_and_disables_its_own_service() -> None:
+    script = (Path(__file__).parents[2] / "edge_agent" / "install" / "install.sh").read_text()
+    apt = script[script.index("apt-get install") : script.index("# The Pi's GPIO library")]
+    assert "snapclient" in apt
+    assert "systemctl disable --now snapclient.service" in script
