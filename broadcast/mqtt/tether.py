@@ -17,19 +17,24 @@ threads (preexec_fn is unsafe there) and the signal would fire when the spawning
 
 Mosquitto's pid goes to the pid file (which `broadcast device ...` commands read to send SIGHUP) and, as
 one line, to stdout for the station. Standard library only; Linux only (prctl, pidfd).
+
+`Tethered` is the station's side: it starts a command under a tether, learns the child's pid, passes
+signals, and stops it (ManagedBroker and ManagedSnapserver each hold one and supervise it).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -109,6 +114,114 @@ class _Tether:
                 self.stop("the station is gone")
         code = self.child.returncode
         return code if code >= 0 else 128 - code
+
+
+def wait_for_port(host: str, port: int, timeout: float, alive: Callable[[], bool] | None = None) -> None:
+    """Block until host:port accepts connections; TimeoutError after `timeout` or once `alive()` is False."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline or (alive is not None and not alive()):
+                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f} s") from None
+            time.sleep(0.05)
+
+
+class Tethered:
+    """The station's side of a tether: start a command under it, know the child's pid, signal, stop it."""
+
+    def __init__(self, name: str, pid_path: Path, log_path: Path | None = None) -> None:
+        self.name = name
+        self.pid_path = pid_path
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None  # the tether
+        self._child_pid: int | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """Return the child's own pid (not the tether's): what CPU and signal tooling want."""
+        return self._child_pid if self._process else None
+
+    @property
+    def tether_pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """Return the tether's exit status once it has ended (None while it runs, or before a spawn)."""
+        return self._process.poll() if self._process is not None else None
+
+    def spawn(self, command: Sequence[str], timeout: float) -> int:
+        """Start `command` under a new tether; return the child's pid (RuntimeError if it did not start)."""
+        self._release()
+        tether = [sys.executable, "-m", "broadcast.mqtt.tether", "--pidfile", str(self.pid_path)]
+        tether += ["--name", self.name, *(["--log", str(self.log_path)] if self.log_path else [])]
+        self._process = subprocess.Popen(
+            [*tether, "--", *command],
+            # Only this process holds the pipe's write end and never writes: the tether takes its EOF as
+            # this process's death. Not inherited by other children (os.pipe is close-on-exec).
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the station, which stops the child
+        )
+        self._child_pid = self._read_pid(timeout)
+        return self._child_pid
+
+    def _read_pid(self, timeout: float) -> int:
+        """Return the pid the tether reports once the child is spawned (it writes the pid file too)."""
+        process = self._process
+        assert process is not None and process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], timeout)
+        line = process.stdout.readline() if ready else b""
+        process.stdout.close()
+        try:
+            return int(line.strip())
+        except ValueError:
+            code = process.poll()
+            self.stop()
+            raise RuntimeError(f"the {self.name} tether did not start it (exit {code})") from None
+
+    def wait_for_port(self, host: str, port: int, timeout: float) -> None:
+        """Block until the child listens on host:port; TimeoutError if not in time or if it ended."""
+        wait_for_port(host, port, timeout, alive=lambda: self.running)
+
+    def send_signal(self, signum: int) -> None:
+        """Signal the tether (SIGHUP is passed on to the child; SIGTERM stops it)."""
+        if self._process and self._process.poll() is None:
+            self._process.send_signal(signum)
+
+    def kill_child(self) -> None:
+        """Kill the child hard (a crash, for tests): the tether sees it die and exits likewise."""
+        if self.running and self._child_pid is not None:
+            os.kill(self._child_pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        """Terminate the child through its tether (SIGTERM, SIGKILL after the grace) and wait for both."""
+        process = self._process
+        if process and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=GRACE_S * 2)
+            except subprocess.TimeoutExpired:
+                if self._child_pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(self._child_pid, signal.SIGKILL)
+                process.kill()
+                process.wait(timeout=5)
+        self._release()
+        self.pid_path.unlink(missing_ok=True)
+
+    def _release(self) -> None:
+        """Close our end of a finished tether's pipe (one per restart would otherwise leak)."""
+        process = self._process
+        if process is not None and process.stdin is not None and process.poll() is not None:
+            process.stdin.close()
 
 
 def main(argv: list[str] | None = None) -> int:

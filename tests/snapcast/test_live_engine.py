@@ -138,14 +138,18 @@ def test_after_a_snapserver_restart_clients_are_routed_again(engine: tuple[LiveE
     a = Listener(live.stream_port, "loa-a")
     try:
         assert wait_until(lambda: _stream_of(live, "loa-a") == "live-1", 10)
-        live.server.kill()
+        channel = live.input(2)
+        channel.write(bytes(9600))
+        assert wait_until(lambda: channel.connected and channel.written == 9600, 5)
+        live.server.kill()  # the channel's connection breaks with it: the input must reconnect
         routes.table = {"loa-a": "live-2"}  # changed while snapserver was down: nobody could be told
         killed = time.monotonic()
         assert wait_until(lambda: live.server.restarts == 1 and live.control.connected, 10)
         assert wait_until(lambda: _stream_of(live, "loa-a") == "live-2", 10), live.clients()
         print(f"snapserver killed -> client back, on its new stream: {time.monotonic() - killed:.2f} s")
-        began = _play_tone(live.input(2), 1.0)
+        began = _play_tone(channel, 1.0)
         assert a.tone_onset(began) is not None
+        assert channel.connects == 2
     finally:
         a.close()
 
