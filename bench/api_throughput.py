@@ -138,6 +138,7 @@ class Station:
             BROADCAST_DATABASE_URL=url,
             BROADCAST_MQTT_PORT=str(_free_port()),
             BROADCAST_QUIET_HOURS="",
+            BROADCAST_HTTPS_PORT="0",  # several servers at once: none may take the default 8443
         )
         if source is not None:  # `python -m` puts the working directory first on sys.path
             env["PYTHONPATH"] = str(source)

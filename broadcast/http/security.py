@@ -36,7 +36,10 @@ def install_security_headers(app: FastAPI) -> None:
             if name == "Content-Security-Policy" and request.url.path in ("/docs", "/redoc"):
                 continue  # Swagger UI loads its own assets
             response.headers.setdefault(name, value)
-        if request.url.scheme == "https":
+        # HSTS binds every port of the host name to HTTPS for a year: only where HTTPS is on its own port
+        # (a reverse proxy on 443). The station's own HTTPS on 8443 sits beside plain HTTP for agents and
+        # API clients, which HSTS would break in a browser that once opened the HTTPS address.
+        if request.url.scheme == "https" and request.url.port in (None, 443):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 

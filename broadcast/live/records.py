@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from broadcast import domain
 from broadcast.people import audit, tenancy
 from broadcast.people.accounts import Principal
-from broadcast.storage.models import Device, LiveSession, Play
+from broadcast.storage.models import Alert, Clip, Device, LiveSession, Play
 
 ACTIVE = ("starting", "on_air")
 END_REASONS = {
@@ -27,6 +27,7 @@ END_REASONS = {
     "engine": "Máy chủ phát trực tiếp gặp lỗi",
     "shutdown": "Trạm dừng hoạt động",
 }
+ALERT_NOTE = "Cảnh báo khẩn cấp đang phát: loa tạm ngừng phát trực tiếp và sẽ nối lại sau cảnh báo."
 STATUS_LABELS = {"starting": "Đang phát chuông báo", "on_air": "Đang phát trực tiếp", "ended": "Đã kết thúc"}
 
 
@@ -107,10 +108,13 @@ def active_ids(session: Session) -> list[str]:
     return list(session.scalars(select(LiveSession.id).where(LiveSession.status.in_(ACTIVE))))
 
 
-def devices_of(session: Session, zones: list[str]) -> set[str]:
-    """Return the enrolled, not revoked devices of the zones: the loudspeakers allowed on the stream."""
-    rows = session.scalars(select(Device.id).where(Device.zone.in_(zones), Device.revoked.is_(False)))
-    return set(rows)
+def devices_of(session: Session, zones: list[str]) -> tuple[set[str], set[str]]:
+    """Return the enrolled, not revoked devices of the zones (the loudspeakers allowed on the stream), and
+    those of them online now (the ones the chime waits for)."""
+    rows = session.execute(
+        select(Device.id, Device.online).where(Device.zone.in_(zones), Device.revoked.is_(False))
+    ).all()
+    return {device for device, _ in rows}, {device for device, online in rows if online}
 
 
 def open_record(
@@ -141,6 +145,26 @@ def close_record(session: Session, row: LiveSession, reason: str, actor: str, au
     audit.record(
         session, actor or "station", "live.stop", f"live:{row.id}", "", reason=reason, devices=sorted(joined)
     )
+
+
+_SIREN_S = 10.0  # an upper bound of the siren before each repeat
+
+
+def alert_on_air(session: Session, zones: list[str]) -> bool:
+    """True if an emergency alert is likely sounding in any of the zones (the loudspeakers left the live
+    stream): sent, not cancelled, and within its repeats' length (an alert stays "sent" until it expires)."""
+    now = datetime.now(UTC)
+    rows = session.execute(
+        select(Alert, Clip.duration_s)
+        .outerjoin(Clip, Clip.sha256 == Alert.clip_sha256)
+        .where(Alert.status == "sent", Alert.expires_at > now, Alert.sent_at > now - timedelta(hours=1))
+    ).all()
+    for alert, speech_s in rows:
+        length = alert.repeat * ((speech_s or 30.0) + _SIREN_S + alert.interval_s)
+        sent_at = alert.sent_at  # aware: the column type returns UTC
+        if sent_at and now < sent_at + timedelta(seconds=length) and set(alert.zones) & set(zones):
+            return True
+    return False
 
 
 def joined_devices(session: Session, session_id: str) -> set[str]:

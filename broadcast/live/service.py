@@ -97,7 +97,8 @@ class LiveService:
                 raise LiveRefused(f"Vùng {zone} đang phát trực tiếp (do {other.started_by} bắt đầu).", 409)
             channel = self._free_channel()
             row = records.open_record(session, user, chosen, commune, title, channel, address)
-            devices = frozenset(records.devices_of(session, chosen))
+            allowed, online = records.devices_of(session, chosen)
+            devices, expected = frozenset(allowed), frozenset(online)
             first = live_commands.start_command(
                 session, self.deps.signing_key(), row.id, 0, chosen, self.deps.address, row.title
             )
@@ -109,7 +110,7 @@ class LiveService:
                 devices,
                 write=lambda pcm: self.engine.write(channel, pcm),
                 record=recording.write,
-                joined=lambda: devices <= self.engine.listeners(channel),
+                joined=lambda: expected <= self.engine.listeners(channel),
                 on_air=lambda: self._mark_on_air(row.id),
             )
             self._active[row.id] = on_air
@@ -155,7 +156,10 @@ class LiveService:
                 return "ended", joined, 0.0, ""
             status = on_air.state if on_air is not None else row.status
             elapsed = (datetime.now(UTC) - row.started_at).total_seconds()
-            return status, joined, elapsed, records.END_REASONS.get(row.end_reason, "")
+            if status == "ended":
+                return status, joined, elapsed, records.END_REASONS.get(row.end_reason, "")
+            alert = records.alert_on_air(session, list(row.zones))
+            return status, joined, elapsed, records.ALERT_NOTE if alert else ""
 
     def recent(self, session: Session, viewer: Principal, limit: int = 20) -> list[LiveView]:
         return [records.view(session, row) for row in records.recent(session, viewer, limit)]

@@ -185,3 +185,29 @@ def test_tone_detection_is_not_fooled_by_the_chime() -> None:
     from broadcast.audio import chime
 
     assert not tone_in(np.frombuffer(chime(48000).samples[:9600], dtype="<i2"))
+
+
+def test_the_officer_is_told_when_an_alert_takes_the_loudspeakers(live: Live) -> None:
+    from broadcast.live.records import ALERT_NOTE
+
+    session_id = live.client.post("/api/live", json={"zones": ["thon-1"]}, headers=live.approver).json()["id"]
+    with live.client.websocket_connect(f"/api/live/{session_id}/audio", headers=live.approver) as ws:
+        assert _wait_state(ws, "on_air")["reason"] is None
+        raised = live.client.post(
+            "/api/alerts",
+            json={"text": "Lũ về, sơ tán ngay.", "zones": ["thon-2"], "repeat": 1},
+            headers=live.approver,
+        )
+        assert raised.status_code == 201, raised.text
+        ws.send_bytes(bytes(FRAME))
+        assert ws.receive_json()["reason"] is None  # another zone's alert leaves this session alone
+        live.client.post(
+            "/api/alerts",
+            json={"text": "Cháy chợ, tránh xa.", "zones": ["thon-1"], "repeat": 1},
+            headers=live.approver,
+        )
+        deadline = time.monotonic() + 5
+        while (state := ws.receive_json())["reason"] != ALERT_NOTE:
+            ws.send_bytes(bytes(FRAME))
+            assert time.monotonic() < deadline, state
+        ws.close(code=1000)
