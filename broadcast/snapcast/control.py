@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from broadcast.snapcast.config import LOOPBACK
@@ -173,23 +173,30 @@ class SnapControl:
         """Return every client snapserver knows (connected or not), with its group and stream."""
         return clients_of(self.call("Server.GetStatus")["server"])
 
-    def set_stream(self, host_id: str, stream: str) -> None:
-        """Put client `host_id` on `stream`, alone in its group first so no other client moves with it."""
-        clients = {client.host_id: client for client in self.status()}
-        client = clients.get(host_id)
+    def set_stream(
+        self, host_id: str, stream: str, known: list[SnapClient] | None = None
+    ) -> list[SnapClient]:
+        """Put client `host_id` on `stream`, alone in its group first so no other client moves with it.
+
+        `known` is the status as last read (by default it is read now); the status after the move is
+        returned, so a caller moving many clients reads it once, not once per client.
+        """
+        clients = self.status() if known is None else known
+        client = next((c for c in clients if c.host_id == host_id), None)
         if client is None:
             raise ControlError(f"snapserver knows no client {host_id!r}")
         if client.group_size > 1:
-            others = [
-                c.host_id for c in clients.values() if c.group_id == client.group_id and c.host_id != host_id
-            ]
-            server = self.call("Group.SetClients", {"id": client.group_id, "clients": others})["server"]
-            moved = {c.host_id: c for c in clients_of(server)}.get(host_id)
-            if moved is None:
+            others = [c.host_id for c in clients if c.group_id == client.group_id and c.host_id != host_id]
+            clients = clients_of(
+                self.call("Group.SetClients", {"id": client.group_id, "clients": others})["server"]
+            )
+            client = next((c for c in clients if c.host_id == host_id), None)
+            if client is None:
                 raise ControlError(f"client {host_id!r} vanished while leaving its group")
-            client = moved
         if client.stream_id != stream:
             self.call("Group.SetStream", {"id": client.group_id, "stream_id": stream})
+            clients = [replace(c, stream_id=stream) if c.group_id == client.group_id else c for c in clients]
+        return clients
 
     def _connect(self) -> socket.socket | None:
         try:

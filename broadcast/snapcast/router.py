@@ -67,17 +67,19 @@ class LiveRouter:
         with self._lock:
             started = time.monotonic()
             try:
-                wanted = moves(self.control.status(), self._safe_lookup)
+                clients = self.control.status()
             except ControlError as error:
                 log.warning("cannot route live clients: %s", error)
                 return 0
             moved = 0
-            for host_id, stream in wanted.items():
+            for host_id, stream in moves(clients, self._safe_lookup).items():
                 try:
-                    self.control.set_stream(host_id, stream)
+                    clients = self.control.set_stream(host_id, stream, clients)
                     moved += 1
                 except ControlError as error:
                     log.warning("could not put %s on %s: %s", host_id, stream, error)
+                    if not self.control.connected:
+                        break
             self.routed += moved
             self.last_pass_s = time.monotonic() - started
             if moved:
