@@ -20,6 +20,7 @@ from broadcast.web import (
     device_pages,
     https_pages,
     job_pages,
+    live_pages,
     programme_pages,
     report_pages,
     station_pages,
@@ -31,7 +32,7 @@ pages: tuple[ModuleType, ...] = (alert_pages, auth_pages, bulletin_pages, progra
 pages += (account_pages, audit_pages)
 # job_pages first among the bulletin pages: its /bulletins/import must win over /bulletins/{bulletin_id}.
 pages = (job_pages, approval_pages, bulletin_edit_pages, *pages)
-pages += (admin_pages, admin_place_pages, device_pages, report_pages)
+pages += (admin_pages, admin_place_pages, device_pages, report_pages, live_pages)
 pages += (https_pages,)  # /ca.crt and /https: public, no login
 for module in pages:
     router.include_router(module.router)

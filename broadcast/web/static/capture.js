@@ -1,0 +1,137 @@
+// Microphone capture shared by "Phát trực tiếp" (live.js) and "Ghi âm" (recorder.js).
+//
+// One file, two roles. Loaded with audioWorklet.addModule() it registers the "loa-capture" processor,
+// which posts the microphone as Float32 frames of 960 samples (20 ms at 48 kHz, mono: the channels are
+// averaged). Loaded with <script> it defines window.LoaCapture: open(onFrame) asks for the microphone
+// (echo cancellation, noise suppression, automatic gain on), runs it through the processor in a 48 kHz
+// AudioContext and calls onFrame(Float32Array) for every frame; plus the helpers both pages use.
+(function (scope) {
+  "use strict";
+  var FRAME = 960;
+
+  if (typeof scope.AudioWorkletProcessor === "function") {  // inside the audio worklet (a module)
+    scope.registerProcessor("loa-capture", class extends scope.AudioWorkletProcessor {
+      constructor() {
+        super();
+        this.frame = new Float32Array(FRAME);
+        this.filled = 0;
+      }
+
+      process(inputs) {
+        var channels = inputs[0];
+        if (!channels || channels.length === 0) return true;
+        var length = channels[0].length, count = channels.length;
+        for (var i = 0; i < length; i++) {
+          var sum = 0;
+          for (var c = 0; c < count; c++) sum += channels[c][i];
+          this.frame[this.filled++] = sum / count;
+          if (this.filled === FRAME) {
+            this.port.postMessage(this.frame, [this.frame.buffer]);
+            this.frame = new Float32Array(FRAME);
+            this.filled = 0;
+          }
+        }
+        return true;
+      }
+    });
+    return;
+  }
+
+  var RATE = 48000;
+  var SCRIPT = (document.currentScript && document.currentScript.src) || "/static/capture.js";
+
+  // The Vietnamese reason a microphone could not be opened.
+  function micError(err) {
+    var name = err && err.name;
+    if (name === "NotAllowedError" || name === "SecurityError")
+      return "Trình duyệt không cho dùng micro. Hãy bấm vào biểu tượng ổ khoá cạnh địa chỉ trang và cho phép micro.";
+    if (name === "NotFoundError" || name === "OverconstrainedError")
+      return "Không tìm thấy micro. Hãy cắm micro hoặc tai nghe có micro rồi thử lại.";
+    if (name === "NotReadableError")
+      return "Micro đang bị chương trình khác dùng. Hãy tắt chương trình đó rồi thử lại.";
+    return "Không mở được micro" + (err && err.message ? " (" + err.message + ")." : ".");
+  }
+
+  // True when this browser can give the page a microphone (HTTPS or localhost, and a modern browser).
+  function supported() {
+    return Boolean(window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia &&
+                   window.AudioContext && window.AudioWorkletNode);
+  }
+
+  // Open the microphone; resolve to {stream, context, stop()}; onFrame gets each 20 ms Float32Array.
+  function open(onFrame) {
+    var constraints = {audio: {channelCount: 1, echoCancellation: true, noiseSuppression: true,
+                               autoGainControl: true}};
+    return navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
+      var context = new AudioContext({sampleRate: RATE});
+      return context.audioWorklet.addModule(SCRIPT).then(function () {
+        var source = context.createMediaStreamSource(stream);
+        var node = new AudioWorkletNode(context, "loa-capture", {numberOfInputs: 1, numberOfOutputs: 1,
+                                                                 outputChannelCount: [1]});
+        node.port.onmessage = function (event) { onFrame(event.data); };
+        source.connect(node);
+        node.connect(context.destination);  // the processor writes nothing: silence, but it keeps running
+        return context.resume().then(function () {
+          return {
+            stream: stream,
+            context: context,
+            stop: function () {
+              node.port.onmessage = null;
+              stream.getTracks().forEach(function (track) { track.stop(); });
+              return context.close();
+            },
+          };
+        });
+      }, function (err) {
+        stream.getTracks().forEach(function (track) { track.stop(); });
+        context.close();
+        throw err;
+      });
+    });
+  }
+
+  // Return the frame's peak (0..1).
+  function peak(frame) {
+    var top = 0;
+    for (var i = 0; i < frame.length; i++) {
+      var v = frame[i] < 0 ? -frame[i] : frame[i];
+      if (v > top) top = v;
+    }
+    return top;
+  }
+
+  // A level meter that rises at once and falls back gently (what a VU needle does).
+  function meter(element) {
+    var shown = 0;
+    return function (frame) {
+      var level = Math.min(1, peak(frame));
+      shown = level > shown ? level : shown * 0.85 + level * 0.15;
+      element.value = shown;
+    };
+  }
+
+  // Write Float32 samples as Int16 little-endian into `view` at byte `offset`.
+  function writePcm16(view, offset, frame) {
+    for (var i = 0; i < frame.length; i++) {
+      var s = frame[i] > 1 ? 1 : frame[i] < -1 ? -1 : frame[i];
+      view.setInt16(offset + 2 * i, s < 0 ? s * 0x8000 : s * 0x7fff, true);
+    }
+  }
+
+  // Return one frame as Int16 little-endian mono PCM (what the live WebSocket carries).
+  function pcm16(frame) {
+    var buffer = new ArrayBuffer(frame.length * 2);
+    writePcm16(new DataView(buffer), 0, frame);
+    return buffer;
+  }
+
+  // Return "m:ss" for a number of seconds.
+  function clock(seconds) {
+    var s = Math.max(0, Math.floor(seconds));
+    var rest = s % 60;
+    return Math.floor(s / 60) + ":" + (rest < 10 ? "0" : "") + rest;
+  }
+
+  window.LoaCapture = {RATE: RATE, FRAME: FRAME, open: open, supported: supported, micError: micError,
+                       meter: meter, peak: peak, pcm16: pcm16, writePcm16: writePcm16, clock: clock};
+})(globalThis);

@@ -1,0 +1,324 @@
+"""The live page's own parts: who may open it, the microphone and its meter, the HTTPS advice, the form,
+and what the page sends and shows over the live WebSocket.
+
+One session runs for real from the page (the station's snapserver, the package's agent joining); the
+timing of live audio across loudspeakers is tested in tests/live. Refusals, a dropped session and the
+wire format (Int16 little-endian, 48 kHz, 20 ms a message) are checked with the station's side of the
+two live POSTs and the socket played by Playwright's routing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, StorageState, WebSocketRoute, expect
+
+from tests.browser.conftest import CHROMIUM_ENV, CHROMIUM_FLAGS, artifacts_dir
+from tests.browser.harness import APPROVER, LIVE_DEVICE, LIVE_ZONE, BrowserStation
+from tests.browser.ui import TIMEOUT_MS, Browsing, csrf_token, login, unlabelled_controls
+from tests.support.fake_mic import mic_browser, tone_bursts
+from tests.support.snapcast import require_snapserver
+from tests.support.station import wait_until
+
+INSECURE_HOST = "loa-xa.test"  # resolves to 127.0.0.1 inside the browser, but is not "localhost": no mic
+DEFAULT_HTTPS_PORT = 8443
+PHONE = {"width": 375, "height": 740}
+_SIDEWAYS_JS = "document.documentElement.scrollWidth"
+
+# Sample the meter every 40 ms for 1.6 s: the fake mic has a 0.3 s tone every 1.3 s.
+_METER_JS = """
+() => new Promise(resolve => {
+  const meter = document.getElementById("live-meter"), seen = [];
+  const timer = setInterval(() => seen.push(meter.value), 40);
+  setTimeout(() => { clearInterval(timer); resolve(seen); }, 1600);
+})
+"""
+
+
+@pytest.fixture(scope="module")
+def mic(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """A Chromium whose microphone plays tone bursts; INSECURE_HOST reaches the station over plain HTTP."""
+    wav = tone_bursts(tmp_path_factory.mktemp("fake-mic") / "mic.wav")
+    executable = Path(os.environ.get(CHROMIUM_ENV, "/usr/bin/chromium"))
+    flags = [*CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"]
+    with mic_browser(browser, executable, flags, wav) as launched:
+        yield launched
+
+
+@pytest.fixture
+def mic_browsing(
+    request: pytest.FixtureRequest, mic: Browser, station: BrowserStation, sessions: dict[str, StorageState]
+) -> Iterator[Browsing]:
+    """Pages in the fake-microphone browser; screenshots of them when the test failed."""
+    session, failed = Browsing(mic, station.url, artifacts_dir(), sessions), request.session.testsfailed
+    try:
+        yield session
+    finally:
+        if request.session.testsfailed > failed:
+            session.screenshot_all(f"failures/{request.node.name}-mic")
+        session.close()
+
+
+def test_an_editor_cannot_open_the_live_page_or_start(editor: Page) -> None:
+    editor.goto("/bulletins")
+    expect(editor.get_by_role("link", name="Phát trực tiếp")).to_have_count(0)
+    token = csrf_token(editor)
+    response = editor.goto("/live")
+    assert response is not None and response.status == 403
+    expect(editor.get_by_role("heading", name="Không có quyền truy cập")).to_be_visible()
+    expect(editor.get_by_text("chỉ dành cho người duyệt tin và quản trị viên")).to_be_visible()
+    for path in ("/live/start", "/live/some-session/stop"):
+        forged = editor.request.post(path, form={"csrf_token": token, "zones": "*"})
+        assert forged.status == 403, (path, forged.status)
+        assert "người duyệt tin" in forged.json()["detail"]
+
+
+def test_the_meter_moves_with_the_microphone(mic_browsing: Browsing, station: BrowserStation) -> None:
+    page = mic_browsing.open(APPROVER)
+    page.goto("/bulletins")
+    page.get_by_role("link", name="Phát trực tiếp").click()
+    expect(page.get_by_role("heading", name="Phát trực tiếp", level=1)).to_be_visible()
+    assert unlabelled_controls(page) == []
+    expect(page.locator("#insecure")).to_be_hidden()
+
+    page.get_by_role("button", name="Thử micro").click()
+    expect(page.locator("#live")).to_have_attribute("data-mic", "on")
+    expect(page.locator("#live-hint")).to_contain_text("Micro đã sẵn sàng")
+    levels = page.evaluate(_METER_JS)
+    assert max(levels) > 0.3, levels  # a tone burst (half of full scale)
+    assert min(levels) < 0.05, levels  # and the silence between bursts
+    mic_browsing.screenshot(page, "pages/live")
+
+
+def test_the_live_form_refuses_no_zone_and_says_when_live_is_off(
+    mic_browsing: Browsing, station: BrowserStation
+) -> None:
+    page = mic_browsing.open(APPROVER)
+    page.goto("/live")
+    every, zone = page.get_by_label("Mọi vùng"), page.get_by_label(LIVE_ZONE, exact=True)
+    zone.check()
+    every.check()  # "Mọi vùng" and single zones exclude each other
+    expect(zone).not_to_be_checked()
+    zone.check()
+    expect(every).not_to_be_checked()
+
+    token = csrf_token(page)
+    nothing = page.request.post("/live/start", form={"csrf_token": token, "title": "Thử"})
+    assert nothing.status == 422 and "Mọi vùng" in nothing.json()["detail"]
+    forged = page.request.post("/live/start", form={"csrf_token": "sai", "zones": "*"})
+    assert forged.status == 403
+
+    if page.locator("#live").get_attribute("data-available") == "no":  # no live service on this station
+        expect(page.get_by_role("button", name="Bắt đầu phát")).to_be_disabled()
+        reason = page.locator("#live-unavailable").inner_text()
+        answer = page.request.post("/live/start", form={"csrf_token": token, "zones": "*"})
+        assert answer.status == 503 and answer.json()["detail"] == reason
+
+
+def test_plain_http_explains_that_the_microphone_needs_https(
+    mic: Browser, mic_browsing: Browsing, station: BrowserStation
+) -> None:
+    https_port = int(station.process.env.get("BROADCAST_HTTPS_PORT", DEFAULT_HTTPS_PORT))
+    base = station.url.replace("127.0.0.1", INSECURE_HOST)
+    context = mic.new_context(base_url=base, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    mic_browsing.contexts.append(context)  # closed (and screenshotted on failure) with the others
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    login(page, APPROVER)  # the cookie of 127.0.0.1 does not belong to this host
+    assert page.evaluate("window.isSecureContext") is False
+    page.goto("/live")
+    advice = page.locator("#insecure")
+    expect(advice).to_be_visible()
+    expect(advice).to_contain_text("HTTPS")
+    if https_port:
+        link = page.locator("#https-link")
+        expect(link).to_have_attribute("href", f"https://{INSECURE_HOST}:{https_port}/live")
+    else:
+        expect(page.locator("#https-off")).to_be_visible()
+    expect(page.get_by_role("button", name="Bắt đầu phát")).to_be_disabled()
+    expect(page.get_by_role("button", name="Thử micro")).to_be_disabled()
+    mic_browsing.screenshot(page, "live-insecure")
+
+    page.goto("/bulletins")  # the recorder says the same, briefly, and stays hidden
+    expect(page.locator("#rec-insecure")).to_be_visible()
+    expect(page.locator("#recorder")).to_be_hidden()
+
+
+SESSION = "ls-test-1"
+FRAME_BYTES = 960 * 2  # 20 ms of mono 48 kHz Int16
+
+
+@dataclass
+class StationSide:
+    """The station's answers to the page's live calls (start, stop, the audio socket), and what it got."""
+
+    starts: list[dict[str, list[str]]] = field(default_factory=list)
+    stops: list[dict[str, list[str]]] = field(default_factory=list)
+    frames: list[bytes] = field(default_factory=list)
+    closed: list[int | None] = field(default_factory=list)
+    socket: WebSocketRoute | None = None
+    refuse: str = ""
+
+    def install(self, page: Page) -> None:
+        page.route("**/live", self._page)
+        page.route("**/live/start", self._start)
+        page.route(f"**/live/{SESSION}/stop", self._stop)
+        page.route_web_socket(f"**/api/live/{SESSION}/audio", self._connect)
+
+    def _page(self, route: Route) -> None:  # the real page, as if this station's live engine were on
+        response = route.fetch()
+        html = response.text().replace('data-available="no"', 'data-available="yes"')
+        route.fulfill(response=response, body=html)
+
+    def _start(self, route: Route) -> None:
+        self.starts.append(parse_qs(route.request.post_data or ""))
+        if self.refuse:
+            route.fulfill(status=409, json={"detail": self.refuse})
+            return
+        ws = f"/api/live/{SESSION}/audio"
+        route.fulfill(json={"id": SESSION, "ws": ws, "state": "starting"})
+
+    def _stop(self, route: Route) -> None:
+        self.stops.append(parse_qs(route.request.post_data or ""))
+        route.fulfill(json={"id": SESSION, "state": "ended"})
+
+    def _connect(self, socket: WebSocketRoute) -> None:
+        self.socket = socket
+        socket.on_message(lambda message: self.frames.append(message) if isinstance(message, bytes) else None)
+        socket.on_close(self._closed)
+        self.say("starting", 0, 0.0)
+
+    def _closed(self, code: int | None, reason: str | None) -> None:
+        self.closed.append(code)
+        if len(self.closed) == 1 and self.socket is not None:  # a handler must finish the close itself
+            self.socket.close(code=code, reason=reason)
+
+    def say(self, state: str, devices: int, elapsed: float, reason: str | None = None) -> None:
+        assert self.socket is not None, "the page never opened the socket"
+        message = {"state": state, "devices": devices, "elapsed_s": elapsed, "reason": reason}
+        self.socket.send(json.dumps(message))
+
+
+def _until(page: Page, done: object, seconds: float = 10.0) -> None:
+    """Let Playwright deliver the socket's messages until `done()` holds (time.sleep would not)."""
+    for _ in range(int(seconds / 0.05)):
+        if callable(done) and done():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("timed out")
+
+
+def _crossings(frame: bytes) -> tuple[float, int]:
+    """Return a frame's peak (0..1) and how often the signal crosses zero."""
+    samples = struct.unpack(f"<{len(frame) // 2}h", frame)
+    crossings = sum(1 for a, b in itertools.pairwise(samples) if (a < 0) != (b < 0))
+    return max(abs(v) for v in samples) / 32768, crossings
+
+
+def test_the_page_streams_the_microphone_and_follows_the_station(mic_browsing: Browsing) -> None:
+    page = mic_browsing.open(APPROVER, viewport=PHONE, is_mobile=True, has_touch=True)  # a phone
+    side = StationSide()
+    side.install(page)
+    page.goto("/live")
+    page.get_by_label(LIVE_ZONE, exact=True).check()
+    page.get_by_label("Tiêu đề (không bắt buộc)").fill("Nước lên")
+    page.get_by_role("button", name="Bắt đầu phát").click()
+
+    state = page.locator("#live-state")
+    expect(state).to_contain_text("Đang phát chuông báo… chờ tín hiệu ĐANG PHÁT rồi hãy nói")
+    expect(page.locator("#on-air")).to_be_hidden()  # not before the station says so
+    (sent,) = side.starts
+    assert sent["zones"] == [LIVE_ZONE] and sent["title"] == ["Nước lên"] and sent["csrf_token"][0], sent
+
+    _until(page, lambda: len(side.frames) >= 90)  # 1.8 s: at least one tone burst
+    assert {len(f) for f in side.frames} == {FRAME_BYTES}
+    loud = [_crossings(f) for f in side.frames if _crossings(f)[0] > 0.2]
+    assert loud, [round(_crossings(f)[0], 3) for f in side.frames]
+    assert all(36 <= c <= 44 for _, c in loud[1:-1]), loud  # 1 kHz: 40 zero crossings in 20 ms
+
+    side.say("on_air", 2, 1.5)
+    on_air = page.locator("#on-air")
+    expect(on_air).to_be_visible()
+    expect(on_air).to_contain_text("ĐANG PHÁT TRỰC TIẾP")
+    expect(page.locator("#live-devices")).to_have_text("2")
+    expect(page.locator("#live-elapsed")).to_have_text("0:02", timeout=3_000)  # counts on between messages
+    expect(page.locator("#live")).to_have_attribute("data-state", "on_air")
+    assert page.evaluate(_SIDEWAYS_JS) <= PHONE["width"]  # nothing to scroll sideways on a phone
+    stop = page.get_by_role("button", name="Dừng phát").bounding_box()
+    assert stop is not None and stop["width"] > PHONE["width"] / 2, stop  # big enough to hit at once
+    mic_browsing.screenshot(page, "pages/live-on-air-phone")
+
+    page.get_by_role("button", name="Dừng phát").click()
+    expect(state).to_have_text("Đã dừng phát.")
+    assert side.stops and side.stops[0]["csrf_token"] == sent["csrf_token"]
+    _until(page, lambda: side.closed)
+    assert side.closed[0] == 1000
+    expect(on_air).to_be_hidden()
+    expect(page.get_by_role("button", name="Bắt đầu phát")).to_be_enabled()
+
+
+def test_the_page_shows_a_refusal_and_why_a_broadcast_ended(mic_browsing: Browsing) -> None:
+    page = mic_browsing.open(APPROVER)
+    side = StationSide(refuse="Đang có một buổi phát trực tiếp khác tới vùng này.")
+    side.install(page)
+    page.goto("/live")
+    page.get_by_label("Mọi vùng").check()
+    start = page.get_by_role("button", name="Bắt đầu phát")
+    start.click()
+    state = page.locator("#live-state")
+    expect(state).to_have_text(side.refuse)
+    assert side.starts[0]["zones"] == ["*"]
+
+    side.refuse = ""
+    start.click()
+    _until(page, lambda: side.socket is not None)
+    side.say("on_air", 1, 0.0)
+    expect(page.locator("#on-air")).to_be_visible()
+    side.say("ended", 1, 4.0, "Không nhận được tiếng từ micro quá 3 giây.")
+    expect(state).to_have_text(
+        "Buổi phát trực tiếp đã kết thúc. Lý do: Không nhận được tiếng từ micro quá 3 giây."
+    )
+    expect(page.locator("#on-air")).to_be_hidden()
+    expect(start).to_be_visible()
+
+
+def test_a_real_session_from_the_page_goes_on_air_and_stops(
+    mic_browsing: Browsing, station: BrowserStation
+) -> None:
+    require_snapserver(client=True)
+    page = mic_browsing.open(APPROVER)
+    page.goto("/live")
+    live = page.locator("#live")
+    expect(live).to_have_attribute("data-available", "yes")
+    page.get_by_label(LIVE_ZONE, exact=True).check()
+    page.get_by_label("Tiêu đề (không bắt buộc)").fill("Thử phát trực tiếp")
+    page.get_by_role("button", name="Bắt đầu phát").click()
+    expect(page.locator("#live-state")).to_contain_text("chờ tín hiệu ĐANG PHÁT")
+    on_air = page.locator("#on-air")
+    expect(on_air).to_be_visible(timeout=30_000)  # after the chime, once the zone's speaker joined
+    expect(page.locator("#live-devices")).to_have_text("1")
+    session_id = live.get_attribute("data-session")
+    assert session_id
+
+    page.get_by_role("button", name="Dừng phát").click()
+    expect(page.locator("#live-state")).to_contain_text("Đã dừng phát.")
+    expect(on_air).to_be_hidden()
+    agent = station.agents[LIVE_DEVICE]
+
+    def left() -> list[dict[str, object]]:
+        return [p for p in agent.plays() if p.get("session_id") == session_id and p["kind"] == "live_end"]
+
+    assert wait_until(left, timeout=15), agent.plays()[-3:]
+    assert left()[0]["cause"] == "stopped"
+    page.reload()
+    entry = page.locator(f"[data-live-id='{session_id}']")
+    expect(entry).to_contain_text("«Thử phát trực tiếp»")
+    expect(entry).to_contain_text("1 cụm loa")
