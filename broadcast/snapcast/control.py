@@ -229,6 +229,9 @@ class SnapControl:
                 continue
             delay = 0.05
             self._sock = sock
+            if self._closing.is_set():  # close() ran while we connected: it may not have seen this socket
+                self._drop_connection()
+                break
             self._connected.set()
             if not first:
                 self.reconnects += 1

@@ -1,7 +1,8 @@
-"""A real managed snapserver on free ports in a temporary directory, for tests.
+"""A real managed snapserver on free ports in a temporary directory, and real snapclients, for tests.
 
-with running_snapserver(tmp_path) as server:
-    server.cfg.stream_port, server.cfg.control_port, server.cfg.source_port(1)
+with running_snapserver(tmp_path) as server:  # server.cfg: stream_port, control_port, source_port(k)
+    listener = Listener(server.cfg.stream_port, "loa-1")  # snapclient --hostID loa-1, PCM to stdout
+    listener.tone_onset(since), listener.pcm_since(since)  # with tone(), tone_in(), silent()
 """
 
 from __future__ import annotations
