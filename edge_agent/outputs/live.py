@@ -121,7 +121,7 @@ class LiveFeed:
         error = ""
         while not (stop.is_set() or self._leave.is_set()):
             with SnapSource(self.argv) as source:
-                for chunk in source.chunks():
+                for chunk in source.chunks(idle=True):
                     now = time.time()
                     if stop.is_set() or self._leave.is_set():
                         break

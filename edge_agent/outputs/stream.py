@@ -7,26 +7,22 @@ duration_s of audio. If the stream ends or drops early, ffmpeg is started again 
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import select
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from broadcast.protocol import StreamCommand
 from edge_agent.outputs.base import OutputError
-from edge_agent.outputs.ffmpeg import BYTES_PER_S, end_process, start_stream_decoder
+from edge_agent.outputs.child import PcmChild
+from edge_agent.outputs.ffmpeg import BYTES_PER_S, start_stream_decoder
 
 log = logging.getLogger(__name__)
 
 OPEN_ATTEMPTS = 3  # a stream that gave no audio after this many tries cannot be opened
 RETRY_S = 0.5
 MAX_RETRY_S = 5.0
-_READ = 4096  # ~90 ms of PCM: a write blocked on a full aplay pipe overshoots the end by at most this
-_POLL_S = 0.05
 _SLACK_S = 1.0
 
 
@@ -127,48 +123,16 @@ def relay(
     return result
 
 
-class _Source:
-    """One ffmpeg process decoding the stream; its stderr is drained so it never blocks on it."""
+class _Source(PcmChild):
+    """One ffmpeg process decoding the stream; `error` is the last line it complained with, once closed."""
 
     def __init__(self, ffmpeg: str, url: str, seconds: float) -> None:
-        self.process = start_stream_decoder(ffmpeg, url, seconds)
-        self._stderr = b""
+        super().__init__(start_stream_decoder(ffmpeg, url, seconds))
         self.error = ""
 
-    def __enter__(self) -> _Source:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def chunks(self, deadline: float, stop: threading.Event) -> Iterator[bytes]:
-        """Yield PCM as it arrives, until ffmpeg closes its output, the deadline passes or stop is set."""
-        assert self.process.stdout is not None and self.process.stderr is not None
-        out, err = self.process.stdout.fileno(), self.process.stderr.fileno()
-        open_fds = [out, err]
-        while out in open_fds and not stop.is_set():
-            remaining = deadline - time.time()
-            if remaining <= 0:
-                return
-            ready, _, _ = select.select(open_fds, [], [], min(_POLL_S, remaining))
-            for fd in ready:
-                data = os.read(fd, _READ)
-                if not data:
-                    open_fds.remove(fd)
-                elif fd == out:
-                    yield data
-                else:
-                    self._stderr = (self._stderr + data)[-2000:]
-
-    def close(self) -> None:
+    def close(self) -> str:
         """End ffmpeg if it still runs; keep the last line it complained with in `error`."""
-        process = self.process
-        end_process(process)
-        if process.stderr is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self._stderr += process.stderr.read()[-2000:]
-        for pipe in (process.stdout, process.stderr):
-            if pipe is not None:
-                pipe.close()
-        lines = self._stderr.decode(errors="replace").strip().splitlines()
+        said = super().close()
+        lines = said.strip().splitlines()
         self.error = lines[-1] if lines else ""
+        return said
