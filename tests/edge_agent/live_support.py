@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 
@@ -147,13 +148,14 @@ def onset_s(mp3: Path, threshold: int = 3000) -> float | None:
 
 def live_start(
     session: str,
-    server: Snapserver,
+    server: Snapserver | int,
     zones: tuple[str, ...] = ("thon-1",),
     lease_s: float = 15.0,
-    **kw: object,
+    **kw: Any,
 ) -> protocol.LiveStartCommand:
+    """Return a live_start for `session` on server (or a port); keyword arguments override fields."""
     now = time.time()
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "id": f"ls-{time.monotonic_ns()}",
         "seq": next_seq(),
         "issued_at": now,
@@ -161,16 +163,19 @@ def live_start(
         "zones": zones,
         "session_id": session,
         "host": "127.0.0.1",
-        "port": server.port,
+        "port": server if isinstance(server, int) else server.port,
         "lease_until": now + lease_s,
         "silence_s": 30.0,
         "title": "Phát trực tiếp",
         **kw,
     }
-    return protocol.LiveStartCommand(**fields)  # type: ignore[arg-type]
+    return protocol.LiveStartCommand(**fields)
 
 
-def live_stop(session: str, zones: tuple[str, ...] = ("thon-1",)) -> protocol.LiveStopCommand:
+def live_stop(
+    session: str, zones: tuple[str, ...] = ("thon-1",), reason: str = ""
+) -> protocol.LiveStopCommand:
+    """Return a live_stop for `session`."""
     now = time.time()
     return protocol.LiveStopCommand(
         id=f"lx-{time.monotonic_ns()}",
@@ -179,5 +184,5 @@ def live_stop(session: str, zones: tuple[str, ...] = ("thon-1",)) -> protocol.Li
         expires_at=now + 30,
         zones=zones,
         session_id=session,
-        reason="officer stopped",
+        reason=reason,
     )

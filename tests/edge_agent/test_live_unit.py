@@ -24,31 +24,15 @@ from edge_agent.outputs.alsa import AlsaOutput
 from edge_agent.outputs.live import LiveFeed, SilenceMeter, level_dbfs
 from edge_agent.outputs.snapclient import find_snapclient, snapclient_command
 from edge_agent.outputs.stream import PartialPlay
-from tests.edge_agent.programme_station import next_seq
+from tests.edge_agent.live_support import live_start, live_stop
 
 
 def _start(**kw: Any) -> protocol.LiveStartCommand:
-    now = time.time()
-    fields: dict[str, Any] = {
-        "id": f"ls-{time.monotonic_ns()}",
-        "seq": next_seq(),
-        "issued_at": now,
-        "expires_at": now + 30,
-        "zones": ("thon-1",),
-        "session_id": "s1",
-        "host": "127.0.0.1",
-        "port": 1704,
-        "lease_until": now + 15,
-        "silence_s": 3.0,
-        **kw,
-    }
-    return protocol.LiveStartCommand(**fields)
+    return live_start("s1", 1704, **{"silence_s": 3.0, **kw})
 
 
 def _stop(**kw: Any) -> protocol.LiveStopCommand:
-    now = time.time()
-    fields: dict[str, Any] = {"id": "lx", "seq": next_seq(), "issued_at": now, "expires_at": now + 30}
-    return protocol.LiveStopCommand(**fields, zones=("thon-1",), session_id="s1", **kw)
+    return live_stop("s1", **kw)
 
 
 def _sine(db: float, seconds: float = 0.1) -> bytes:
