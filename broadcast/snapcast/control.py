@@ -128,6 +128,10 @@ class SnapControl:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def closing(self) -> bool:
+        return self._closing.is_set()
+
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 

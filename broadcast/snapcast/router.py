@@ -69,7 +69,8 @@ class LiveRouter:
             try:
                 clients = self.control.status()
             except ControlError as error:
-                log.warning("cannot route live clients: %s", error)
+                if not self.control.closing:  # the station is stopping: nothing to route
+                    log.warning("cannot route live clients: %s", error)
                 return 0
             moved = 0
             for host_id, stream in moves(clients, self._safe_lookup).items():

@@ -90,6 +90,8 @@ def test_clients_hear_the_stream_lookup_names_and_refresh_moves_them(
 
         b.close()  # a device that leaves waits on idle: back, it must not replay a session not its own
         assert wait_until(lambda: _stream_of(live, "loa-b", connected=False) == "idle", 5), live.clients()
+        b = Listener(live.stream_port, "loa-b")  # known to snapserver now: Client.OnConnect, not OnUpdate
+        assert wait_until(lambda: _stream_of(live, "loa-b") == "live-1", 5), live.clients()
     finally:
         a.close()
         b.close()
