@@ -9,20 +9,17 @@ two live POSTs and the socket played by Playwright's routing.
 
 from __future__ import annotations
 
-import itertools
-import json
 import os
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, StorageState, WebSocketRoute, expect
+from playwright.sync_api import Browser, Page, StorageState, expect
 
 from tests.browser.conftest import CHROMIUM_ENV, CHROMIUM_FLAGS, artifacts_dir
 from tests.browser.harness import APPROVER, LIVE_DEVICE, LIVE_ZONE, BrowserStation
+from tests.browser.live_side import FRAME_BYTES, StationSide, peak_and_crossings, until
 from tests.browser.ui import TIMEOUT_MS, Browsing, csrf_token, login, unlabelled_controls
 from tests.support.fake_mic import mic_browser, tone_bursts
 from tests.support.snapcast import require_snapserver
@@ -152,77 +149,6 @@ def test_plain_http_explains_that_the_microphone_needs_https(
     expect(page.locator("#recorder")).to_be_hidden()
 
 
-SESSION = "ls-test-1"
-FRAME_BYTES = 960 * 2  # 20 ms of mono 48 kHz Int16
-
-
-@dataclass
-class StationSide:
-    """The station's answers to the page's live calls (start, stop, the audio socket), and what it got."""
-
-    starts: list[dict[str, list[str]]] = field(default_factory=list)
-    stops: list[dict[str, list[str]]] = field(default_factory=list)
-    frames: list[bytes] = field(default_factory=list)
-    closed: list[int | None] = field(default_factory=list)
-    socket: WebSocketRoute | None = None
-    refuse: str = ""
-
-    def install(self, page: Page) -> None:
-        page.route("**/live", self._page)
-        page.route("**/live/start", self._start)
-        page.route(f"**/live/{SESSION}/stop", self._stop)
-        page.route_web_socket(f"**/api/live/{SESSION}/audio", self._connect)
-
-    def _page(self, route: Route) -> None:  # the real page, as if this station's live engine were on
-        response = route.fetch()
-        html = response.text().replace('data-available="no"', 'data-available="yes"')
-        route.fulfill(response=response, body=html)
-
-    def _start(self, route: Route) -> None:
-        self.starts.append(parse_qs(route.request.post_data or ""))
-        if self.refuse:
-            route.fulfill(status=409, json={"detail": self.refuse})
-            return
-        ws = f"/api/live/{SESSION}/audio"
-        route.fulfill(json={"id": SESSION, "ws": ws, "state": "starting"})
-
-    def _stop(self, route: Route) -> None:
-        self.stops.append(parse_qs(route.request.post_data or ""))
-        route.fulfill(json={"id": SESSION, "state": "ended"})
-
-    def _connect(self, socket: WebSocketRoute) -> None:
-        self.socket = socket
-        socket.on_message(lambda message: self.frames.append(message) if isinstance(message, bytes) else None)
-        socket.on_close(self._closed)
-        self.say("starting", 0, 0.0)
-
-    def _closed(self, code: int | None, reason: str | None) -> None:
-        self.closed.append(code)
-        if len(self.closed) == 1 and self.socket is not None:  # a handler must finish the close itself
-            self.socket.close(code=code, reason=reason)
-
-    def say(self, state: str, devices: int, elapsed: float, reason: str | None = None) -> None:
-        assert self.socket is not None, "the page never opened the socket"
-        message = {"state": state, "devices": devices, "elapsed_s": elapsed, "reason": reason}
-        self.socket.send(json.dumps(message))
-
-
-def _until(page: Page, done: object, seconds: float = 10.0) -> None:
-    """Let Playwright deliver the socket's messages until `done()` holds (time.sleep would not)."""
-    for _ in range(int(seconds / 0.05)):
-        if callable(done) and done():
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError("timed out")
-
-
-def _crossings(frame: bytes) -> tuple[float, int]:
-    """Return a frame's peak (0..1) and how often the signal crosses zero."""
-    samples = struct.unpack(f"<{len(frame) // 2}h", frame)
-    crossings = sum(1 for a, b in itertools.pairwise(samples) if (a < 0) != (b < 0))
-    return max(abs(v) for v in samples) / 32768, crossings
-
-
 def test_the_page_streams_the_microphone_and_follows_the_station(mic_browsing: Browsing) -> None:
     page = mic_browsing.open(APPROVER, viewport=PHONE, is_mobile=True, has_touch=True)  # a phone
     side = StationSide()
@@ -238,10 +164,10 @@ def test_the_page_streams_the_microphone_and_follows_the_station(mic_browsing: B
     (sent,) = side.starts
     assert sent["zones"] == [LIVE_ZONE] and sent["title"] == ["Nước lên"] and sent["csrf_token"][0], sent
 
-    _until(page, lambda: len(side.frames) >= 90)  # 1.8 s: at least one tone burst
+    until(page, lambda: len(side.frames) >= 90)  # 1.8 s: at least one tone burst
     assert {len(f) for f in side.frames} == {FRAME_BYTES}
-    loud = [_crossings(f) for f in side.frames if _crossings(f)[0] > 0.2]
-    assert loud, [round(_crossings(f)[0], 3) for f in side.frames]
+    loud = [peak_and_crossings(f) for f in side.frames if peak_and_crossings(f)[0] > 0.2]
+    assert loud, [round(peak_and_crossings(f)[0], 3) for f in side.frames]
     assert all(36 <= c <= 44 for _, c in loud[1:-1]), loud  # 1 kHz: 40 zero crossings in 20 ms
 
     side.say("on_air", 2, 1.5)
@@ -259,7 +185,7 @@ def test_the_page_streams_the_microphone_and_follows_the_station(mic_browsing: B
     page.get_by_role("button", name="Dừng phát").click()
     expect(state).to_have_text("Đã dừng phát.")
     assert side.stops and side.stops[0]["csrf_token"] == sent["csrf_token"]
-    _until(page, lambda: side.closed)
+    until(page, lambda: side.closed)
     assert side.closed[0] == 1000
     expect(on_air).to_be_hidden()
     expect(page.get_by_role("button", name="Bắt đầu phát")).to_be_enabled()
@@ -279,7 +205,7 @@ def test_the_page_shows_a_refusal_and_why_a_broadcast_ended(mic_browsing: Browsi
 
     side.refuse = ""
     start.click()
-    _until(page, lambda: side.socket is not None)
+    until(page, lambda: side.socket is not None)
     side.say("on_air", 1, 0.0)
     expect(page.locator("#on-air")).to_be_visible()
     side.say("ended", 1, 4.0, "Không nhận được tiếng từ micro quá 3 giây.")
@@ -322,3 +248,29 @@ def test_a_real_session_from_the_page_goes_on_air_and_stops(
     entry = page.locator(f"[data-live-id='{session_id}']")
     expect(entry).to_contain_text("«Thử phát trực tiếp»")
     expect(entry).to_contain_text("1 cụm loa")
+
+
+# A 1 kHz sine at 44.1 kHz in 960-sample frames through the capture's resampler: 48 kHz frames come out.
+_RESAMPLE_JS = """
+() => {
+  const out = [], from = 44100, frames = 46;  // 1 s of input
+  const feed = LoaCapture.resampler(from, frame => out.push(Array.from(frame)));
+  for (let f = 0; f < frames; f++) {
+    const frame = new Float32Array(960);
+    for (let i = 0; i < 960; i++) frame[i] = 0.5 * Math.sin(2 * Math.PI * 1000 * (f * 960 + i) / from);
+    feed(frame);
+  }
+  return out;
+}
+"""
+
+
+def test_a_microphone_at_another_rate_is_resampled_to_48k(editor: Page) -> None:
+    editor.goto("/bulletins")  # the bulletin form loads capture.js too (for "Ghi âm")
+    frames = editor.evaluate(_RESAMPLE_JS)
+    assert len(frames) == 46 * 960 * 48000 // 44100 // 960  # every whole 48 kHz frame, no more
+    assert {len(f) for f in frames} == {960}
+    for frame in frames:
+        pcm = struct.pack(f"<{len(frame)}h", *(round(v * 32767) for v in frame))
+        peak, crossings = peak_and_crossings(pcm)
+        assert 0.49 < peak <= 0.5 and 39 <= crossings <= 41, (peak, crossings)  # still 1 kHz at 48 kHz

@@ -58,18 +58,52 @@
                    window.AudioContext && window.AudioWorkletNode);
   }
 
-  // Open the microphone; resolve to {stream, context, stop()}; onFrame gets each 20 ms Float32Array.
+  // Return a function that turns frames at `from` Hz into FRAME-sample frames at 48 kHz for `emit`
+  // (linear interpolation; a browser that cannot run the microphone at 48 kHz gets its own rate).
+  function resampler(from, emit) {
+    if (from === RATE) return emit;
+    var step = from / RATE, pos = 0, last = 0, out = new Float32Array(FRAME), filled = 0;
+    return function (frame) {
+      while (pos < frame.length - 1) {
+        var i = Math.floor(pos), t = pos - i, a = i < 0 ? last : frame[i];
+        out[filled++] = a + (frame[i + 1] - a) * t;
+        if (filled === FRAME) { emit(out); out = new Float32Array(FRAME); filled = 0; }
+        pos += step;
+      }
+      pos -= frame.length;
+      last = frame[frame.length - 1];
+    };
+  }
+
+  // Return {context, source}: a 48 kHz context if the browser can feed the microphone into one.
+  function contextFor(stream) {
+    var context = new AudioContext({sampleRate: RATE});
+    try {
+      return {context: context, source: context.createMediaStreamSource(stream)};
+    } catch (err) {  // e.g. "different sample-rate is not supported": run at the device's rate
+      context.close();
+      context = new AudioContext();
+      return {context: context, source: context.createMediaStreamSource(stream)};
+    }
+  }
+
+  // Open the microphone; resolve to {stream, context, stop()}; onFrame gets each 20 ms Float32Array
+  // (48 kHz mono, whatever rate the browser ran the microphone at).
   function open(onFrame) {
     var constraints = {audio: {channelCount: 1, echoCancellation: true, noiseSuppression: true,
                                autoGainControl: true}};
     return navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
-      var context = new AudioContext({sampleRate: RATE});
+      var made;
+      try { made = contextFor(stream); } catch (err) {
+        stream.getTracks().forEach(function (track) { track.stop(); });
+        throw err;
+      }
+      var context = made.context, deliver = resampler(context.sampleRate, onFrame);
       return context.audioWorklet.addModule(SCRIPT).then(function () {
-        var source = context.createMediaStreamSource(stream);
         var node = new AudioWorkletNode(context, "loa-capture", {numberOfInputs: 1, numberOfOutputs: 1,
                                                                  outputChannelCount: [1]});
-        node.port.onmessage = function (event) { onFrame(event.data); };
-        source.connect(node);
+        node.port.onmessage = function (event) { deliver(event.data); };
+        made.source.connect(node);
         node.connect(context.destination);  // the processor writes nothing: silence, but it keeps running
         return context.resume().then(function () {
           return {
@@ -82,7 +116,7 @@
             },
           };
         });
-      }, function (err) {
+      }).catch(function (err) {
         stream.getTracks().forEach(function (track) { track.stop(); });
         context.close();
         throw err;
@@ -133,5 +167,6 @@
   }
 
   window.LoaCapture = {RATE: RATE, FRAME: FRAME, open: open, supported: supported, micError: micError,
-                       meter: meter, peak: peak, pcm16: pcm16, writePcm16: writePcm16, clock: clock};
+                       meter: meter, peak: peak, pcm16: pcm16, writePcm16: writePcm16, clock: clock,
+                       resampler: resampler};
 })(globalThis);

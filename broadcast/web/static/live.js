@@ -80,9 +80,21 @@
     }
   }
 
+  // Keep a phone's screen on while a session runs (a sleeping phone would cut the microphone).
+  var wakeLock = null;
+  function keepAwake(on) {
+    if (on && !wakeLock && navigator.wakeLock) {
+      navigator.wakeLock.request("screen").then(function (lock) { wakeLock = lock; }, function () {});
+    } else if (!on && wakeLock) {
+      wakeLock.release().catch(function () {});
+      wakeLock = null;
+    }
+  }
+
   function ended(reason) {
     if (root.dataset.state === "ended") return;
     setState("ended");
+    keepAwake(false);
     if (ticker) { clearInterval(ticker); ticker = null; }
     onAir.hidden = true;
     stopButton.hidden = true;
@@ -144,6 +156,7 @@
       stopButton.hidden = false;
       devicesEl.textContent = "0";
       show({state: res.data.state || "starting"});
+      keepAwake(true);
       connect(res.data.ws);
     }).catch(function () {
       if (!mic) { startButton.disabled = false; return; }  // the hint already says why
@@ -177,6 +190,10 @@
     } else if (every) {
       every.checked = false;
     }
+  });
+  // Leaving the page would end the broadcast: the browser asks first.
+  window.addEventListener("beforeunload", function (event) {
+    if (sessionId) { event.preventDefault(); event.returnValue = ""; }
   });
   setState("idle");
 })();
