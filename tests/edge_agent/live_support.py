@@ -15,6 +15,7 @@ from typing import Any
 import imageio_ffmpeg
 
 from broadcast import protocol
+from broadcast.snapcast.source import ChannelInput
 from tests.edge_agent.programme_station import next_seq
 from tests.support.free_port import free_port
 
@@ -88,10 +89,13 @@ def _listening(port: int) -> bool:
 
 
 class Feeder:
-    """Write silence (or a tone, on request) into the server's TCP input, paced in real time."""
+    """Write silence (or a tone, on request) into the server's TCP input, paced in real time.
+
+    The station's own input path carries it: broadcast.snapcast.source.ChannelInput.
+    """
 
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.input = ChannelInput(port)
         self._tone = threading.Event()
         self._stop = threading.Event()
         self.tone_at: float | None = None  # wall time the latest burst's first sample went to the server
@@ -120,17 +124,14 @@ class Feeder:
                 ).tobytes()
             else:
                 pcm = silence
-            try:
-                self.sock.sendall(pcm)
-            except OSError:
-                return
+            self.input.write(pcm)
             sent += CHUNK
             time.sleep(max(0.0, start + sent / RATE - time.time()))
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
-        self.sock.close()
+        self.input.close()
 
 
 def onset_s(mp3: Path, threshold: int = 3000) -> float | None:
