@@ -197,6 +197,9 @@ def test_the_page_shows_a_refusal_and_why_a_broadcast_ended(mic_browsing: Browsi
     side.install(page)
     page.goto("/live")
     page.get_by_label("Mọi vùng").check()
+    page.get_by_label("Tiêu đề (không bắt buộc)").press("Enter")  # only the button starts a broadcast
+    page.wait_for_timeout(300)
+    assert side.starts == []
     start = page.get_by_role("button", name="Bắt đầu phát")
     start.click()
     state = page.locator("#live-state")

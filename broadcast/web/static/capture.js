@@ -52,11 +52,16 @@
     return "Không mở được micro" + (err && err.message ? " (" + err.message + ")." : ".");
   }
 
-  // True when this browser can give the page a microphone (HTTPS or localhost, and a modern browser).
-  function supported() {
-    return Boolean(window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia &&
-                   window.AudioContext && window.AudioWorkletNode);
+  // Return why this page cannot have the microphone: "insecure" (plain HTTP to another machine: browsers
+  // give the microphone only to HTTPS and localhost), "old" (no AudioWorklet), or "" when it can.
+  function blocker() {
+    if (!window.isSecureContext) return "insecure";
+    if (!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.AudioContext &&
+          window.AudioWorkletNode)) return "old";
+    return "";
   }
+
+  var OLD_BROWSER = "Trình duyệt này không hỗ trợ thu âm từ micro. Hãy dùng Chrome, Edge, Firefox hoặc Safari bản mới.";
 
   // Return a function that turns frames at `from` Hz into FRAME-sample frames at 48 kHz for `emit`
   // (linear interpolation; a browser that cannot run the microphone at 48 kHz gets its own rate).
@@ -166,7 +171,8 @@
     return Math.floor(s / 60) + ":" + (rest < 10 ? "0" : "") + rest;
   }
 
-  window.LoaCapture = {RATE: RATE, FRAME: FRAME, open: open, supported: supported, micError: micError,
+  window.LoaCapture = {RATE: RATE, FRAME: FRAME, open: open, blocker: blocker, micError: micError,
+                       OLD_BROWSER: OLD_BROWSER,
                        meter: meter, peak: peak, pcm16: pcm16, writePcm16: writePcm16, clock: clock,
                        resampler: resampler};
 })(globalThis);

@@ -19,11 +19,12 @@
   }
   function setState(state) { root.dataset.state = state; }
 
-  if (!Cap.supported()) {  // plain HTTP to another machine: the browser gives no microphone
-    $("insecure").hidden = false;
+  var blocked = Cap.blocker();
+  if (blocked) {  // plain HTTP to another machine, or a browser without AudioWorklet: no microphone
+    if (blocked === "insecure") $("insecure").hidden = false; else say(Cap.OLD_BROWSER, "error");
     micButton.disabled = true;
     startButton.disabled = true;
-    setState("insecure");
+    setState(blocked);
     return;
   }
   if (root.dataset.available !== "yes") { startButton.disabled = true; }
@@ -128,6 +129,11 @@
         return r.json().catch(function () { return {}; }).then(function (data) { return {ok: r.ok, status: r.status, data: data}; });
       });
   }
+
+  // Enter in the title must not start a broadcast: only the button does.
+  $("live-title").addEventListener("keydown", function (event) {
+    if (event.key === "Enter") event.preventDefault();
+  });
 
   micButton.addEventListener("click", function () { openMic().catch(function () {}); });
 

@@ -14,8 +14,10 @@
   var limit = Math.min(maxSeconds * Cap.RATE, Math.floor((maxBytes - 44) / 2));  // samples that fit
   var mic = null, frames = [], samples = 0, url = null, showLevel = Cap.meter(meterEl);
 
-  if (!Cap.supported()) {
+  var blocked = Cap.blocker();
+  if (blocked) {  // the form keeps working with a chosen file
     $("rec-insecure").hidden = false;
+    if (blocked === "old") $("rec-insecure").textContent = Cap.OLD_BROWSER;
     return;
   }
   box.hidden = false;
