@@ -247,10 +247,19 @@ def test_a_real_session_from_the_page_goes_on_air_and_stops(
 
     assert wait_until(left, timeout=15), agent.plays()[-3:]
     assert left()[0]["cause"] == "stopped"
-    page.reload()
     entry = page.locator(f"[data-live-id='{session_id}']")
+
+    def archived() -> bool:  # the recording is stored in the background after the end
+        page.reload()
+        return entry.locator("audio").count() == 1
+
+    assert wait_until(archived, timeout=20)
     expect(entry).to_contain_text("«Thử phát trực tiếp»")
     expect(entry).to_contain_text("1 cụm loa")
+    src = entry.locator("audio").get_attribute("src")
+    assert src is not None and src.startswith("/clips/")
+    archive = page.request.get(src)
+    assert archive.status == 200 and archive.headers["content-type"] == "audio/mpeg"
 
 
 # A 1 kHz sine at 44.1 kHz in 960-sample frames through the capture's resampler: 48 kHz frames come out.
