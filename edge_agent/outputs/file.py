@@ -142,7 +142,7 @@ class FileSink(Output):
             nonlocal written
             # A gap (snapclient restarting) becomes silence: the file stays on the wall clock, so
             # started_at + an offset in the file is when that sound was due on the speaker.
-            behind = int((time.time() - first[0]) * BYTES_PER_S) & ~1
+            behind = int((time.time() - first[0]) * BYTES_PER_S) & ~1 if first else 0
             if behind - written > _GAP_S * BYTES_PER_S:
                 sink.write(bytes(behind - written))
                 written = behind

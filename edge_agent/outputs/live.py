@@ -34,6 +34,7 @@ FINAL: frozenset[Cause] = frozenset({"stopped", "silent", "broken"})
 SILENCE_DBFS = -50.0  # below this RMS level a chunk counts as silence (a quiet room is about -60)
 BROKEN_S = 5.0  # no PCM from snapclient, restarted meanwhile, for this long: the stream is broken
 RESTART_S = 0.5
+ANCHOR_S = 0.5  # when the first PCM was due is estimated over this much of it (see FirstSample)
 
 
 def level_dbfs(pcm: bytes) -> float:
@@ -63,6 +64,34 @@ class SilenceMeter:
     def silent_for(self, now: float) -> float:
         """Return the seconds since the last chunk that was not silence (or since the first chunk)."""
         return max(0.0, now - self.loud_at)
+
+
+class FirstSample:
+    """When the first PCM byte was due, from the arrival times of the first ANCHOR_S of PCM.
+
+    snapclient writes PCM paced on the wall clock; each chunk says the first byte was due at (arrival -
+    audio before it). A read the agent made late (its thread not scheduled at once, a busy Pi) only ever
+    looks later, so the earliest of these estimates is the one with the least delay in it.
+    """
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self.seen = 0
+        self.told = False
+
+    def take(self, size: int, now: float) -> float | None:
+        """Count a chunk of size bytes that arrived at now; return the estimate once, when it is settled."""
+        due = now - self.seen / BYTES_PER_S
+        self.at = due if self.at is None else min(self.at, due)
+        self.seen += size
+        return self.settled() if self.seen >= ANCHOR_S * BYTES_PER_S else None
+
+    def settled(self) -> float | None:
+        """Return the estimate if PCM came and it was not returned yet (the feed ends early)."""
+        if self.at is None or self.told:
+            return None
+        self.told = True
+        return self.at
 
 
 @dataclass(frozen=True)
@@ -113,7 +142,12 @@ class LiveFeed:
     def pump(
         self, write: Callable[[bytes], object], started: Callable[[float], None], stop: threading.Event
     ) -> LiveResult:
-        """Copy PCM to write() until the agent leaves; raise for a silent or broken stream."""
+        """Copy PCM to write() until the agent leaves; raise for a silent or broken stream.
+
+        started(t) is called once, after the first ANCHOR_S of PCM went out, with the time the first
+        byte was due (FirstSample); write() gets every chunk at once.
+        """
+        first = FirstSample()
         first_at: float | None = None
         written = 0
         last_pcm = time.time()
@@ -132,11 +166,12 @@ class LiveFeed:
                         if first_at is None:
                             first_at = now
                             meter = SilenceMeter(now)
-                            started(now)
                         last_pcm = now
                         meter.feed(chunk, now)
                         write(chunk)
                         written += len(chunk)
+                        if (due := first.take(len(chunk), now)) is not None:
+                            started(due)
                         if meter.silent_for(now) >= self.silence_s:
                             self.leave("silent", f"live stream silent for {self.silence_s:g} s")
                             break
@@ -153,8 +188,10 @@ class LiveFeed:
             stop.wait(RESTART_S)
         if stop.is_set():
             self.leave("interrupted")
+        if (due := first.settled()) is not None:
+            started(due)  # it ended within ANCHOR_S of joining
         if self.cause in ("silent", "broken"):
             if first_at is None:
                 raise OutputError(f"cannot join live session {self.session_id}: {self.reason}"[:500])
             raise PartialPlay(self.reason[:500])
-        return LiveResult(first_at or time.time(), written / BYTES_PER_S)
+        return LiveResult(first.at or time.time(), written / BYTES_PER_S)

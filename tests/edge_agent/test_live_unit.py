@@ -21,7 +21,7 @@ from edge_agent.live import live_play, live_sha256, plan
 from edge_agent.outputs import OutputError, PlayRequest
 from edge_agent.outputs import live as live_module
 from edge_agent.outputs.alsa import AlsaOutput
-from edge_agent.outputs.live import LiveFeed, SilenceMeter, level_dbfs
+from edge_agent.outputs.live import FirstSample, LiveFeed, SilenceMeter, level_dbfs
 from edge_agent.outputs.snapclient import find_snapclient, snapclient_command
 from edge_agent.outputs.stream import PartialPlay
 from tests.edge_agent.live_support import live_start, live_stop
@@ -194,3 +194,15 @@ def test_install_adds_snapclient_and_disables_its_own_service() -> None:
     apt = script[script.index("apt-get install") : script.index("# The Pi's GPIO library")]
     assert "snapclient" in apt
     assert "systemctl disable --now snapclient.service" in script
+
+
+def test_first_sample_time_is_the_least_delayed_estimate() -> None:
+    first = FirstSample()
+    chunk = 2205  # 50 ms
+    # Due at 100.0; the first read came 30 ms late, the third 10 ms late, the others on time.
+    arrivals = [100.030, 100.050, 100.110, *(100.15 + 0.05 * k for k in range(8))]
+    told = [first.take(chunk, at) for at in arrivals]  # told once ANCHOR_S (0.5 s) of PCM came
+    assert told[:-1] == [None] * 10 and told[-1] == pytest.approx(100.0, abs=1e-6)
+    assert first.settled() is None  # told once
+    early = FirstSample()
+    assert early.take(chunk, 5.0) is None and early.settled() == 5.0  # the feed ended before ANCHOR_S
