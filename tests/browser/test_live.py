@@ -4,7 +4,8 @@ and what the page sends and shows over the live WebSocket.
 One session runs for real from the page (the station's snapserver, the package's agent joining); the
 timing of live audio across loudspeakers is tested in tests/live. Refusals, a dropped session and the
 wire format (Int16 little-endian, 48 kHz, 20 ms a message) are checked with the station's side of the
-two live POSTs and the socket played by Playwright's routing.
+two live POSTs and the socket played by Playwright's routing. The page on a station with live
+broadcasting off: tests/api/test_live_pages.py.
 """
 
 from __future__ import annotations
@@ -95,9 +96,7 @@ def test_the_meter_moves_with_the_microphone(mic_browsing: Browsing, station: Br
     mic_browsing.screenshot(page, "pages/live")
 
 
-def test_the_live_form_refuses_no_zone_and_says_when_live_is_off(
-    mic_browsing: Browsing, station: BrowserStation
-) -> None:
+def test_the_live_form_zones_and_refusals(mic_browsing: Browsing, station: BrowserStation) -> None:
     page = mic_browsing.open(APPROVER)
     page.goto("/live")
     every, zone = page.get_by_label("Mọi vùng"), page.get_by_label(LIVE_ZONE, exact=True)
@@ -112,12 +111,6 @@ def test_the_live_form_refuses_no_zone_and_says_when_live_is_off(
     assert nothing.status == 422 and "Mọi vùng" in nothing.json()["detail"]
     forged = page.request.post("/live/start", form={"csrf_token": "sai", "zones": "*"})
     assert forged.status == 403
-
-    if page.locator("#live").get_attribute("data-available") == "no":  # no live service on this station
-        expect(page.get_by_role("button", name="Bắt đầu phát")).to_be_disabled()
-        reason = page.locator("#live-unavailable").inner_text()
-        answer = page.request.post("/live/start", form={"csrf_token": token, "zones": "*"})
-        assert answer.status == 503 and answer.json()["detail"] == reason
 
 
 def test_plain_http_explains_that_the_microphone_needs_https(
