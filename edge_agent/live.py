@@ -108,11 +108,6 @@ class LiveSessions:
         if action == "join" and isinstance(command, protocol.LiveStartCommand):
             self._join(command, now)
 
-    def playing(self) -> str | None:
-        """Return the session whose feed is on the air or waiting for the output, if any."""
-        with self._lock:
-            return next((s for s, feed in self._feeds.items() if not feed.done.is_set()), None)
-
     def stop(self) -> None:
         """Leave every session (shutdown; the playout's stop interrupts the one playing)."""
         with self._lock:
