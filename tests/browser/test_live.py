@@ -10,19 +10,16 @@ broadcasting off: tests/api/test_live_pages.py.
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, StorageState, expect
 
-from tests.browser.conftest import CHROMIUM_ENV, CHROMIUM_FLAGS, artifacts_dir
 from tests.browser.harness import APPROVER, LIVE_DEVICE, LIVE_ZONE, BrowserStation
 from tests.browser.live_side import FRAME_BYTES, StationSide, peak_and_crossings, until
+from tests.browser.mic import mic_browser, mic_browsing
 from tests.browser.ui import TIMEOUT_MS, Browsing, csrf_token, login, unlabelled_controls
-from tests.support.fake_mic import mic_browser, tone_bursts
 from tests.support.snapcast import require_snapserver
 from tests.support.station import wait_until
 
@@ -44,25 +41,18 @@ _METER_JS = """
 @pytest.fixture(scope="module")
 def mic(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     """A Chromium whose microphone plays tone bursts; INSECURE_HOST reaches the station over plain HTTP."""
-    wav = tone_bursts(tmp_path_factory.mktemp("fake-mic") / "mic.wav")
-    executable = Path(os.environ.get(CHROMIUM_ENV, "/usr/bin/chromium"))
-    flags = [*CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"]
-    with mic_browser(browser, executable, flags, wav) as launched:
-        yield launched
+    with mic_browser(
+        browser, tmp_path_factory, [f"--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"]
+    ) as b:
+        yield b
 
 
 @pytest.fixture
-def mic_browsing(
+def mic_pages(
     request: pytest.FixtureRequest, mic: Browser, station: BrowserStation, sessions: dict[str, StorageState]
 ) -> Iterator[Browsing]:
-    """Pages in the fake-microphone browser; screenshots of them when the test failed."""
-    session, failed = Browsing(mic, station.url, artifacts_dir(), sessions), request.session.testsfailed
-    try:
+    with mic_browsing(request, mic, station, sessions) as session:
         yield session
-    finally:
-        if request.session.testsfailed > failed:
-            session.screenshot_all(f"failures/{request.node.name}-mic")
-        session.close()
 
 
 def test_an_editor_cannot_open_the_live_page_or_start(editor: Page) -> None:
@@ -79,8 +69,8 @@ def test_an_editor_cannot_open_the_live_page_or_start(editor: Page) -> None:
         assert "người duyệt tin" in forged.json()["detail"]
 
 
-def test_the_meter_moves_with_the_microphone(mic_browsing: Browsing, station: BrowserStation) -> None:
-    page = mic_browsing.open(APPROVER)
+def test_the_meter_moves_with_the_microphone(mic_pages: Browsing, station: BrowserStation) -> None:
+    page = mic_pages.open(APPROVER)
     page.goto("/bulletins")
     page.get_by_role("link", name="Phát trực tiếp").click()
     expect(page.get_by_role("heading", name="Phát trực tiếp", level=1)).to_be_visible()
@@ -93,11 +83,11 @@ def test_the_meter_moves_with_the_microphone(mic_browsing: Browsing, station: Br
     levels = page.evaluate(_METER_JS)
     assert max(levels) > 0.3, levels  # a tone burst (half of full scale)
     assert min(levels) < 0.05, levels  # and the silence between bursts
-    mic_browsing.screenshot(page, "pages/live")
+    mic_pages.screenshot(page, "pages/live")
 
 
-def test_the_live_form_zones_and_refusals(mic_browsing: Browsing, station: BrowserStation) -> None:
-    page = mic_browsing.open(APPROVER)
+def test_the_live_form_zones_and_refusals(mic_pages: Browsing, station: BrowserStation) -> None:
+    page = mic_pages.open(APPROVER)
     page.goto("/live")
     every, zone = page.get_by_label("Mọi vùng"), page.get_by_label(LIVE_ZONE, exact=True)
     zone.check()
@@ -114,12 +104,12 @@ def test_the_live_form_zones_and_refusals(mic_browsing: Browsing, station: Brows
 
 
 def test_plain_http_explains_that_the_microphone_needs_https(
-    mic: Browser, mic_browsing: Browsing, station: BrowserStation
+    mic: Browser, mic_pages: Browsing, station: BrowserStation
 ) -> None:
     https_port = int(station.process.env.get("BROADCAST_HTTPS_PORT", DEFAULT_HTTPS_PORT))
     base = station.url.replace("127.0.0.1", INSECURE_HOST)
     context = mic.new_context(base_url=base, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
-    mic_browsing.contexts.append(context)  # closed (and screenshotted on failure) with the others
+    mic_pages.contexts.append(context)  # closed (and screenshotted on failure) with the others
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     login(page, APPROVER)  # the cookie of 127.0.0.1 does not belong to this host
@@ -135,15 +125,15 @@ def test_plain_http_explains_that_the_microphone_needs_https(
         expect(page.locator("#https-off")).to_be_visible()
     expect(page.get_by_role("button", name="Bắt đầu phát")).to_be_disabled()
     expect(page.get_by_role("button", name="Thử micro")).to_be_disabled()
-    mic_browsing.screenshot(page, "live-insecure")
+    mic_pages.screenshot(page, "live-insecure")
 
     page.goto("/bulletins")  # the recorder says the same, briefly, and stays hidden
     expect(page.locator("#rec-insecure")).to_be_visible()
     expect(page.locator("#recorder")).to_be_hidden()
 
 
-def test_the_page_streams_the_microphone_and_follows_the_station(mic_browsing: Browsing) -> None:
-    page = mic_browsing.open(APPROVER, viewport=PHONE, is_mobile=True, has_touch=True)  # a phone
+def test_the_page_streams_the_microphone_and_follows_the_station(mic_pages: Browsing) -> None:
+    page = mic_pages.open(APPROVER, viewport=PHONE, is_mobile=True, has_touch=True)  # a phone
     side = StationSide()
     side.install(page)
     page.goto("/live")
@@ -173,7 +163,7 @@ def test_the_page_streams_the_microphone_and_follows_the_station(mic_browsing: B
     assert page.evaluate(_SIDEWAYS_JS) <= PHONE["width"]  # nothing to scroll sideways on a phone
     stop = page.get_by_role("button", name="Dừng phát").bounding_box()
     assert stop is not None and stop["width"] > PHONE["width"] / 2, stop  # big enough to hit at once
-    mic_browsing.screenshot(page, "pages/live-on-air-phone")
+    mic_pages.screenshot(page, "pages/live-on-air-phone")
 
     page.get_by_role("button", name="Dừng phát").click()
     expect(state).to_have_text("Đã dừng phát.")
@@ -184,8 +174,8 @@ def test_the_page_streams_the_microphone_and_follows_the_station(mic_browsing: B
     expect(page.get_by_role("button", name="Bắt đầu phát")).to_be_enabled()
 
 
-def test_the_page_shows_a_refusal_and_why_a_broadcast_ended(mic_browsing: Browsing) -> None:
-    page = mic_browsing.open(APPROVER)
+def test_the_page_shows_a_refusal_and_why_a_broadcast_ended(mic_pages: Browsing) -> None:
+    page = mic_pages.open(APPROVER)
     side = StationSide(refuse="Đang có một buổi phát trực tiếp khác tới vùng này.")
     side.install(page)
     page.goto("/live")
@@ -213,10 +203,10 @@ def test_the_page_shows_a_refusal_and_why_a_broadcast_ended(mic_browsing: Browsi
 
 
 def test_a_real_session_from_the_page_goes_on_air_and_stops(
-    mic_browsing: Browsing, station: BrowserStation
+    mic_pages: Browsing, station: BrowserStation
 ) -> None:
     require_snapserver(client=True)
-    page = mic_browsing.open(APPROVER)
+    page = mic_pages.open(APPROVER)
     page.goto("/live")
     live = page.locator("#live")
     expect(live).to_have_attribute("data-available", "yes")

@@ -7,19 +7,16 @@ ahead, and the real agent plays it at that second (its file sink keeps the playe
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, StorageState, expect
 
-from tests.browser.conftest import CHROMIUM_ENV, CHROMIUM_FLAGS, artifacts_dir
 from tests.browser.harness import EDITOR, LIVE_DEVICE, LIVE_ZONE, BrowserStation, form_time, local_now
+from tests.browser.mic import mic_browser, mic_browsing
 from tests.browser.ui import Browsing, path_is, unlabelled_controls
-from tests.support.fake_mic import mic_browser, tone_bursts
 from tests.support.station import wait_until
 
 TITLE = "Thông báo ghi âm trên trình duyệt"
@@ -56,9 +53,7 @@ audio => new Promise((resolve, reject) => {
 
 @pytest.fixture(scope="module")
 def mic(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    wav = tone_bursts(tmp_path_factory.mktemp("fake-mic") / "mic.wav")
-    executable = Path(os.environ.get(CHROMIUM_ENV, "/usr/bin/chromium"))
-    with mic_browser(browser, executable, CHROMIUM_FLAGS, wav) as launched:
+    with mic_browser(browser, tmp_path_factory) as launched:
         yield launched
 
 
@@ -67,13 +62,8 @@ def recorder_page(
     request: pytest.FixtureRequest, mic: Browser, station: BrowserStation, sessions: dict[str, StorageState]
 ) -> Iterator[Page]:
     """The editor's bulletin form in the fake-microphone browser, on a phone-sized screen."""
-    session, failed = Browsing(mic, station.url, artifacts_dir(), sessions), request.session.testsfailed
-    try:
+    with mic_browsing(request, mic, station, sessions) as session:
         yield session.open(EDITOR, viewport=PHONE, is_mobile=True, has_touch=True)
-    finally:
-        if request.session.testsfailed > failed:
-            session.screenshot_all(f"failures/{request.node.name}-mic")
-        session.close()
 
 
 def test_record_in_the_browser_approve_and_play_it_on_schedule(

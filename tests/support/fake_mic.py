@@ -9,11 +9,7 @@ from __future__ import annotations
 import math
 import struct
 import wave
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-from playwright.sync_api import Browser
 
 RATE = 48000
 AMPLITUDE = 0.5  # of full scale: loud enough for any meter, far from clipping
@@ -50,19 +46,3 @@ def chromium_flags(wav: Path) -> list[str]:
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-audio-capture={wav}",
     ]
-
-
-@contextmanager
-def mic_browser(like: Browser, executable: Path, flags: list[str], wav: Path) -> Iterator[Browser]:
-    """Launch a second Chromium (from `like`'s Playwright) whose microphone plays `wav`.
-
-    Playwright's sync API cannot be started twice in one thread, so the browser tests' own instance
-    launches it; the package's browser has no fake microphone (most tests need none).
-    """
-    launched = like.browser_type.launch(
-        executable_path=str(executable), headless=True, args=[*flags, *chromium_flags(wav)]
-    )
-    try:
-        yield launched
-    finally:
-        launched.close()
