@@ -55,14 +55,22 @@ class StationSide:
 
     def _connect(self, socket: WebSocketRoute) -> None:
         self.socket = socket
+        finished: list[int | None] = []
+
+        def closed(code: int | None, reason: str | None) -> None:  # the page closed it
+            self.closed.append(code)
+            if not finished:  # with a handler set, Playwright leaves finishing the close to it
+                finished.append(code)
+                socket.close(code=code, reason=reason)
+
         socket.on_message(lambda message: self.frames.append(message) if isinstance(message, bytes) else None)
-        socket.on_close(self._closed)
+        socket.on_close(closed)
         self.say("starting", 0, 0.0)
 
-    def _closed(self, code: int | None, reason: str | None) -> None:
-        self.closed.append(code)
-        if len(self.closed) == 1 and self.socket is not None:  # a handler must finish the close itself
-            self.socket.close(code=code, reason=reason)
+    def hang_up(self, code: int, reason: str) -> None:
+        """Close the socket from the station's side, as the API does when it refuses the audio."""
+        assert self.socket is not None, "the page never opened the socket"
+        self.socket.close(code=code, reason=reason)
 
     def say(self, state: str, devices: int, elapsed: float, reason: str | None = None) -> None:
         assert self.socket is not None, "the page never opened the socket"

@@ -201,6 +201,12 @@ def test_the_page_shows_a_refusal_and_why_a_broadcast_ended(mic_pages: Browsing)
     expect(page.locator("#on-air")).to_be_hidden()
     expect(start).to_be_visible()
 
+    side.socket = None  # a socket the station refuses (not the officer's session): a Vietnamese reason
+    start.click()
+    until(page, lambda: side.socket is not None)
+    side.hang_up(1008, "not allowed")
+    expect(state).to_contain_text("trạm không nhận tiếng từ phiên đăng nhập này")
+
 
 def test_a_real_session_from_the_page_goes_on_air_and_stops(
     mic_pages: Browsing, station: BrowserStation

@@ -79,6 +79,7 @@ def test_record_in_the_browser_approve_and_play_it_on_schedule(
 
     editor.get_by_role("button", name="Ghi âm", exact=True).click()
     expect(recorder).to_have_attribute("data-state", "recording")
+    expect(editor.get_by_label("Nội dung")).not_to_have_attribute("required", re.compile(".*"))
     expect(editor.locator("#rec-time")).to_have_text(f"0:0{RECORD_S}", timeout=15_000)
     editor.get_by_role("button", name="Dừng ghi").click()
     expect(recorder).to_have_attribute("data-state", "done")

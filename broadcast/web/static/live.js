@@ -118,7 +118,12 @@
     };
     socket.onclose = function (event) {
       var lost = event.code === 1000 ? "" : "mất kết nối tới trạm (mã " + event.code + ").";
-      ended(lastReason || (stopping ? "" : event.reason || lost));
+      if (event.code === 1008 && event.reason === "not allowed") {
+        lost = "trạm không nhận tiếng từ phiên đăng nhập này (hãy tải lại trang và đăng nhập lại).";
+      } else if (event.reason) {
+        lost = event.reason;  // the station's own (Vietnamese) reason
+      }
+      ended(lastReason || (stopping ? "" : lost));
     };
   }
 

@@ -12,6 +12,7 @@
   var maxBytes = Number(box.dataset.maxBytes) || 20e6, maxSeconds = Number(box.dataset.maxS) || 900;
   var minSeconds = Number(box.dataset.minS) || 0;
   var limit = Math.min(maxSeconds * Cap.RATE, Math.floor((maxBytes - 44) / 2));  // samples that fit
+  var text = document.getElementById("text");
   var mic = null, frames = [], samples = 0, url = null, showLevel = Cap.meter(meterEl);
 
   var blocked = Cap.blocker();
@@ -83,6 +84,7 @@
       mic = opened;
       startButton.disabled = false;
       setState("recording");
+      if (text) text.required = false;  // the recording will be the bulletin (bulletin_form.js: a file)
       status.textContent = "Đang ghi âm. Nói rõ ràng, cách micro một gang tay; bấm «Dừng ghi» khi xong.";
       stopButton.focus();
     }, function (err) {
@@ -110,6 +112,12 @@
       ". Nghe lại bên dưới; bản ghi sẽ được gửi khi bấm «Lưu và nghe thử»." + short;
   }
 
+  // Saving while recording saves what was recorded so far (the form data is built after this event).
+  if (input.form) {
+    input.form.addEventListener("submit", function () {
+      if (box.dataset.state === "recording") stop("");
+    });
+  }
   startButton.addEventListener("click", start);
   stopButton.addEventListener("click", function () { stop(""); });
   againButton.addEventListener("click", start);
