@@ -43,6 +43,9 @@ class StopIn(BaseModel):
 
 
 class LiveOut(BaseModel):
+    """A live session as `records.LiveView` has it (read from its attributes)."""
+
+    model_config = ConfigDict(from_attributes=True)
     id: str
     status: str
     status_label: str
@@ -53,29 +56,15 @@ class LiveOut(BaseModel):
     on_air_at: datetime | None
     ended_at: datetime | None
     end_reason: str
+    end_label: str
     devices_joined: int
     audio_s: float
-    audio_url: str
-    ws: str
+    audio_url: str = Field(description="the session's recording, once it ended")
+    ws_path: str = Field(description="the officer's audio socket")
 
     @classmethod
     def of(cls, view: LiveView) -> LiveOut:
-        return cls(
-            id=view.id,
-            status=view.status,
-            status_label=view.status_label,
-            title=view.title,
-            zones=view.zones,
-            started_by=view.started_by,
-            started_at=view.started_at,
-            on_air_at=view.on_air_at,
-            ended_at=view.ended_at,
-            end_reason=view.end_reason,
-            devices_joined=view.devices_joined,
-            audio_s=view.audio_s,
-            audio_url=view.audio_url,
-            ws=view.ws_path,
-        )
+        return cls.model_validate(view)
 
 
 def service(station: Station) -> LiveService:

@@ -18,6 +18,7 @@ from broadcast.mqtt.credentials import (
     render_local_passwd,
     render_passwd,
 )
+from broadcast.mqtt.tether import pid_running
 from broadcast.storage.files import write_atomic
 
 LOOPBACK = "127.0.0.1"
@@ -195,9 +196,4 @@ def write_credentials(
 
 def running_pid(config: BrokerConfig) -> int | None:
     """Return the pid of the managed broker if its pid file names a live mosquitto."""
-    try:
-        pid = int(config.pid_path.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if b"mosquitto" in cmdline else None
+    return pid_running(config.pid_path, "mosquitto")

@@ -116,6 +116,16 @@ class _Tether:
         return code if code >= 0 else 128 - code
 
 
+def pid_running(pid_path: Path, name: str) -> int | None:
+    """Return the pid in `pid_path` if it names a live process whose command line contains `name`."""
+    try:
+        pid = int(pid_path.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if name.encode() in cmdline else None
+
+
 def wait_for_port(host: str, port: int, timeout: float, alive: Callable[[], bool] | None = None) -> None:
     """Block until host:port accepts connections; TimeoutError after `timeout` or once `alive()` is False."""
     deadline = time.monotonic() + timeout

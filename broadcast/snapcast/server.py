@@ -14,9 +14,8 @@ import shutil
 import signal
 import threading
 import time
-from pathlib import Path
 
-from broadcast.mqtt.tether import Tethered
+from broadcast.mqtt.tether import Tethered, pid_running
 from broadcast.snapcast.config import LOOPBACK, SnapserverConfig, render_config
 from broadcast.storage.files import write_atomic
 
@@ -43,12 +42,7 @@ def find_snapserver(configured: str = "snapserver") -> str:
 
 def running_pid(cfg: SnapserverConfig) -> int | None:
     """Return the pid of the managed snapserver if its pid file names a live snapserver."""
-    try:
-        pid = int(cfg.pid_path.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if b"snapserver" in cmdline else None
+    return pid_running(cfg.pid_path, "snapserver")
 
 
 class ManagedSnapserver:
