@@ -1,6 +1,8 @@
 // "Ghi âm" on the bulletin form: record the microphone (capture.js), show the level and the time, listen
-// back, redo. The recording becomes a WAV file (PCM 16-bit mono 48 kHz) in the form's own file input
+// back, redo. The recording becomes a WAV file (PCM 16-bit mono 16 kHz) in the form's own file input
 // (#audio), so it is sent exactly like an uploaded recording: same server path, checks and limits.
+// 16 kHz keeps all of speech a horn loudspeaker can reproduce (up to 8 kHz) and fits ten minutes in the
+// 20 MB upload limit (48 kHz would fit three and a half); the station makes its 48 kHz clip from it.
 (function () {
   "use strict";
   var box = document.getElementById("recorder"), input = document.getElementById("audio");
@@ -11,7 +13,9 @@
       meterEl = $("rec-meter"), timeEl = $("rec-time"), playback = $("rec-playback"), status = $("rec-status");
   var maxBytes = Number(box.dataset.maxBytes) || 20e6, maxSeconds = Number(box.dataset.maxS) || 900;
   var minSeconds = Number(box.dataset.minS) || 0;
-  var limit = Math.min(maxSeconds * Cap.RATE, Math.floor((maxBytes - 44) / 2));  // samples that fit
+  var WAV_RATE = 16000, STEP = Cap.RATE / WAV_RATE;  // keep one sample in three, averaged (a low-pass)
+  var limit = Math.min(maxSeconds * WAV_RATE, Math.floor((maxBytes - 44) / 2));  // samples that fit
+  var carry = [];  // capture samples left over from the last frame (frames need not divide by three)
   var text = document.getElementById("text");
   var mic = null, frames = [], samples = 0, url = null, showLevel = Cap.meter(meterEl);
 
@@ -37,7 +41,7 @@
     var text = function (offset, s) { for (var i = 0; i < s.length; i++) view.setUint8(offset + i, s.charCodeAt(i)); };
     text(0, "RIFF"); view.setUint32(4, 36 + count * 2, true); text(8, "WAVE");
     text(12, "fmt "); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
-    view.setUint32(24, Cap.RATE, true); view.setUint32(28, Cap.RATE * 2, true);
+    view.setUint32(24, WAV_RATE, true); view.setUint32(28, WAV_RATE * 2, true);
     view.setUint16(32, 2, true); view.setUint16(34, 16, true);
     text(36, "data"); view.setUint32(40, count * 2, true);
     var offset = 44;
@@ -51,15 +55,29 @@
       two(d.getMinutes()) + ".wav";
   }
 
+  // Return the frame at 16 kHz: each output sample is the mean of three input samples.
+  function decimate(frame) {
+    var input = carry.length ? Float32Array.from(carry.concat(Array.from(frame))) : frame;
+    var count = Math.floor(input.length / STEP), out = new Float32Array(count);
+    for (var i = 0; i < count; i++) {
+      var sum = 0;
+      for (var k = 0; k < STEP; k++) sum += input[i * STEP + k];
+      out[i] = sum / STEP;
+    }
+    carry = Array.from(input.subarray(count * STEP));
+    return out;
+  }
+
   function onFrame(frame) {
     showLevel(frame);
     if (box.dataset.state !== "recording") return;
     var room = limit - samples;
     if (room <= 0) return;
-    var kept = frame.length > room ? frame.subarray(0, room) : frame;
+    var small = decimate(frame);
+    var kept = small.length > room ? small.subarray(0, room) : small;
     frames.push(kept);
     samples += kept.length;
-    timeEl.textContent = Cap.clock(samples / Cap.RATE);
+    timeEl.textContent = Cap.clock(samples / WAV_RATE);
     if (samples >= limit) {
       stop("Đã đến giới hạn dài nhất của một bản ghi âm, máy tự dừng ghi.");
     }
@@ -76,6 +94,7 @@
   function start() {
     clear();
     frames = [];
+    carry = [];
     samples = 0;
     timeEl.textContent = Cap.clock(0);
     status.textContent = "Đang mở micro… (nếu trình duyệt hỏi, hãy bấm «Cho phép»)";
@@ -98,7 +117,7 @@
     setState("done");
     if (mic) { mic.stop(); mic = null; }
     meterEl.value = 0;
-    var blob = wav(frames, samples), seconds = samples / Cap.RATE;
+    var blob = wav(frames, samples), seconds = samples / WAV_RATE;
     frames = [];
     url = URL.createObjectURL(blob);
     playback.src = url;
