@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,13 +33,12 @@ from websockets.sync.client import connect  # noqa: E402
 
 from bench.live_impair import ImpairedLink, Impairment  # noqa: E402
 from bench.simulator.report import emit, environment, load_1m  # noqa: E402
-from broadcast.audio import ffmpeg_exe  # noqa: E402
 from tests.support.free_port import free_port_block  # noqa: E402
+from tests.support.live_audio import burst_onsets, matched  # noqa: E402
 from tests.support.station import AgentProcess, StationProcess, running, wait_until  # noqa: E402
 
 RATE = 48000
 FRAME = RATE // 50  # 20 ms
-SINK_RATE = 22050
 BURST_S = 0.2
 GOALS_MS = {"loopback_p50": 1000.0, "impaired_p50": 2000.0, "skew": 20.0}
 
@@ -55,41 +53,6 @@ def _frames(seconds: float) -> list[tuple[bytes, bool]]:
         within = (index % 50) * 0.02
         frames.append((tone if within < BURST_S else quiet, index % 50 == 0))
     return frames
-
-
-def _onsets(mp3: Path, started_at: float) -> list[float]:
-    """Return the wall-clock times of the burst onsets in an agent's recording."""
-    pcm = subprocess.run(
-        [
-            ffmpeg_exe(None),
-            "-v",
-            "error",
-            "-i",
-            str(mp3),
-            "-f",
-            "s16le",
-            "-ac",
-            "1",
-            "-ar",
-            str(SINK_RATE),
-            "-",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
-    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float64)
-    window = SINK_RATE // 200  # 5 ms
-    usable = len(samples) // window * window
-    rms = np.sqrt(np.mean(samples[:usable].reshape(-1, window) ** 2, axis=1))
-    loud = rms > 3000
-    found: list[float] = []
-    last = -1.0
-    for index in np.flatnonzero(loud[1:] & ~loud[:-1]) + 1:
-        at = started_at + index * window / SINK_RATE
-        if at - last > 0.5:  # one onset per burst (the chime is earlier than the first burst)
-            found.append(at)
-            last = at
-    return found
 
 
 def _station(root: Path, buffer_ms: int, live_port: int, public_port: int | None) -> StationProcess:
@@ -165,8 +128,8 @@ def _figures(
     heard: list[list[float | None]] = []
     for agent in fleet:
         line = next(p for p in agent.plays() if p.get("kind") == "live")
-        onsets = _onsets(agent.plays_dir / line["file"], float(line["started_at"]))
-        heard.append([next((o for o in onsets if 0 < o - s < 5), None) for s in sent])
+        onsets = burst_onsets(agent.plays_dir / line["file"], float(line["started_at"]))
+        heard.append(matched(sent, onsets))
     latencies = [(o - s) * 1000 for row in heard for s, o in zip(sent, row, strict=True) if o is not None]
     skews = []
     for column in zip(*heard, strict=True):

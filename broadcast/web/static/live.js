@@ -64,13 +64,15 @@
 
   function show(message) {
     var state = message.state;
-    if (typeof message.reason === "string" && message.reason) lastReason = message.reason;
+    var note = typeof message.reason === "string" ? message.reason : "";
+    if (state === "ended" && note) lastReason = note;
     if (typeof message.devices === "number") devicesEl.textContent = String(message.devices);
     if (typeof message.elapsed_s === "number") { elapsed = message.elapsed_s; elapsedAt = Date.now(); }
     if (state === "on_air") {
       setState("on_air");
       onAir.hidden = false;
-      say("Đang phát trực tiếp: hãy nói vào micro.", "");
+      // While on air the station's note is news for the officer (an alert has the loudspeakers).
+      say(note || "Đang phát trực tiếp: hãy nói vào micro.", note ? "warning" : "");
       if (!ticker) ticker = setInterval(tick, 250);
       tick();
     } else if (state === "starting") {
