@@ -69,7 +69,8 @@ class LiveOut(BaseModel):
 
 def service(station: Station) -> LiveService:
     if station.live is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=station.live_reason)
+        # 409, not 503: the station is up and answering; it is set up without live broadcasts.
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=station.live_reason)
     return station.live
 
 

@@ -22,7 +22,7 @@ from broadcast.mqtt.setup import agent_broker
 from broadcast.people import accounts, audit
 from broadcast.storage.db import Database, migrate
 from broadcast.storage.models import Bulletin, Device, User
-from broadcast.tts.voices import RECOMMENDED_VOICE, natural_voice
+from broadcast.tts.voices import RECOMMENDED_VOICE, natural_voice, remove_partial_install
 from edge_agent.config import ConfigError, load_config
 
 DEMO_DEVICE = "loa-demo"
@@ -89,6 +89,9 @@ def _install(settings: Settings, budget_s: float) -> str | None:
             child.wait(timeout=5)
         except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
+            # Killed before it could delete its partial files (a loaded machine): they are ours to remove.
+            remove_partial_install(settings.voices_dir, RECOMMENDED_VOICE)
         return f"quá {budget_s:g} giây (mạng chậm hoặc không trả lời)"
     finally:
         if child.poll() is None:

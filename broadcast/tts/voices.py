@@ -246,13 +246,18 @@ def _part(voices_dir: Path, name: str, suffix: str) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
-def _remove_stale_parts(voices_dir: Path, name: str) -> None:
+def _remove_stale_parts(voices_dir: Path, name: str, older_than_s: float = _STALE_PART_S) -> None:
     """Delete leftovers of an interrupted install of ``name``: tens of MB that an SD card cannot spare."""
-    cutoff = time.time() - _STALE_PART_S
+    cutoff = time.time() - older_than_s
     for leftover in voices_dir.glob(f".{name}.*.part"):
         with contextlib.suppress(OSError):
-            if leftover.stat().st_mtime < cutoff:
+            if leftover.stat().st_mtime <= cutoff:
                 leftover.unlink()
+
+
+def remove_partial_install(voices_dir: Path, name: str) -> None:
+    """Delete every partial file of ``name``: its installer was killed and cannot clean up itself."""
+    _remove_stale_parts(voices_dir, name, older_than_s=-60.0)
 
 
 def _fetch(

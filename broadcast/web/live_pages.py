@@ -44,7 +44,7 @@ def chosen_zones(values: Sequence[str] | None) -> list[str] | None:
 class LiveUnavailable(domain.DomainError):
     """Live broadcasting is off or its engine did not start (the message says which)."""
 
-    status_code = 503
+    status_code = 409  # the station works; it is set up without live broadcasts
 
 
 def live_service(station: Station) -> LiveService:

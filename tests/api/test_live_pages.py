@@ -50,9 +50,9 @@ def test_live_off_is_said_on_the_page_and_refused_as_json(api: Api) -> None:
     nothing = api.client.post("/live/start", data={"csrf_token": token})
     assert nothing.status_code == 422 and "Mọi vùng" in nothing.json()["detail"]
     off = api.client.post("/live/start", data={"csrf_token": token, "zones": EVERY_ZONE})
-    assert off.status_code == 503 and off.json()["detail"] == api.station.live_reason
+    assert off.status_code == 409 and off.json()["detail"] == api.station.live_reason
     stop = api.client.post("/live/live-x/stop", data={"csrf_token": token})
-    assert stop.status_code == 503
+    assert stop.status_code == 409
     forged = api.client.post("/live/start", data={"csrf_token": "0" * 64, "zones": EVERY_ZONE})
     assert forged.status_code == 403
 
@@ -73,3 +73,11 @@ def test_the_page_names_the_https_address_when_https_is_on(api: Api) -> None:
     api.station.settings.https_port = 8443  # the page only names it; the browser shows it on plain HTTP
     page = api.client.get("/live").text
     assert 'id="https-link" href="https://testserver:8443/live"' in page
+
+
+def test_the_live_api_of_a_station_without_live_broadcasts_says_so(api: Api) -> None:
+    for method, path in (("POST", "/api/live"), ("GET", "/api/live"), ("POST", "/api/live/live-0/stop")):
+        body = {} if method == "POST" else None
+        response = api.client.request(method, path, headers=api.approver, json=body)
+        assert response.status_code == 409, (path, response.text)
+        assert response.json()["detail"] == api.station.live_reason
