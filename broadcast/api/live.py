@@ -58,6 +58,7 @@ class LiveOut(BaseModel):
     end_reason: str
     end_label: str
     devices_joined: int
+    devices: list[str] = Field(description="the loudspeakers that reported playing the session")
     audio_s: float
     audio_url: str = Field(description="the session's recording, once it ended")
     ws_path: str = Field(description="the officer's audio socket")

@@ -32,11 +32,16 @@ _CHIME_S = 1.2
 
 
 @lru_cache(maxsize=8)
-def chime(sample_rate: int) -> PcmAudio:
-    """Return a ~1.2 s three-note rising bell chime at ``sample_rate``, peaking at -6 dBFS."""
+def chime(sample_rate: int, rising: bool = True) -> PcmAudio:
+    """Return a ~1.2 s three-note bell chime at ``sample_rate``, peaking at -6 dBFS.
+
+    Rising (C, E, G) calls attention before an announcement; falling (G, E, C) closes a live one.
+    """
     count = int(_CHIME_S * sample_rate)
     mix = [0.0] * count
-    for frequency, start_s in _CHIME_NOTES:
+    frequencies = [f for f, _ in _CHIME_NOTES]
+    starts = [s for _, s in _CHIME_NOTES]
+    for frequency, start_s in zip(frequencies if rising else frequencies[::-1], starts, strict=True):
         start = int(start_s * sample_rate)
         for i in range(count - start):
             t = i / sample_rate

@@ -93,6 +93,7 @@ def start_live(
         drop_s=live.live_drop_s,
         max_s=live.live_max_minutes * 60.0,
         recordings=live.live_dir / "recordings",
+        tail_s=live.live_buffer_ms / 1000 + 0.3,
         ffmpeg_bin=ffmpeg_bin,
     )
     service = LiveService(deps, engine)

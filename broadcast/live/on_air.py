@@ -26,6 +26,13 @@ _QUEUE_S = 5.0  # the officer's audio waiting for the writer; more than this is 
 _MAX_FRAME = BYTES_PER_S  # one web socket message carries at most a second of audio
 
 
+class _Closing:
+    """Queued by close(closing=True): the writer plays the closing chime, then stops."""
+
+
+_CLOSING = _Closing()
+
+
 class OnAir:
     """The running part of a live session (the record lives in the database)."""
 
@@ -46,8 +53,9 @@ class OnAir:
         self.last_audio = self.started
         self.audio_bytes = 0
         self.dropped_bytes = 0
+        self.last_write = self.started  # when the writer last put audio into the engine
         self.attached = threading.Event()  # the officer's page has opened its audio socket
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=int(_QUEUE_S / 0.02))
+        self._queue: queue.Queue[bytes | _Closing | None] = queue.Queue(maxsize=int(_QUEUE_S / 0.02))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"live-{channel}", daemon=True)
 
@@ -60,7 +68,7 @@ class OnAir:
 
     def feed(self, pcm: bytes) -> None:
         """Queue one message of the officer's audio (mono s16le 48 kHz); never blocks."""
-        if len(pcm) > _MAX_FRAME or len(pcm) % 2:
+        if not pcm or len(pcm) > _MAX_FRAME or len(pcm) % 2:
             raise ValueError("an audio message is whole 16-bit samples, at most one second")
         self.last_audio = time.monotonic()
         if self.state != "on_air":
@@ -70,12 +78,14 @@ class OnAir:
         except queue.Full:
             self.dropped_bytes += len(pcm)
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the writer (the audio still queued is written first)."""
+    def close(self, timeout: float = 5.0, closing: bool = False) -> None:
+        """Stop the writer: the audio still queued is written first, then (closing) the falling chime."""
+        was_on_air = self.state == "on_air"
         self.state = "ended"
-        self._stop.set()
+        if not (closing and was_on_air):
+            self._stop.set()
         with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(None)
+            self._queue.put_nowait(_CLOSING if closing and was_on_air else None)
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
@@ -84,7 +94,7 @@ class OnAir:
             self._wait_for_listeners()
             if self._stop.is_set():
                 return
-            self._play_chime()
+            self._play(chime(RATE).samples + bytes(int(0.3 * BYTES_PER_S) & ~1))
             if self._stop.is_set():
                 return
             self.state = "on_air"
@@ -99,9 +109,8 @@ class OnAir:
         while time.monotonic() < deadline and not self._stop.is_set() and not self._joined():
             time.sleep(0.05)
 
-    def _play_chime(self) -> None:
-        """Write the chime (and a short pause) in real time, so it starts as soon as it is written."""
-        pcm = chime(RATE).samples + bytes(int(0.3 * BYTES_PER_S) & ~1)
+    def _play(self, pcm: bytes) -> None:
+        """Write a signal in real time (the engine plays what it gets as it gets it)."""
         piece = int(_PIECE_S * BYTES_PER_S)
         began = time.monotonic()
         for index, offset in enumerate(range(0, len(pcm), piece)):
@@ -117,11 +126,15 @@ class OnAir:
             pcm = self._queue.get()
             if pcm is None:
                 return
+            if isinstance(pcm, _Closing):
+                self._play(chime(RATE, rising=False).samples)
+                return
             self.audio_bytes += len(pcm)
             self._emit(pcm)
 
     def _emit(self, pcm: bytes) -> None:
         self._write(pcm)
+        self.last_write = time.monotonic()
         try:
             self._record(pcm)
         except Exception:  # the recording is proof, not the broadcast: a failed encoder never cuts the air

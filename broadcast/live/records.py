@@ -54,9 +54,13 @@ class LiveView:
     on_air_at: datetime | None
     ended_at: datetime | None
     end_reason: str
-    devices_joined: int
+    devices: list[str]  # the loudspeakers that reported playing it
     audio_s: float
     archive_sha256: str | None
+
+    @property
+    def devices_joined(self) -> int:
+        return len(self.devices)
 
     @property
     def ws_path(self) -> str:
@@ -187,7 +191,7 @@ def view(session: Session, row: LiveSession) -> LiveView:
         on_air_at=row.on_air_at,
         ended_at=row.ended_at,
         end_reason=row.end_reason,
-        devices_joined=len(joined_devices(session, row.id)),
+        devices=sorted(joined_devices(session, row.id)),
         audio_s=row.audio_s,
         archive_sha256=row.archive_sha256,
     )

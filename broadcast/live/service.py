@@ -60,6 +60,7 @@ class LiveDeps:
     max_s: float
     recordings: Path
     ffmpeg_bin: str | None
+    tail_s: float = 1.0  # what the loudspeakers still have to play when the writer stops (the buffer)
 
 
 class LiveService:
@@ -180,7 +181,10 @@ class LiveService:
             self._renewals.pop(session_id, None)
             recording = self._recordings.pop(session_id, None)
         if on_air is not None:
-            on_air.close()
+            graceful = reason in ("stopped", "too_long")  # the officer is done: let the end be heard
+            on_air.close(closing=graceful)
+            if graceful:  # the last words and the closing chime are still in the loudspeakers' buffers
+                time.sleep(max(0.0, min(3.0, on_air.last_write + self.deps.tail_s - time.monotonic())))
             self.engine.refresh()  # its loudspeakers go back to the silent stream
         with self.deps.db.session() as session:
             row = session.get(LiveSession, session_id)

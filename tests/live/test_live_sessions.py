@@ -112,8 +112,15 @@ def test_the_zone_hears_the_chime_then_the_voice_and_the_session_is_kept(live: L
             _send_paced(ws, tone(1000.0, 1.0))
             assert wait_until(lambda: hears.tone_onset(spoke) is not None, 5.0), "the voice never arrived"
             assert silent(other.pcm_since(began)), "a loudspeaker of another zone heard the session"
+            closed = time.monotonic()
             ws.close(code=1000)
         assert wait_until(lambda: _get(live, session_id)["status"] == "ended", 5.0)
+        # The closing chime came after the voice (which had ended by `closed` + the 0.3 s buffer).
+        assert wait_until(lambda: len(hears.pcm_since(closed + 2.5)) > 0, 5.0)
+        after_voice = hears.pcm_since(closed + 0.5)
+        assert not silent(after_voice[: len(after_voice) - len(hears.pcm_since(closed + 2.5))]), (
+            "no closing chime"
+        )
         ended = _get(live, session_id)
         assert ended["end_reason"] == "stopped"
         assert float(str(ended["audio_s"])) >= 0.9
