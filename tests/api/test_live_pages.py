@@ -77,7 +77,7 @@ def test_the_page_names_the_https_address_when_https_is_on(api: Api) -> None:
 
 def test_the_live_api_of_a_station_without_live_broadcasts_says_so(api: Api) -> None:
     for method, path in (("POST", "/api/live"), ("GET", "/api/live"), ("POST", "/api/live/live-0/stop")):
-        body = {} if method == "POST" else None
+        body: dict[str, object] | None = {} if method == "POST" else None
         response = api.client.request(method, path, headers=api.approver, json=body)
         assert response.status_code == 409, (path, response.text)
         assert response.json()["detail"] == api.station.live_reason
