@@ -57,6 +57,8 @@ class Commune(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The commune's own quiet hours ("22:00-05:00"; "" = none); None: the station's BROADCAST_QUIET_HOURS.
+    quiet_hours: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class User(Base):
@@ -300,6 +302,9 @@ class Alert(Base):
     speech_command_id: Mapped[str | None] = mapped_column(String(36), default=None)
     # Cancel with correction under the two-person rule: "" | awaiting (a second approver) | sent
     correction_status: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # A drill ("báo động thử"): a test tone and "đây là bản tin thử nghiệm" instead of the siren, marked
+    # as a test on every page, report and audit entry.
+    test: Mapped[bool] = mapped_column(default=False, server_default="0")
     correction_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
