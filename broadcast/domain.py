@@ -40,6 +40,7 @@ class Role(StrEnum):
 
 
 class BulletinStatus(StrEnum):
+    UNSENT = "unsent"  # saved by its author as a draft ("Lưu nháp"): only the author sees it, not yet sent
     DRAFT = "draft"  # written, audio rendered for preview, not yet approved: can never air
     READY = "ready"  # approved by an approver/admin and has audio: may be scheduled and aired
     REJECTED = "rejected"  # sent back with a reason: the editor edits it and submits it again
@@ -47,6 +48,7 @@ class BulletinStatus(StrEnum):
 
 ROLE_LABELS = {Role.EDITOR: "Biên tập viên", Role.APPROVER: "Người duyệt", Role.ADMIN: "Quản trị"}
 STATUS_LABELS = {
+    BulletinStatus.UNSENT: "Bản nháp",
     BulletinStatus.DRAFT: "Chờ duyệt",
     BulletinStatus.READY: "Đã duyệt",
     BulletinStatus.REJECTED: "Bị trả lại",
