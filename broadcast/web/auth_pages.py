@@ -77,11 +77,6 @@ def _login_page(
     return response
 
 
-@router.get("/")
-def home(user: OptionalUserDep) -> RedirectResponse:
-    return RedirectResponse("/bulletins" if user else "/login", status_code=303)
-
-
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
     return _login_page(request, station, user=user)

@@ -18,6 +18,7 @@ from broadcast.web import (
     bulletin_edit_pages,
     bulletin_pages,
     device_pages,
+    home_pages,
     https_pages,
     job_pages,
     live_pages,
@@ -34,6 +35,7 @@ pages += (account_pages, audit_pages)
 pages = (job_pages, approval_pages, bulletin_edit_pages, *pages)
 pages += (admin_pages, admin_place_pages, device_pages, report_pages, live_pages)
 pages += (https_pages,)  # /ca.crt and /https: public, no login
+pages += (home_pages,)  # `/`: the officer's desk
 for module in pages:
     router.include_router(module.router)
 
