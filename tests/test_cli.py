@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from broadcast.fleet import station_address
 from broadcast.mqtt.credentials import check_password
 from edge_agent.config import load_config
 
@@ -71,12 +72,18 @@ def test_user_token_and_device_commands(tmp_path: Path) -> None:
     assert run(tmp_path, "token", "create", "khong-co").returncode == 2
 
     config_path = tmp_path / "agent.toml"
+    deaf = run(tmp_path, "device", "add", "loa-01", "--zone", "thon-1", "--out", str(config_path))
+    assert deaf.returncode == 2 and "BROADCAST_PUBLIC_URL" in deaf.stderr  # no station address known
+    assert not config_path.exists()
+    station_address.record(tmp_path / "var", "http://192.0.2.7:9000/")  # as `broadcast serve` does
     added = run(tmp_path, "device", "add", "loa-01", "--zone", "thon-1", "--out", str(config_path))
     assert added.returncode == 0, added.stderr
+    assert "http://192.0.2.7:9000" in added.stdout
     assert stat.S_IMODE(config_path.stat().st_mode) == 0o600
     config = load_config(config_path)
     assert config.device_id == "loa-01"
     assert config.zones == ("thon-1",)
+    assert config.station_url == "http://192.0.2.7:9000"
     passwd = (tmp_path / "var" / "mosquitto" / "passwd").read_text()
     device_hash = next(line.split(":", 1)[1] for line in passwd.splitlines() if line.startswith("loa-01:"))
     assert check_password(config.mqtt_password, device_hash)

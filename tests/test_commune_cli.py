@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from broadcast.cli import main
+from broadcast.fleet import station_address
 from broadcast.storage.models import User, Zone
 from tests.test_cli import run
 
@@ -38,6 +39,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     for name in [k for k in os.environ if k.startswith("BROADCAST_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("BROADCAST_DATA_DIR", str(tmp_path / "var"))
+    station_address.record(tmp_path / "var", "http://127.0.0.1:8080")  # as `broadcast serve` does
 
     def call(*args: str, stdin: str = "") -> Result:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))

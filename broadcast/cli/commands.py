@@ -93,8 +93,10 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
-    from broadcast.fleet import devices
+    from broadcast.fleet import devices, station_address
 
+    # Before any change: without a known station address the agent would refuse every programme entry.
+    station_url = station_address.agent_url(settings.public_url, settings.data_dir)
     db = open_database(settings)
     out = Path(args.out)
     state_dir = Path(args.state_dir) if args.state_dir else Path(f"state-{args.device_id}")
@@ -112,12 +114,19 @@ def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
             commune=args.commune,
             address="cli",
             replace=args.replace,
+            station_url=station_url,
         )
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(enrolment.agent_toml)
     done = "Đã cấp lại (mật khẩu mới)" if args.replace else "Đã thêm"
     print(f"{done} thiết bị {args.device_id} vào vùng {args.zone}; cấu hình: {out}")
+    print(f"Cụm loa sẽ tải bản tin từ {station_url}")
+    if station_address.is_loopback(station_url):
+        print(
+            "Lưu ý: địa chỉ này chỉ dùng được cho cụm loa chạy trên chính máy trạm; cụm loa ở máy khác "
+            "cần BROADCAST_PUBLIC_URL là địa chỉ mạng của trạm (rồi cấp lại bằng --replace)."
+        )
     return 0
 
 

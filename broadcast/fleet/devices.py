@@ -97,11 +97,14 @@ def add_device(
     commune: str | None = None,
     address: str = "",
     replace: bool = False,
+    station_url: str | None = None,
 ) -> Enrolment:
     """Register a device in a zone and return its agent config (`address`: where the request came from).
 
     A new zone is created in `commune` (None: the default commune); an existing zone must belong to it.
     `replace` re-enrols an existing (e.g. revoked) device with a new password; an old connection ends.
+    `station_url` is the base URL the agent trusts clips under (None: the broker settings' public URL;
+    `station_address.agent_url` finds it outside a running station).
     """
     if not protocol.is_identifier(device_id) or is_reserved_user(device_id):
         raise domain.Invalid(f"Mã thiết bị không hợp lệ: {device_id!r} (chữ thường, số, '-', '_').")
@@ -130,7 +133,7 @@ def add_device(
     config = AgentConfig(
         device_id=device_id,
         zones=(zone,),
-        station_url=public_url(broker),
+        station_url=station_url or public_url(broker),
         station_public_key=StationKeys(broker.secrets_dir).public_key_b64(),
         mqtt_host=reach.host,
         mqtt_port=reach.port,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from broadcast import protocol, reports
-from broadcast.fleet import devices, refusal_text
+import pytest
+
+from broadcast import domain, protocol, reports
+from broadcast.fleet import devices, refusal_text, station_address
 from broadcast.fleet.queries import DeviceProblem, device_problems
 from broadcast.storage.models import Device, Play, Zone
 from tests.api.conftest import Api
@@ -75,3 +78,14 @@ def test_refusal_reasons_in_vietnamese() -> None:
     assert refusal_text.describe("expired after 2 of 3 repeats") == "Hết hạn sau 2/3 lần phát."
     assert refusal_text.describe("something new") == "Cụm loa từ chối: something new"
     assert refusal_text.is_officer_action("cancelled before it arrived")
+
+
+def test_station_address_recorded_or_refused(tmp_path: Path) -> None:
+    with pytest.raises(domain.Invalid, match="BROADCAST_PUBLIC_URL"):
+        station_address.agent_url(None, tmp_path)
+    station_address.record(tmp_path, "http://10.0.0.5:9000/")
+    assert station_address.agent_url(None, tmp_path) == "http://10.0.0.5:9000"
+    assert station_address.agent_url("https://loa.example/", tmp_path) == "https://loa.example"
+    assert station_address.is_loopback("http://127.0.0.1:8080") and not station_address.is_loopback(
+        "http://10.0.0.5"
+    )
