@@ -135,8 +135,8 @@ def _check(station: Station, name: str, password: str, address: str) -> str | No
 
 
 def _signed_in(request: Request, station: Station, name: str, session_secret: str) -> Response:
-    """Redirect with the session cookie and a device cookie that vouches for this browser next time."""
-    response = RedirectResponse("/bulletins", status_code=303)
+    """Redirect to the desk with the session cookie and a device cookie that vouches for this browser."""
+    response = RedirectResponse("/", status_code=303)
     secure = station.public_url.startswith("https://")
     days = station.settings.session_days
     response.set_cookie(

@@ -1,15 +1,81 @@
-"""The officer's desk: the home page `/` after login."""
+"""The officer's desk: the home page `/` after login.
+
+What is on air now per zone, what plays next today, devices with problems first, the latest alerts with
+their delivery, the officer's own unfinished bulletins and (for approvers) the approval queue. Role- and
+commune-aware through the viewer, like every page; the domain answers, home_view.py words it.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import RedirectResponse
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from broadcast.http.deps import OptionalUserDep
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from broadcast import alerts, bulletins, domain
+from broadcast.alerts import delivery as alert_delivery
+from broadcast.bulletins import review as bulletin_review
+from broadcast.fleet import queries as fleet_queries
+from broadcast.http.deps import OptionalUserDep, StationDep
+from broadcast.live.records import ACTIVE
+from broadcast.people import tenancy
+from broadcast.people.accounts import Principal
+from broadcast.programme import publishing
+from broadcast.scheduler.slots import zone as tz_zone
+from broadcast.station import Station
+from broadcast.web import home_view
+from broadcast.web.pages import page
 
 router = APIRouter(include_in_schema=False)
+LATEST_ALERTS = 3
+MY_DRAFTS = 5
+SCANNED = 100  # the newest bulletins looked through for the viewer's own unfinished ones
 
 
-@router.get("/")
-def home(user: OptionalUserDep) -> RedirectResponse:
-    return RedirectResponse("/bulletins" if user else "/login", status_code=303)
+def _my_drafts(session: Session, viewer: Principal) -> list[Any]:
+    """Return the viewer's own bulletins not yet approved (drafts, waiting, sent back), newest first."""
+    newest = bulletins.list_bulletins(session, limit=SCANNED, viewer=viewer)
+    mine = [b for b in newest if b.created_by == viewer.user_id and b.status != domain.BulletinStatus.READY]
+    return mine[:MY_DRAFTS]
+
+
+def _desk(station: Station, viewer: Principal) -> dict[str, Any]:
+    """Gather everything the desk shows for this viewer."""
+    now = datetime.now(UTC)
+    tz = tz_zone(station.settings.timezone)
+    midnight = (now.astimezone(tz) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    with station.db.session() as session:
+        zones = tenancy.visible_zones(session, viewer)
+        names = {z.id: z.name for z in zones}
+        devices = fleet_queries.active_devices(session, viewer)
+        live = station.live.recent(session, viewer, 10) if station.live else []
+        plans = publishing.load_plans(session)
+        entries = publishing.planned(plans, now, midnight, station.settings.timezone, station.rules().quiet)
+        mine = [e for e in entries if set(e.zones) & names.keys()]
+        latest = alerts.list_alerts(session, viewer, limit=LATEST_ALERTS)
+        for alert in latest:
+            alerts.get_alert(session, alert.id)  # marks an expired one as such
+        shown_alerts = [(a, alert_delivery.delivery(session, a, viewer)) for a in latest]
+        drafts = _my_drafts(session, viewer)
+        waiting = bulletin_review.approval_queue(session, viewer) if domain.can_approve(viewer.role) else []
+        problems = fleet_queries.device_problems(session, viewer, now)
+    return {
+        "on_air": home_view.on_air(live, devices, names, ACTIVE),
+        "next_today": home_view.next_today(mine, now, tz, names),
+        "problems": problems,
+        "device_count": len(devices),
+        "zone_names": names,
+        "alerts": shown_alerts,
+        "drafts": drafts,
+        "waiting": waiting,
+        "can_approve": domain.can_approve(viewer.role),
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return page(request, station, user, "home.html", **_desk(station, user), view=home_view)

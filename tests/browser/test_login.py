@@ -18,8 +18,10 @@ def test_login_and_logout(browsing: Browsing) -> None:
     page.get_by_label("Tên đăng nhập").fill(EDITOR.name)
     page.get_by_label("Mật khẩu").fill(EDITOR.password)
     page.get_by_role("button", name="Đăng nhập").click()
-    expect(page).to_have_url(path_is("/bulletins"))
+    expect(page).to_have_url(path_is("/"))  # the officer's desk
     expect(page.get_by_text(f"{EDITOR.name} (")).to_be_visible()
+    expect(page.get_by_role("heading", name="Bàn làm việc")).to_be_visible()
+    page.goto("/bulletins")
     expect(page.get_by_role("heading", name="Danh sách bản tin")).to_be_visible()
     browsing.screenshot(page, "bulletins")
 
@@ -43,7 +45,7 @@ def test_failed_login_says_why_in_vietnamese_and_keeps_the_name(browsing: Browsi
     # Retyping only the password is enough.
     page.get_by_label("Mật khẩu").fill(EDITOR.password)
     page.get_by_role("button", name="Đăng nhập").click()
-    expect(page).to_have_url(path_is("/bulletins"))
+    expect(page).to_have_url(path_is("/"))
 
 
 def test_login_with_the_keyboard_only(browsing: Browsing) -> None:
@@ -55,4 +57,4 @@ def test_login_with_the_keyboard_only(browsing: Browsing) -> None:
     expect(page.get_by_label("Mật khẩu")).to_be_focused()
     page.keyboard.type(EDITOR.password)
     page.keyboard.press("Enter")
-    expect(page).to_have_url(path_is("/bulletins"))
+    expect(page).to_have_url(path_is("/"))

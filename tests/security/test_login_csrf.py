@@ -70,7 +70,7 @@ def test_the_login_form_itself_works_from_the_same_site(station: StationProcess)
     same_site = {"Origin": station.url, "Sec-Fetch-Site": "same-origin"}
     form = {"name": ADMIN, "password": ADMIN_PASSWORD, "csrf_token": token}
     status, headers, _ = browser.request("POST", "/login", form, same_site)
-    assert status == 303 and headers["location"] == "/bulletins"
+    assert status == 303 and headers["location"] == "/"
     assert "loa_session" in browser.cookies
 
 

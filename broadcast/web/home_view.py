@@ -1,0 +1,116 @@
+"""What the home page shows, made from data the domain returns: pure functions, no database, no HTTP.
+
+home_pages.py asks the domain (live sessions, devices, the planned programme, alerts, bulletins) and hands the
+results here; these functions pick, order and word them for the officer (Vietnamese).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from broadcast.scheduler.planner import Entry
+
+NEXT_TODAY = 5  # programme entries listed under "Sắp phát hôm nay"
+ALERT_STATUS = {
+    "awaiting_confirmation": "Chờ xác nhận",
+    "sent": "Đã phát đi",
+    "cancelled": "Đã huỷ",
+    "expired": "Đã kết thúc",
+}
+
+
+@dataclass(frozen=True)
+class OnAirRow:
+    """Something audible now in a zone: a live session, or what a loudspeaker reports playing."""
+
+    zone: str  # display name(s)
+    what: str
+    detail: str = ""
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class NextRow:
+    at: str  # HH:MM local
+    title: str
+    zones: str
+    kind: str  # "Bản tin" | "Tiếp sóng"
+    link: str = ""
+
+
+def zone_label(zone_ids: Iterable[str], names: Mapping[str, str]) -> str:
+    """Return zones by their names (the id when a zone has none); no zones means every zone."""
+    shown = [names.get(z) or z for z in zone_ids]
+    return ", ".join(shown) if shown else "Mọi vùng"
+
+
+def on_air(
+    live: Iterable[Any], devices: Iterable[Any], names: Mapping[str, str], active: Sequence[str]
+) -> list[OnAirRow]:
+    """Return live sessions on air (status in `active`) and what online loudspeakers report playing."""
+    rows = [
+        OnAirRow(
+            zone=zone_label(s.zones, names),
+            what=f"Phát trực tiếp «{s.title}»" if s.title else "Phát trực tiếp",
+            detail=f"{s.status_label} — {s.devices_joined} loa đang phát",
+            link="/live",
+        )
+        for s in live
+        if s.status in active
+    ]
+    for device in devices:
+        playing = (device.health or {}).get("now_playing")
+        if device.online and playing:
+            rows.append(
+                OnAirRow(
+                    zone=zone_label([device.zone], names),
+                    what=str(playing),
+                    detail=f"cụm loa {device.id}",
+                    link=f"/devices/{device.id}",
+                )
+            )
+    return rows
+
+
+def next_today(
+    entries: Iterable[Entry], now: datetime, tz: tzinfo, names: Mapping[str, str], limit: int = NEXT_TODAY
+) -> list[NextRow]:
+    """Return the next `limit` entries starting from now until local midnight, in start order."""
+    local_now = now.astimezone(tz)
+    midnight = (local_now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows: list[NextRow] = []
+    for entry in sorted(entries, key=lambda e: (e.start, e.slot_id)):
+        if entry.start < now or entry.start.astimezone(tz) >= midnight:
+            continue
+        item = entry.item
+        link = f"/bulletins/{item.bulletin_id}" if item.bulletin_id is not None else ""
+        title = item.title or ("Tiếp sóng" if item.kind == "stream" else "Bản tin")
+        kind = "Tiếp sóng" if item.kind == "stream" else "Bản tin"
+        rows.append(
+            NextRow(f"{entry.start.astimezone(tz):%H:%M}", title, zone_label(entry.zones, names), kind, link)
+        )
+        if len(rows) == limit:
+            break
+    return rows
+
+
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    """Return "HH:MM dd/mm" in the station's time zone (a naive time from the database is UTC)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return f"{aware.astimezone(tz):%H:%M %d/%m}"
+
+
+def alert_status(status: str) -> str:
+    return ALERT_STATUS.get(status, "Không rõ")
+
+
+def short(text: str, limit: int = 80) -> str:
+    """Return text cut at a word boundary with "…" when longer than `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(",.;:") + "…"
