@@ -39,8 +39,10 @@ def bulletin_out(station: StationDep, bulletin: Bulletin) -> BulletinOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_bulletin(body: BulletinIn, station: StationDep, user: UserDep, address: AddressDep) -> BulletinOut:
-    """Write a bulletin; it is read aloud at once so the officer can listen before asking for approval."""
-    draft = bulletins.BulletinDraft(body.title, body.text, body.priority, body.zones, body.engine, body.voice)
+    """Write a bulletin, read aloud at once; it waits for review (`"draft": true`: kept unsent)."""
+    draft = bulletins.BulletinDraft(
+        body.title, body.text, body.priority, body.zones, body.engine, body.voice, keep_as_draft=body.draft
+    )
     speech, limits = station.settings.speech, station.settings.limits
     bulletin = bulletins.create_bulletin(station.db, station.clips, speech, limits, user, draft, address)
     return bulletin_out(station, bulletin)

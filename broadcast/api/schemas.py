@@ -22,6 +22,9 @@ class BulletinIn(BaseModel):
     zones: list[str] = Field(description="Các vùng (cụm loa) sẽ phát")
     engine: str | None = None
     voice: str | None = None
+    draft: bool = Field(
+        False, description="true: lưu nháp (status unsent, chỉ người soạn thấy); gửi duyệt sau bằng /submit"
+    )
 
 
 class BulletinOut(BaseModel):

@@ -13,7 +13,14 @@ from broadcast import domain
 from broadcast.bulletins import dictionary, uploads
 from broadcast.bulletins.history import Action, edit_detail, record
 from broadcast.bulletins.review import EDITABLE, check_editable
-from broadcast.bulletins.workflow import BulletinDraft, claim, get_bulletin, read_aloud, store_clip
+from broadcast.bulletins.workflow import (
+    BulletinDraft,
+    claim,
+    first_status,
+    get_bulletin,
+    read_aloud,
+    store_clip,
+)
 from broadcast.clipstore.rendering import RenderedBulletin
 from broadcast.clipstore.store import ClipStorage
 from broadcast.config import InputLimits, SpeechSettings
@@ -188,7 +195,7 @@ def create_uploaded_bulletin(
         priority=priority,
         zones=zones,
         commune_id=commune,
-        status=domain.BulletinStatus.DRAFT,
+        status=first_status(draft),
         created_by=author.user_id,
         **_recording(session, clips, normalised),
     )
@@ -196,7 +203,7 @@ def create_uploaded_bulletin(
     session.flush()
     detail = _upload_detail(normalised, len(upload.data))
     audit.record(session, author.name, "bulletin.upload", f"bulletin:{bulletin.id}", address, **detail)
-    record(session, bulletin.id, author.name, Action.UPLOADED, **detail)
+    record(session, bulletin.id, author.name, Action.UPLOADED, draft=draft.keep_as_draft, **detail)
     return bulletin
 
 

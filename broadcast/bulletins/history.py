@@ -26,6 +26,7 @@ class Action(StrEnum):
     SUBMITTED = "submitted"
     APPROVED = "approved"
     REJECTED = "rejected"
+    SCHEDULED = "scheduled"
 
 
 ACTION_LABELS: dict[str, str] = {
@@ -37,6 +38,7 @@ ACTION_LABELS: dict[str, str] = {
     Action.SUBMITTED: "Gửi duyệt lại",
     Action.APPROVED: "Duyệt",
     Action.REJECTED: "Trả lại",
+    Action.SCHEDULED: "Đã xếp lịch phát",
 }
 FIELD_LABELS = {
     "title": "tiêu đề",
@@ -90,6 +92,12 @@ def edit_detail(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
 def describe(action: str, detail: dict[str, Any]) -> str:
     """Return one Vietnamese line for a history entry (the timeline's headline)."""
     label = ACTION_LABELS.get(action, action)
+    if action == Action.CREATED and detail.get("draft"):
+        return "Lưu nháp"
+    if action == Action.SUBMITTED and detail.get("first"):
+        return "Gửi duyệt"
+    if action == Action.SCHEDULED:
+        return scheduled_line(detail)
     if action == Action.EDITED and detail.get("fields"):
         names = ", ".join(FIELD_LABELS.get(f, f) for f in detail["fields"])
         return f"{label}: đổi {names}"
@@ -104,6 +112,16 @@ def describe(action: str, detail: dict[str, Any]) -> str:
     if action == Action.RERENDERED:
         return f"{label}: " + ("âm thanh đã thay đổi" if detail.get("changed") else "âm thanh không đổi")
     return label
+
+
+def scheduled_line(detail: dict[str, Any]) -> str:
+    """Return the history line of a scheduling: when it plays, for which zones, and when first."""
+    line = f"{ACTION_LABELS[Action.SCHEDULED]} {detail.get('when', '')}".rstrip()
+    if detail.get("zones"):
+        line += f" cho {', '.join(str(z) for z in detail['zones'])}"
+    if detail.get("next"):
+        line += f" (lần phát tới: {detail['next']})"
+    return line
 
 
 def record(session: Session, bulletin_id: int, actor: str, action: Action, **detail: Any) -> None:

@@ -18,7 +18,7 @@ Status = domain.BulletinStatus
 MIN_REASON_CHARS = 5  # "sai" explains nothing; the editor must learn what to change
 MAX_REASON_CHARS = 500  # bulletins.reject_reason is String(500)
 QUEUE_LIMIT = 200
-EDITABLE = (Status.DRAFT, Status.REJECTED)  # an approved one must be sent back first
+EDITABLE = (Status.UNSENT, Status.DRAFT, Status.REJECTED)  # an approved one must be sent back first
 
 
 def can_edit(status: str) -> bool:
@@ -32,8 +32,8 @@ def can_reject(status: str) -> bool:
 
 
 def can_submit(status: str) -> bool:
-    """Return True if a bulletin may be submitted for approval again."""
-    return status == Status.REJECTED
+    """Return True if a bulletin may be sent for approval: a saved draft, or one sent back."""
+    return status in (Status.UNSENT, Status.REJECTED)
 
 
 def check_reason(reason: str) -> str:
@@ -79,16 +79,19 @@ def reject_bulletin(
 
 
 def submit_bulletin(session: Session, user: Principal, bulletin_id: int, address: str) -> Bulletin:
-    """Put a sent-back bulletin in the approval queue again (its reason stays in the history)."""
+    """Put a saved draft or a sent-back bulletin in the approval queue (a reason stays in the history)."""
     bulletin = get_bulletin(session, bulletin_id, user)
     tenancy.check_may_change(session, user, bulletin.zones)
     if not can_submit(bulletin.status):
-        raise domain.Conflict("Chỉ bản tin bị trả lại mới cần gửi duyệt lại.")
+        raise domain.Conflict(
+            "Bản tin này đã được gửi duyệt: chỉ bản nháp hoặc bản tin bị trả lại mới cần gửi."
+        )
+    first = bulletin.status == Status.UNSENT
     bulletin.status = Status.DRAFT
     bulletin.reject_reason = ""
     bulletin.updated_at = datetime.now(UTC)
     audit.record(session, user.name, "bulletin.submit", f"bulletin:{bulletin.id}", address)
-    record(session, bulletin.id, user.name, Action.SUBMITTED)
+    record(session, bulletin.id, user.name, Action.SUBMITTED, first=first)
     return bulletin
 
 

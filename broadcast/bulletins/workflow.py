@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcast import domain
@@ -39,6 +39,12 @@ class BulletinDraft:
     zones: list[str]
     engine: str | None = None
     voice: str | None = None
+    keep_as_draft: bool = False  # "Lưu nháp": stored unsent, only its author sees it; sent later
+
+
+def first_status(draft: BulletinDraft) -> str:
+    """Return the status a new bulletin starts in: unsent if its author keeps it as a draft, else waiting."""
+    return domain.BulletinStatus.UNSENT if draft.keep_as_draft else domain.BulletinStatus.DRAFT
 
 
 def known_zones(session: Session) -> set[str]:
@@ -62,6 +68,7 @@ def validate_draft(
         zones=domain.check_zones(draft.zones, known_zones(session)),
         engine=engine,
         voice=voice,
+        keep_as_draft=draft.keep_as_draft,
     )
 
 
@@ -90,7 +97,7 @@ def add_draft(
         priority=draft.priority,
         zones=zones,
         commune_id=commune,
-        status=domain.BulletinStatus.DRAFT,
+        status=first_status(draft),
         clip_sha256=store_clip(session, clips, rendered.clip),
         engine=rendered.engine,
         voice=rendered.voice,
@@ -142,7 +149,13 @@ def create_bulletin(
             session, author.name, "bulletin.create", f"bulletin:{bulletin.id}", address, title=clean.title
         )
         record(
-            session, bulletin.id, author.name, Action.CREATED, engine=rendered.engine, voice=rendered.voice
+            session,
+            bulletin.id,
+            author.name,
+            Action.CREATED,
+            engine=rendered.engine,
+            voice=rendered.voice,
+            draft=clean.keep_as_draft,
         )
     return bulletin
 
@@ -151,10 +164,15 @@ def get_bulletin(session: Session, bulletin_id: int, viewer: Principal | None = 
     """Return the bulletin; another commune's is answered as missing (viewer None: no scoping)."""
     bulletin = session.get(Bulletin, bulletin_id)
     missing = f"Không tìm thấy bản tin số {bulletin_id}."
-    if bulletin is None:
+    if bulletin is None or not visible_draft(bulletin.status, bulletin.created_by, viewer):
         raise domain.NotFound(missing)
     tenancy.check_visible(viewer, bulletin.commune_id, missing)
     return bulletin
+
+
+def visible_draft(status: str, author_id: int, viewer: Principal | None) -> bool:
+    """Return True unless the bulletin is another user's unsent draft (viewer None: no scoping)."""
+    return viewer is None or status != domain.BulletinStatus.UNSENT or author_id == viewer.user_id
 
 
 def claim(session: Session, bulletin: Bulletin, statuses: Collection[str], now: datetime, lost: str) -> None:
@@ -202,6 +220,8 @@ def approve_bulletin(
     tenancy.check_may_change(session, approver, bulletin.zones)
     if bulletin.status == domain.BulletinStatus.REJECTED:
         raise domain.Conflict("Bản tin đã bị trả lại: người soạn cần sửa và gửi duyệt lại trước khi duyệt.")
+    if bulletin.status == domain.BulletinStatus.UNSENT:
+        raise domain.Conflict("Bản tin còn là bản nháp: người soạn cần bấm «Gửi duyệt» trước khi duyệt.")
     version = version_of(bulletin)
     domain.check_reviewed(version, reviewed)
     if bulletin.status == domain.BulletinStatus.READY:
@@ -283,6 +303,9 @@ def unknown_terms(session: Session, bulletin: Bulletin) -> list[str]:
 def _filters(status: str | None, viewer: Principal | None) -> list[ColumnElement[bool]]:
     """Return a list's where-clauses: the viewer's commune (None: every commune) and a status."""
     found = [] if viewer is None else [tenancy.commune_filter(Bulletin.commune_id, viewer)]
+    if viewer is not None:  # another user's unsent draft is theirs alone
+        unsent = Bulletin.status == domain.BulletinStatus.UNSENT
+        found.append(or_(~unsent, Bulletin.created_by == viewer.user_id))
     return found + ([Bulletin.status == status] if status else [])
 
 

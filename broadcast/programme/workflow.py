@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcast import domain
+from broadcast.bulletins import scheduling
 from broadcast.people import audit, tenancy
 from broadcast.people.accounts import Principal
 from broadcast.programme import publishing, slot_checks
@@ -73,6 +74,8 @@ def create_slot(
     session.flush()
     _store_items(session, slot, checked.items)
     audit.record(session, user.name, "slot.create", f"slot:{slot.id}", address, items=len(checked.items))
+    detail = scheduling.scheduled_detail(session, slot.id, rule, checked.zones, rules.tz, datetime.now(UTC))
+    scheduling.record_scheduled(session, user.name, (i.bulletin_id for i in checked.items), detail)
     session.commit()  # the last-call job and the publisher must find the slot
     return slot, planner.add_slot(slot.id, rule)
 

@@ -115,8 +115,11 @@ def bulletin_create(
     zones: Annotated[list[str] | None, Form()] = None,
     engine: Annotated[str, Form()] = "",
     audio: Annotated[UploadFile | None, File()] = None,
+    action: Annotated[str, Form()] = "submit",
 ) -> Response:
-    draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None)
+    # Two buttons: "Lưu nháp" (action=draft) keeps it for its author; "Gửi duyệt" queues it for approval.
+    keep = action == "draft"
+    draft = bulletins.BulletinDraft(title, text, priority, zones or [], engine or None, keep_as_draft=keep)
     form = {"title": title, "text": text, "priority": priority, "zones": zones or [], "engine": engine}
     with shown_again(partial(_list_page, request, station, user, form), SPEECH, code=422) as refusal:
         filename, data = read_file(audio, station.settings.upload_max_bytes)
@@ -138,8 +141,21 @@ def bulletin_create(
     return RedirectResponse(f"/bulletins/{bulletin.id}", status_code=303)
 
 
+def _confirmation(
+    history: list[bulletin_history.HistoryEntry], slot_id: int | None
+) -> bulletin_history.HistoryEntry | None:
+    """Return the scheduling entry of the slot just created (the page's confirmation), if any."""
+    found = [e for e in history if e.action == bulletin_history.Action.SCHEDULED]
+    return next((e for e in reversed(found) if e.detail.get("slot") == slot_id), None)
+
+
 def detail_page(
-    request: Request, station: StationDep, user: Principal, bulletin_id: int, **extra: Any
+    request: Request,
+    station: StationDep,
+    user: Principal,
+    bulletin_id: int,
+    scheduled: int | None = None,
+    **extra: Any,
 ) -> Response:
     with station.db.session() as session:
         bulletin = bulletins.get_bulletin(session, bulletin_id, user)
@@ -166,13 +182,17 @@ def detail_page(
         can_reject=bulletin_review.can_reject(bulletin.status),
         can_submit=bulletin_review.can_submit(bulletin.status),
         history=history,
+        scheduled=_confirmation(history, scheduled),
         **extra,
     )
 
 
 @router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
-def bulletin_detail(request: Request, bulletin_id: int, station: StationDep, user: PageUser) -> Response:
-    return detail_page(request, station, user, bulletin_id)
+def bulletin_detail(
+    request: Request, bulletin_id: int, station: StationDep, user: PageUser, scheduled: str = ""
+) -> Response:
+    slot_id = int(scheduled) if scheduled.isdigit() else None
+    return detail_page(request, station, user, bulletin_id, slot_id)
 
 
 @router.post("/bulletins/{bulletin_id}/schedule", response_class=HTMLResponse)
@@ -196,7 +216,7 @@ def bulletin_schedule(
             session, station.scheduler, station.rules(), user, slot_request, address
         )
     station.refresh_programme(slot.zones)
-    return RedirectResponse(f"/bulletins/{bulletin_id}?scheduled=1", status_code=303)
+    return RedirectResponse(f"/bulletins/{bulletin_id}?scheduled={slot.id}#scheduled", status_code=303)
 
 
 def _schedule_request(

@@ -70,7 +70,7 @@ def test_bulletin_form_with_the_keyboard_only(editor: Page, station: BrowserStat
     expect(zone).to_be_focused()
     editor.keyboard.press("Space")
     expect(zone).to_be_checked()
-    while not editor.get_by_role("button", name="Lưu và nghe thử").evaluate(
+    while not editor.get_by_role("button", name="Gửi duyệt", exact=True).evaluate(
         "el => el === document.activeElement"
     ):
         editor.keyboard.press("Tab")  # past any other zones and the engine choice
@@ -89,7 +89,7 @@ def test_bulletin_form_fits_a_phone(browsing: Browsing) -> None:
     for control in (
         phone.get_by_label("Tiêu đề"),
         phone.get_by_label("Nội dung"),
-        phone.get_by_role("button", name="Lưu và nghe thử"),
+        phone.get_by_role("button", name="Gửi duyệt", exact=True),
     ):
         box = control.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box

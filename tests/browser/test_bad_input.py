@@ -17,7 +17,7 @@ def _bulletin_form(page: Page, title: str, text: str) -> None:
     page.get_by_label("Tiêu đề").fill(title)
     page.get_by_label("Nội dung").fill(text)
     page.get_by_label(LIVE_ZONE, exact=True).check()
-    page.get_by_role("button", name="Lưu và nghe thử").click()
+    page.get_by_role("button", name="Gửi duyệt", exact=True).click()
 
 
 def test_empty_bulletin_text(editor: Page, station: BrowserStation) -> None:

@@ -48,7 +48,7 @@ def test_write_a_bulletin_and_see_its_spoken_form(
     editor.get_by_label(LIVE_ZONE).check()
     browsing.screenshot(editor, "bulletin-form")
 
-    editor.get_by_role("button", name="Lưu và nghe thử").click()
+    editor.get_by_role("button", name="Gửi duyệt", exact=True).click()
     expect(editor).to_have_url(re.compile(r"/bulletins/\d+$"))
     expect(editor.locator("#spoken")).to_have_text(expected)
     expect(editor.locator(".status").first).to_have_text("Chờ duyệt")
@@ -86,3 +86,20 @@ def test_unknown_abbreviation_is_warned_before_saving(editor: Page) -> None:
     expect(warning).to_be_visible()
     expect(warning).to_contain_text("TKXQ")
     expect(editor).to_have_url(path_is("/bulletins"))  # a preview saves nothing
+
+
+def test_save_a_draft_then_send_it(editor: Page, station: BrowserStation) -> None:
+    editor.goto("/bulletins")
+    editor.get_by_label("Tiêu đề").fill("Bản nháp họp dân")
+    editor.get_by_label("Nội dung").fill("Tối nay họp dân tại nhà văn hoá.")
+    editor.get_by_label(LIVE_ZONE).check()
+    editor.get_by_role("button", name="Lưu nháp").click()
+    expect(editor).to_have_url(re.compile(r"/bulletins/\d+$"))
+    expect(editor.locator(".status").first).to_have_text("Bản nháp")
+    expect(editor.locator("#draft-note")).to_contain_text("chỉ bạn thấy")
+    bulletin_id = int(editor.url.rsplit("/", 1)[1])
+    assert station.api("GET", f"/api/bulletins/{bulletin_id}")[1]["status"] == "unsent"
+
+    editor.get_by_role("button", name="Gửi duyệt", exact=True).click()
+    expect(editor.locator(".status").first).to_have_text("Chờ duyệt")
+    expect(editor.locator("#history")).to_contain_text("Gửi duyệt")

@@ -98,7 +98,7 @@ def test_record_in_the_browser_approve_and_play_it_on_schedule(
     assert editor.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     browsing.screenshot(editor, "bulletin-recorded-phone")
 
-    editor.get_by_role("button", name="Lưu và nghe thử").click()
+    editor.get_by_role("button", name="Gửi duyệt", exact=True).click()
     expect(editor).to_have_url(re.compile(r"/bulletins/\d+$"))
     bulletin_id = int(editor.url.rsplit("/", 1)[1])
     status, stored = station.api("GET", f"/api/bulletins/{bulletin_id}")
