@@ -11,8 +11,9 @@ from broadcast import programme
 from broadcast.http.deps import AddressDep, StationDep, UserDep
 from broadcast.people import tenancy
 from broadcast.programme import publishing
+from broadcast.programme import quiet as commune_quiet
 from broadcast.scheduler.slots import next_start
-from broadcast.storage.models import Slot, SlotItem
+from broadcast.storage.models import DEFAULT_COMMUNE, Slot, SlotItem
 
 router = APIRouter(prefix="/api", tags=["programme"])
 
@@ -200,10 +201,15 @@ def planned(
     now = datetime.now(UTC)
     with station.db.session() as session:
         mine = tenancy.visible_zone_ids(session, user)
-        quiet = station.rules().quiet  # occurrences in quiet hours are not sent, so not listed
-        entries = publishing.planned(
-            publishing.load_plans(session), now, now + timedelta(days=days), station.settings.timezone, quiet
-        )
+        # Occurrences in a zone's quiet hours (its commune's own, else the station's) are not sent there.
+        rules = commune_quiet.rules(session, station.rules().quiet)
+        plans = publishing.load_plans(session)
+        tz, by_id = station.settings.timezone, {p.slot_id: p for p in plans}
+        entries = publishing.planned(plans, now, now + timedelta(days=days), tz, rules)
+        sent = {
+            e.command_id: [z for z in e.zones if publishing.sent_to(e, z, by_id, rules, tz)] for e in entries
+        }
+        reach = {key: [z for z in zones_ if z in mine] for key, zones_ in sent.items()}
     return [
         EntryOut(
             slot_id=e.slot_id,
@@ -212,9 +218,50 @@ def planned(
             title=e.item.title,
             start_at=e.start,
             end_at=e.end,
-            zones=[z for z in e.zones if z in mine],
+            zones=reach[e.command_id],
             priority=e.item.priority,
         )
         for e in entries
-        if mine.intersection(e.zones) and (zone is None or (zone in e.zones and zone in mine))
+        if reach[e.command_id] and (zone is None or zone in reach[e.command_id])
     ]
+
+
+class QuietHoursOut(BaseModel):
+    """A commune's quiet hours: only emergencies play then."""
+
+    commune: str
+    quiet_hours: str = Field(description='In force, "22:00-05:00"; "" = none')
+    own: bool = Field(description="The commune's own setting (false: the station's BROADCAST_QUIET_HOURS)")
+
+
+class QuietHoursIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quiet_hours: str = Field(max_length=16, description='"22:00-05:00", or "" for no quiet hours')
+
+
+def _quiet_out(found: commune_quiet.CommuneQuiet) -> QuietHoursOut:
+    text = f"{found.quiet.start:%H:%M}-{found.quiet.end:%H:%M}" if found.quiet else ""
+    return QuietHoursOut(commune=found.commune_id, quiet_hours=text, own=found.own is not None)
+
+
+@router.get("/quiet-hours")
+def quiet_hours(station: StationDep, user: UserDep, commune: str | None = None) -> QuietHoursOut:
+    """Return the quiet hours of the caller's commune (a province account names one)."""
+    with station.db.session() as session:
+        wanted = user.commune or commune
+        tenancy.check_visible(user, wanted or "", f"Không có xã {wanted!r}.")
+        return _quiet_out(commune_quiet.of_commune(session, wanted, station.rules().quiet))
+
+
+@router.put("/quiet-hours")
+def set_quiet_hours(
+    body: QuietHoursIn, station: StationDep, user: UserDep, address: AddressDep, commune: str | None = None
+) -> QuietHoursOut:
+    """Set the quiet hours of the caller's commune ("" = none); admins only, audited; republishes."""
+    with station.db.session() as session:
+        wanted = user.commune or commune or DEFAULT_COMMUNE
+        commune_quiet.set_quiet_hours(session, user, wanted, body.quiet_hours.strip(), address)
+        session.commit()
+        found = commune_quiet.of_commune(session, wanted, station.rules().quiet)
+    station.refresh_programme()
+    return _quiet_out(found)

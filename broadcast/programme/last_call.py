@@ -13,20 +13,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcast.programme import publishing, skips
+from broadcast.programme import quiet as commune_quiet
 from broadcast.scheduler.planner import QuietHours, in_quiet_hours
 from broadcast.storage.db import Database
 from broadcast.storage.models import Slot, SlotItem
 
 
 def reasons(session: Session, slot: Slot, start: datetime, quiet: QuietHours | None, tz: str) -> list[str]:
-    """Return why this occurrence of the slot is (partly) not sent; empty if it all goes out."""
+    """Return why this occurrence of the slot is (partly) not sent; empty if it all goes out.
+
+    `quiet` is the station's default; the commune of each zone may have its own.
+    """
     items = list(
         session.scalars(select(SlotItem).where(SlotItem.slot_id == slot.id).order_by(SlotItem.position))
     )
     found = [why for item in items if isinstance(why := publishing.airable(session, item), str)]
     plan = publishing.slot_plan(session, slot.id, publishing.rule_of(slot), slot.zones, items)
-    if plan is not None and quiet is not None and in_quiet_hours(plan, start, quiet, tz):
-        found.append(skips.quiet_hours(start, quiet, tz))
+    if plan is not None:
+        rules = commune_quiet.rules(session, quiet)
+        found += [
+            skips.quiet_hours(start, span, tz)
+            for span in rules.spans(plan.zones)
+            if in_quiet_hours(plan, start, span, tz)
+        ]
     if empty := skips.zones_without_devices(session, slot.zones):
         found.append(skips.no_devices(empty))
     return found

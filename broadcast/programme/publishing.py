@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcast import domain, metrics, protocol
+from broadcast.programme import quiet as commune_quiet
 from broadcast.programme import skips
-from broadcast.scheduler.planner import Entry, ItemSpec, QuietHours, SlotPlan, in_quiet_hours, plan
+from broadcast.scheduler.planner import Entry, ItemSpec, QuietHours, QuietRules, SlotPlan, as_rules, plan
 from broadcast.scheduler.slots import SlotRule
 from broadcast.signing import commands
 from broadcast.signing.commands import Publisher
@@ -46,7 +47,8 @@ class PushContext:
     tz: str
     window: timedelta = timedelta(hours=48)
     prefetch: tuple[protocol.ClipRef, ...] = ()  # alert sounds every agent keeps cached
-    quiet: QuietHours | None = None  # occurrences touching them are not sent (settings changed since)
+    # The station's default quiet hours; a commune's own override it for its zones (read at each refresh).
+    quiet: QuietHours | None = None
 
 
 def rule_of(slot: Slot) -> SlotRule:
@@ -108,13 +110,22 @@ def load_plans(session: Session, slots: Iterable[Slot] | None = None) -> list[Sl
 
 
 def planned(
-    plans: Iterable[SlotPlan], start: datetime, end: datetime, tz: str, quiet: QuietHours | None
+    plans: Iterable[SlotPlan],
+    start: datetime,
+    end: datetime,
+    tz: str,
+    quiet: QuietHours | QuietRules | None,
 ) -> list[Entry]:
-    """Return the entries that will be sent: the plan less occurrences touching quiet hours."""
-    chosen = list(plans)
+    """Return the entries sent to at least one zone: the plan less occurrences in every zone's quiet hours."""
+    chosen, rules = list(plans), as_rules(quiet)
     by_id = {p.slot_id: p for p in chosen}
     entries = plan(chosen, start, end, tz)
-    return [e for e in entries if not in_quiet_hours(by_id[e.slot_id], e.occurrence, quiet, tz)]
+    return [e for e in entries if rules.quiet_zones(by_id[e.slot_id], e.occurrence, tz) != set(e.zones)]
+
+
+def sent_to(entry: Entry, zone: str, plans: dict[int, SlotPlan], rules: QuietRules, tz: str) -> bool:
+    """Return True if the entry goes to this zone's agents (not in the quiet hours of the zone's commune)."""
+    return zone in entry.zones and zone not in rules.quiet_zones(plans[entry.slot_id], entry.occurrence, tz)
 
 
 def _command_body(ctx: PushContext, entry: Entry, seq: int) -> dict[str, object]:
@@ -235,15 +246,17 @@ def _refresh(ctx: PushContext, zones: Iterable[str] | None, *, force: bool) -> d
         states = _claim(session, wanted)
         now = datetime.now(UTC)  # after the wait: a refresh that queued plans from when it runs
         plans = load_plans(session)
-        entries = planned(plans, now, now + ctx.window, ctx.tz, ctx.quiet)
+        rules = commune_quiet.rules(session, ctx.quiet)
+        entries = planned(plans, now, now + ctx.window, ctx.tz, rules)
+        by_id = {p.slot_id: p for p in plans}
         # A zone whose last sent window ended before now: what fell in between never reached its agents.
         ran_out = {
             z: s.window_end for z, s in states.items() if s.window_end is not None and s.window_end < now
         }
-        skips.record_unsent(session, plans, ran_out, now, ctx.tz, ctx.quiet)
+        skips.record_unsent(session, plans, ran_out, now, ctx.tz, rules)
         outgoing: list[tuple[str, bytes]] = []
         for zone in sorted(wanted):
-            rows = [signed_entry(session, ctx, e) for e in entries if zone in e.zones]
+            rows = [signed_entry(session, ctx, e) for e in entries if sent_to(e, zone, by_id, rules, ctx.tz)]
             digest = hashlib.sha256("\n".join(r.id for r in rows).encode()).hexdigest()
             state = states[zone]
             fresh = state.published_at is not None and now - state.published_at < REPUBLISH_AFTER

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcast import domain
-from broadcast.scheduler.planner import QuietHours, SlotPlan, in_quiet_hours, occurrences
+from broadcast.scheduler.planner import QuietHours, QuietRules, SlotPlan, as_rules, occurrences
 from broadcast.scheduler.slots import zone
 from broadcast.storage.models import Bulletin, Device, SkippedSlot, Slot
 from broadcast.storage.upsert import conflict_insert
@@ -104,7 +104,7 @@ def record_unsent(
     sent_until: Mapping[str, datetime],
     now: datetime,
     tz: str,
-    quiet: QuietHours | None = None,
+    quiet: QuietHours | QuietRules | None = None,
 ) -> int:
     """Record occurrences between a zone's last published window end and now: never sent to its agents.
 
@@ -114,7 +114,7 @@ def record_unsent(
     if not sent_until:
         return 0
     earliest = max(min(sent_until.values()), now - UNSENT_LOOKBACK)
-    added = 0
+    added, rules = 0, as_rules(quiet)
     for plan in plans:
         zones = [z for z in plan.zones if z in sent_until]
         if not zones:
@@ -122,6 +122,6 @@ def record_unsent(
         slot = session.get(Slot, plan.slot_id)
         for start in occurrences(plan.rule, earliest, now, tz):
             unsent = any(start >= sent_until[z] for z in zones)
-            if slot is not None and unsent and not in_quiet_hours(plan, start, quiet, tz):
+            if slot is not None and unsent and not rules.silenced(plan, start, tz):
                 added += record(session, slot, start, STATION_DOWN)
     return added

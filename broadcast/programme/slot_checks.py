@@ -19,6 +19,7 @@ from broadcast.bulletins.workflow import get_bulletin
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.programme import publishing
+from broadcast.programme import quiet as commune_quiet
 from broadcast.scheduler.planner import QuietHours, SlotPlan, check_quiet_hours, conflicts
 from broadcast.scheduler.slots import SlotError, SlotRule, parse_rule, zone
 from broadcast.storage.models import Slot, SlotItem
@@ -50,7 +51,7 @@ class SlotRequest:
 @dataclass(frozen=True)
 class ProgrammeRules:
     tz: str
-    quiet: QuietHours | None
+    quiet: QuietHours | None  # the station's default; a commune's own quiet hours override it
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def timing_problems(
         slot_id, rule, tuple(zones), ()
     )
     try:
-        check_quiet_hours(candidate, rules.quiet, rules.tz, now)
+        check_quiet_hours(candidate, commune_quiet.rules(session, rules.quiet), rules.tz, now)
         problems: list[Problem] = []
     except SlotError as exc:
         problems = [Problem(domain.Invalid, "quiet_hours", str(exc))]

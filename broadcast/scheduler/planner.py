@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Literal
 
@@ -117,6 +117,38 @@ class QuietHours:
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
 
 
+@dataclass(frozen=True)
+class QuietRules:
+    """Quiet hours per zone: its commune's own where the commune set them, else the station's default."""
+
+    default: QuietHours | None = None
+    zones: Mapping[str, QuietHours | None] = field(default_factory=dict)  # only communes with their own
+
+    def of_zone(self, zone_id: str) -> QuietHours | None:
+        return self.zones.get(zone_id, self.default)
+
+    def quiet_zones(self, slot: SlotPlan, occurrence: datetime, tz: str) -> set[str]:
+        """Return the zones of the slot whose quiet hours this occurrence touches (it is not sent there)."""
+        return {z for z in slot.zones if in_quiet_hours(slot, occurrence, self.of_zone(z), tz)}
+
+    def silenced(self, slot: SlotPlan, occurrence: datetime, tz: str) -> bool:
+        """Return True if the occurrence is held back in at least one of the slot's zones."""
+        return bool(self.quiet_zones(slot, occurrence, tz))
+
+    def spans(self, zones: Iterable[str]) -> list[QuietHours]:
+        """Return the distinct quiet spans in force in these zones (none where a commune has none)."""
+        found: list[QuietHours] = []
+        for zone_id in zones:
+            if (quiet := self.of_zone(zone_id)) is not None and quiet not in found:
+                found.append(quiet)
+        return found
+
+
+def as_rules(quiet: QuietHours | QuietRules | None) -> QuietRules:
+    """Return quiet rules; one span (or None) applies the same everywhere."""
+    return quiet if isinstance(quiet, QuietRules) else QuietRules(quiet)
+
+
 def parse_quiet_hours(text: str) -> QuietHours | None:
     """Parse "22:00-05:00" (empty = no quiet hours)."""
     if not text.strip():
@@ -128,19 +160,24 @@ def parse_quiet_hours(text: str) -> QuietHours | None:
         raise ValueError(f"quiet hours must look like 22:00-05:00, got {text!r}") from exc
 
 
+QUIET_HOW_TO = (
+    "Hãy chọn giờ khác, hoặc nhờ quản trị viên của xã đổi hay tắt giờ yên tĩnh (Quản trị → Cài đặt xã)."
+)
+
+
 def check_quiet_hours(
-    slot: SlotPlan, quiet: QuietHours | None, tz: str, now: datetime, days: int = 8
+    slot: SlotPlan, quiet: QuietHours | QuietRules | None, tz: str, now: datetime, days: int = 8
 ) -> None:
-    """Raise SlotError if any occurrence in the next `days` plays during quiet hours."""
-    if quiet is None:
-        return
+    """Raise SlotError if any occurrence in the next `days` plays during quiet hours (of any of its zones)."""
+    rules = as_rules(quiet)
     for occurrence in occurrences(slot.rule, now, now + timedelta(days=days), tz):
-        if in_quiet_hours(slot, occurrence, quiet, tz):
-            local = occurrence.astimezone(zone(tz))
-            raise SlotError(
-                f"Lịch phát lúc {local:%H:%M %d/%m} rơi vào giờ yên tĩnh ban đêm ({quiet.label()}); "
-                "chỉ cảnh báo khẩn cấp mới được phát trong giờ này."
-            )
+        for span in rules.spans(slot.zones or ("",)):
+            if in_quiet_hours(slot, occurrence, span, tz):
+                local = occurrence.astimezone(zone(tz))
+                raise SlotError(
+                    f"Lịch phát lúc {local:%H:%M %d/%m} rơi vào giờ yên tĩnh ban đêm ({span.label()}): "
+                    f"trong giờ này chỉ cảnh báo khẩn cấp mới được phát. {QUIET_HOW_TO}"
+                )
 
 
 def in_quiet_hours(slot: SlotPlan, occurrence: datetime, quiet: QuietHours | None, tz: str) -> bool:

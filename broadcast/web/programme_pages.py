@@ -16,6 +16,7 @@ from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.programme import publishing, slot_checks
+from broadcast.programme import quiet as commune_quiet
 from broadcast.scheduler.planner import Entry, QuietHours, in_quiet_hours, plan
 from broadcast.scheduler.slots import next_start
 from broadcast.scheduler.slots import zone as tz_zone
@@ -74,11 +75,12 @@ def check_view(checked: slot_checks.Checked, tz_name: str) -> dict[str, Any]:
 def _programme(request: Request, station: StationDep, user: Principal, zone: str, **extra: Any) -> Response:
     now = datetime.now(UTC)
     tz_name = station.settings.timezone
-    quiet = station.rules().quiet
     with station.db.session() as session:
         zones = tenancy.visible_zones(session, user)
         ids = [z.id for z in zones]
         chosen = zone if zone in ids else (ids[0] if ids else "")  # another commune's zone: not shown
+        # The quiet hours of the chosen zone's commune (its own setting, else the station's default).
+        quiet = commune_quiet.rules(session, station.rules().quiet).of_zone(chosen)
         plans = publishing.load_plans(session)
         entries = [e for e in plan(plans, now, now + timedelta(days=7), tz_name) if chosen in e.zones]
         mine = programme.list_slots(session, user, chosen)
@@ -92,7 +94,7 @@ def _programme(request: Request, station: StationDep, user: Principal, zone: str
     week = week_rows(entries, quiet, silenced, tz_zone(tz_name))
     return page(
         request, station, user, "programme.html", zones=zones, zone=chosen, week=week, slots=slots,
-        weekdays=WEEKDAYS, quiet=station.settings.quiet_hours, **extra,
+        weekdays=WEEKDAYS, quiet=quiet.label() if quiet else "", **extra,
     )  # fmt: skip
 
 
