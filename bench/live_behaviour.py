@@ -36,7 +36,8 @@ def rpc(port: int, method: str, params: dict[str, Any] | None = None) -> dict[st
 
 
 def _gap_end_after(client: Client, t: float) -> float | None:
-    ends = [start + length for start, length in client.detector.gaps if start + length > t]
+    breaks = client.detector.gaps + client.detector.stalls
+    ends = [start + length for start, length in breaks if start + length > t]
     first = client.detector.first_audio
     if first is not None and first > t:
         ends.append(first)
@@ -74,12 +75,13 @@ def server_restart(buffer_ms: int, down_s: float = 3.0) -> dict[str, Any]:
             "audio_back_after_restart_s": round(back, 2) if back is not None else None,
         }
     finally:
+        client.proc.kill()  # a no-op once finish() reaped it
         source.stop()
         server.close()
 
 
 def _gap_start_after(client: Client, t: float) -> float | None:
-    starts = [start for start, _ in client.detector.gaps if start > t - 1]
+    starts = [start for start, _ in client.detector.gaps + client.detector.stalls if start > t - 1]
     return round(min(starts) - t, 2) if starts else None
 
 
@@ -114,6 +116,7 @@ def stream_switch(buffer_ms: int, rounds: int = 3) -> dict[str, Any]:
             "set_stream_to_audio_s": [round(t, 2) if t is not None else None for t in took],
         }
     finally:
+        client.proc.kill()
         silence.stop()
         signal.stop()
         server.close()

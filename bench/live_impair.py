@@ -107,11 +107,14 @@ class ImpairedLink:
             return
         link = _Link(self.imp, random.Random(self._rng.random()))
         self.links.append(link)
-        await asyncio.gather(
-            self._pipe(c_reader, u_writer, link), self._pipe(u_reader, c_writer, link), return_exceptions=True
-        )
-        for w in (c_writer, u_writer):
-            w.close()
+        try:
+            up, down = self._pipe(c_reader, u_writer, link), self._pipe(u_reader, c_writer, link)
+            await asyncio.gather(up, down, return_exceptions=True)
+        except asyncio.CancelledError:
+            pass  # the proxy is closing: end quietly, asyncio would log a cancelled connection handler
+        finally:
+            for w in (c_writer, u_writer):
+                w.close()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: _Link) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()

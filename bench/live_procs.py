@@ -24,7 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from bench.live_signal import CHUNK_MS, RATE, Detector, source_chunk
+import numpy as np
+
+from bench.live_signal import CHUNK_MS, RATE, Detector, source_chunk, with_noise
 from broadcast.audio.ffmpeg import ffmpeg_exe
 
 ICECAST_PASSWORD = "bench-source"  # noqa: S105 - loopback bench only
@@ -57,12 +59,32 @@ def _more_files() -> None:
 class Snapserver:
     """A snapserver on loopback with `channels` TCP sources, its stream port and its JSON-RPC port."""
 
-    def __init__(self, buffer_ms: int, channels: int = 1) -> None:
-        self.buffer_ms, self.channels = buffer_ms, channels
+    def __init__(self, buffer_ms: int, channels: int = 1, codec: str = "flac") -> None:
+        """Prepare a server; codec is snapserver's codec, "@RATE" after it sets the stream's sample rate.
+
+        "opus:…" needs stereo: `feed` then writes each sample to both channels.
+        """
+        name, _, rate = codec.partition("@")
+        self.buffer_ms, self.channels, self.codec = buffer_ms, channels, name
+        self.rate = int(rate or RATE)
+        self.stereo = name.startswith("opus")
         self.dir = Path(tempfile.mkdtemp(prefix="bench-snap-"))
         self.port, self.control_port = free_port(), free_port()
         self.source_ports = [free_port() for _ in range(channels)]
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def feed(self, sink: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        """Return a sink taking the 48 kHz mono test signal and writing it in this stream's format."""
+        if self.stereo:
+            sink = stereo(sink)
+        if self.rate != RATE:
+            sink = decimated(sink, RATE // self.rate)
+        return sink
+
+    def client_cmd(self, port: int, host_id: str) -> list[str]:
+        """Return the snapclient command for this stream; its output is always 48 kHz."""
+        extra = ["--sampleformat", f"{RATE}:16:*"] if self.rate != RATE else []
+        return snapclient_cmd(port, host_id) + extra
 
     def start(self) -> Snapserver:
         """Write the config and start the server; return when the stream port accepts."""
@@ -75,7 +97,8 @@ class Snapserver:
             f"[server]\ndatadir = {self.dir}\n[http]\nenabled = false\n"
             f"[tcp]\nenabled = true\nbind_to_address = 127.0.0.1\nport = {self.control_port}\n"
             f"[stream]\nbind_to_address = 127.0.0.1\nport = {self.port}\n{sources}\n"
-            f"codec = flac\nsampleformat = {RATE}:16:1\nbuffer = {self.buffer_ms}\nchunk_ms = {CHUNK_MS}\n"
+            f"codec = {self.codec}\nsampleformat = {self.rate}:16:{2 if self.stereo else 1}\n"
+            f"buffer = {self.buffer_ms}\nchunk_ms = {CHUNK_MS}\n"
             "[logging]\nsink = null\n",
             encoding="utf-8",
         )
@@ -204,6 +227,34 @@ def tcp_sink(port: int) -> Callable[[bytes], None]:
     return conn.sendall
 
 
+def stereo(sink: Callable[[bytes], None]) -> Callable[[bytes], None]:
+    """Return a sink that writes each mono sample to both channels (Snapcast's opus needs stereo)."""
+
+    def write(pcm: bytes) -> None:
+        sink(np.repeat(np.frombuffer(pcm, dtype="<i2"), 2).tobytes())
+
+    return write
+
+
+def decimated(sink: Callable[[bytes], None], factor: int) -> Callable[[bytes], None]:
+    """Return a sink keeping one sample in `factor` (the test tones lie far below the new Nyquist)."""
+
+    def write(pcm: bytes) -> None:
+        sink(np.frombuffer(pcm, dtype="<i2")[::factor].tobytes())
+
+    return write
+
+
+def noisy(sink: Callable[[bytes], None], dbfs: float) -> Callable[[bytes], None]:
+    """Return a sink that adds a microphone's noise floor (white noise at dbfs RMS) before writing."""
+    rng = np.random.default_rng(7)
+
+    def write(pcm: bytes) -> None:
+        sink(with_noise(pcm, dbfs, rng))
+
+    return write
+
+
 def pipe_sink(stream: IO[bytes]) -> Callable[[bytes], None]:
     """Return a sink writing to a process's stdin."""
 
@@ -232,9 +283,9 @@ def ffmpeg_client_cmd(url: str) -> list[str]:
 class Client(threading.Thread):
     """A client process whose stdout PCM goes through a Detector; paced=False puts a model player in front."""
 
-    def __init__(self, cmd: list[str], *, paced: bool) -> None:
+    def __init__(self, cmd: list[str], *, paced: bool, channels: int = 1) -> None:
         super().__init__(daemon=True)
-        self.cmd, self.paced = cmd, paced
+        self.cmd, self.paced, self.frame = cmd, paced, 2 * channels
         self.detector = Detector()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.started = time.monotonic()
@@ -256,8 +307,10 @@ class Client(threading.Thread):
             if not data:
                 break
             data, carry = carry + data, b""
-            if len(data) % 2:
-                data, carry = data[:-1], data[-1:]
+            cut = len(data) - len(data) % self.frame
+            data, carry = data[:cut], data[cut:]
+            if self.frame > 2:  # stereo (opus): the left channel is the signal
+                data = np.frombuffer(data, dtype="<i2")[:: self.frame // 2].tobytes()
             self.bytes += len(data)
             span = len(data) / 2 / RATE
             if self.paced:

@@ -25,15 +25,18 @@ from bench.live_procs import (
     _more_files,
     bytes_sent,
     ffmpeg_client_cmd,
+    noisy,
     pipe_sink,
     proc_snapshot,
-    snapclient_cmd,
     tcp_sink,
 )
-from bench.live_signal import match, percentiles
+from bench.live_signal import match, percentiles, whole
+from bench.simulator.report import load_1m
 
 ROOT = Path(__file__).resolve().parents[1]
-WARMUP_S = 1.0  # a player's first second (probing, first fill) is not counted as dropouts
+# A client's first seconds are its start-up: ffmpeg probes and fills; snapclient plays on a rough clock
+# offset, then corrects it once by a jump (a silence of up to ~300 ms). Counted apart from steady state.
+STARTUP_S = 3.0
 
 
 def stream_run(
@@ -45,14 +48,15 @@ def stream_run(
     blackhole_at: float | None = None,
     blackhole_s: float = 5.0,
     clients: int = 3,
+    codec: str = "flac",
 ) -> dict[str, Any]:
     """Run engine ("snapcast" or "icecast") with `clients` clients for `seconds`; return the figures."""
     with ExitStack() as stack:
         if engine == "snapcast":
-            snap = Snapserver(buffer_ms).start()
+            snap = Snapserver(buffer_ms, codec=codec).start()
             stack.callback(snap.close)
             server: Snapserver | Icecast = snap
-            source = Source(tcp_sink(snap.source_ports[0]))
+            source = Source(snap.feed(tcp_sink(snap.source_ports[0])))
             server_pid = server.proc.pid if server.proc else 0
         else:
             server = Icecast().start()
@@ -73,11 +77,13 @@ def stream_run(
         server0 = proc_snapshot(server_pid)
         players: list[Client] = []
         for i in range(clients):
-            if engine == "snapcast":
-                cmd = snapclient_cmd(port, f"bench-{i}")
+            if isinstance(server, Snapserver):
+                cmd = server.client_cmd(port, f"bench-{i}")
             else:
                 cmd = ffmpeg_client_cmd(f"http://127.0.0.1:{port}/live")
-            players.append(Client(cmd, paced=engine == "snapcast"))
+            channels = 2 if codec.startswith("opus") else 1
+            players.append(Client(cmd, paced=engine == "snapcast", channels=channels))
+            stack.callback(players[-1].proc.kill)  # on any way out; a no-op once finish() reaped it
             players[-1].start()
             time.sleep(0.37)  # clients come up at different moments, as Pis do
         began = time.monotonic()
@@ -95,6 +101,7 @@ def stream_run(
         result = _figures(players, written, bh_start, bh_end)
         result["server_cpu_pct"] = round(100 * (server1["cpu_s"] - server0["cpu_s"]) / max(seconds, 1e-9), 2)
         result["source_late_ms_max"] = round(source.late_ms_max, 1)
+        result["loadavg_1m_end"] = load_1m()
         if link is not None:
             result["link_stalls"] = link.stall_count()
         return result
@@ -104,7 +111,7 @@ def _figures(
     players: list[Client], written: dict[int, float], bh_start: float | None, bh_end: float | None
 ) -> dict[str, Any]:
     cut = bh_start if bh_start is not None else float("inf")  # bursts heard before the blackhole
-    per_client = [match(p.detector.onsets, written) for p in players]
+    per_client = [_steady(p, written) for p in players]
     latencies = [lat for heard in per_client for k, lat in heard.items() if written[k] + lat < cut]
     skews = []
     for k in set.intersection(*(set(h) for h in per_client)) if per_client else set():
@@ -113,6 +120,7 @@ def _figures(
             if max(onsets) < cut:
                 skews.append(max(onsets) - min(onsets))
     dropouts = [_dropouts(p, bh_start, bh_end) for p in players]
+    startup = [[length for t, length in _gaps(p) if t < _steady_from(p) and length >= 0.01] for p in players]
     result: dict[str, Any] = {
         "latency_ms": percentiles(latencies),
         "skew_ms": percentiles(skews),
@@ -124,6 +132,12 @@ def _figures(
             "count": sum(d[0] for d in dropouts),
             "total_ms": round(sum(d[1] for d in dropouts), 0),
             "per_client_count": [d[0] for d in dropouts],
+            "lengths_ms": sorted(round(x) for d in dropouts for x in d[2])[-12:],
+        },
+        "startup_gaps_ms": [[round(x * 1000) for x in g] for g in startup],
+        "output_stalls": {  # no output at all: this machine starved snapclient or the reader, not the link
+            "count": sum(len(p.detector.stalls) for p in players),
+            "total_ms": round(sum(length for p in players for _, length in p.detector.stalls) * 1000),
         },
         "client": {
             "cpu_pct_of_core": [round(100 * p.cpu_s / p.wall_s, 2) for p in players],
@@ -144,9 +158,20 @@ def _gaps(p: Client) -> list[tuple[float, float]]:
     return p.detector.gaps if p.paced else p.underruns
 
 
-def _dropouts(p: Client, bh_start: float | None, bh_end: float | None) -> tuple[int, float]:
-    start = (p.detector.first_audio or p.started) + WARMUP_S
-    count, total = 0, 0.0
+def _steady_from(p: Client) -> float:
+    """Return when a client's start-up ends: STARTUP_S after its first audio."""
+    return (p.detector.first_audio or p.started) + STARTUP_S
+
+
+def _steady(p: Client, written: dict[int, float]) -> dict[int, float]:
+    """Return {burst: latency} for the bursts a client heard whole after its start-up."""
+    heard = match(whole(p.detector.onsets, _gaps(p) + p.detector.stalls), written)
+    return {k: lat for k, lat in heard.items() if written[k] + lat >= _steady_from(p)}
+
+
+def _dropouts(p: Client, bh_start: float | None, bh_end: float | None) -> tuple[int, float, list[float]]:
+    start = _steady_from(p)
+    count, total, lengths = 0, 0.0, []
     for t, length in _gaps(p):
         if t < start or length < 0.01:
             continue
@@ -154,7 +179,8 @@ def _dropouts(p: Client, bh_start: float | None, bh_end: float | None) -> tuple[
             continue  # the blackhole's own gap is reported under recovery
         count += 1
         total += length * 1000
-    return count, total
+        lengths.append(length * 1000)
+    return count, total, lengths
 
 
 def _recovery(
@@ -183,15 +209,23 @@ def _recovery(
 
 
 def fanout_run(
-    engine: str, sizes: list[int], *, ramp_max_s: float, window_s: float, per_process: int = 500
+    engine: str,
+    sizes: list[int],
+    *,
+    ramp_max_s: float,
+    window_s: float,
+    per_process: int = 500,
+    codec: str = "flac",
+    noise_dbfs: float | None = None,
 ) -> dict[str, Any]:
     """Return the server's CPU and bytes/s per listener count, and whether all listeners kept receiving."""
     with ExitStack() as stack:
         if engine == "snapcast":
-            snap = Snapserver(700).start()
+            snap = Snapserver(700, codec=codec).start()
             stack.callback(snap.close)
             server: Snapserver | Icecast = snap
-            source = Source(tcp_sink(snap.source_ports[0]))
+            sink = snap.feed(tcp_sink(snap.source_ports[0]))
+            source = Source(noisy(sink, noise_dbfs) if noise_dbfs is not None else sink)
         else:
             server = Icecast().start()
             stack.callback(server.close)

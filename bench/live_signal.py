@@ -22,7 +22,7 @@ LOUD = int(0.4 * 32767)  # above the carrier, below any burst, even after MP3
 QUIET = 300  # a 10 ms window whose peak stays below this is silence (the carrier peaks at ~3,300)
 GAP_WINDOW = RATE // 100
 RELEASE = RATE * 20 // 1000  # a burst ends after 20 ms without a loud sample
-JUMP_S = 0.1  # output that resumes this late after the previous block ended is a gap
+JUMP_S = 0.1  # output resuming this late after the previous block ended: the process or reader was starved
 
 
 def source_chunk(n: int) -> tuple[bytes, int | None]:
@@ -41,6 +41,13 @@ def source_chunk(n: int) -> tuple[bytes, int | None]:
     return pcm, (k if start % period == 0 else None)
 
 
+def with_noise(pcm: bytes, dbfs: float, rng: np.random.Generator) -> bytes:
+    """Return pcm with white noise at dbfs (RMS) added: a microphone's noise floor, which flac cannot pack."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    noisy = samples + rng.normal(0.0, 32767 * 10 ** (dbfs / 20), samples.size)
+    return np.clip(noisy, -32768, 32767).astype("<i2").tobytes()
+
+
 def burst_class(duration_s: float) -> int | None:
     """Return k % 4 for a burst heard for duration_s, or None if no class is within 30 ms."""
     for cls, ms in enumerate(BURST_MS):
@@ -54,7 +61,8 @@ class Detector:
     """Find burst onsets and silent gaps in a stream of PCM blocks with known sample times."""
 
     onsets: list[tuple[float, float]] = field(default_factory=list)  # (time, duration s)
-    gaps: list[tuple[float, float]] = field(default_factory=list)  # (start time, length s)
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # silence played: (start time, length s)
+    stalls: list[tuple[float, float]] = field(default_factory=list)  # no output at all: (start, length s)
     first_audio: float | None = None
     _start_t: float | None = None
     _last_loud_t: float = 0.0
@@ -70,8 +78,8 @@ class Detector:
             return
         self._bursts(samples, t0)
         if self._next_t is not None and t0 - self._next_t > JUMP_S:  # nothing came out at all for a while
-            if self.first_audio is not None and self._silent_since is None:
-                self.gaps.append((self._next_t, t0 - self._next_t))
+            if self.first_audio is not None:
+                self.stalls.append((self._next_t, t0 - self._next_t))
             self._tail = self._tail[:0]
         self._next_t = t0 + samples.size / RATE
         if self._tail.size == 0:
@@ -120,6 +128,19 @@ class Detector:
                 self._silent_since = None
         elif self.first_audio is not None and self._silent_since is None:
             self._silent_since = t
+
+
+def whole(onsets: list[tuple[float, float]], breaks: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Return the onsets of bursts heard whole: a break (gap, stall) within 30 ms cuts a burst into fragments.
+
+    A fragment's length can fall in another class and match a burst seconds older.
+    """
+    margin = 0.03
+    return [
+        (t, d)
+        for t, d in onsets
+        if not any(s < t + d + margin and s + length > t - margin for s, length in breaks)
+    ]
 
 
 def match(onsets: list[tuple[float, float]], written: dict[int, float]) -> dict[int, float]:
