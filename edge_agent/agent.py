@@ -15,7 +15,7 @@ from importlib import metadata
 
 from edge_agent.alerts import AlertPlayer
 from edge_agent.cache import ClipCache
-from edge_agent.clock import ClockMonitor
+from edge_agent.clock import ClockMonitor, station_probe
 from edge_agent.config import AgentConfig
 from edge_agent.control import VolumeKeeper
 from edge_agent.gpio import Relay, make_relay
@@ -91,7 +91,7 @@ class Agent:
         self.amp = AmpControl(relay, tunables.relay_pre_roll_s, tunables.relay_hold_s)
         mixer = mixer or Mixer(config.mixer_control, config.mixer_card)
         self.volume = VolumeKeeper(mixer, state / "volume.json", default=tunables.default_volume)
-        self.clock = ClockMonitor(ntp_warn_ms=tunables.ntp_warn_ms)
+        self.clock = ClockMonitor(ntp_warn_ms=tunables.ntp_warn_ms, probe=station_probe(config.station_url))
 
         # Playing: the playout reports each start and end to OnAir; the cache keeps what is underway.
         on_air = OnAir(self.marks, self.pending, self.amp)

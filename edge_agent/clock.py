@@ -1,17 +1,23 @@
-"""How far this Pi's clock is off: the NTP daemon's own estimate, else the clip server's HTTP Date.
+"""How far this Pi's clock is off: the NTP daemon's own estimate, else the station's clock over HTTP.
 
 Speakers of a zone start on their own clocks, so a clock that is off makes an echo. NTP (chrony or
-systemd-timesyncd) knows the offset to a millisecond; the HTTP Date header has whole seconds only, so it
-can show a clock that is badly wrong (more than about a second) but never prove one is right.
+systemd-timesyncd) knows the offset to a millisecond. Without it the agent asks the station's `/time`
+(microseconds) a few times, NTP-style: offset = local midpoint of the request - station time, uncertain
+by half the round trip; the best (shortest) sample wins. The HTTP Date header of clip downloads is the last
+resort: it has whole seconds only (and the server refreshes it once a second), so a single reading is
+anywhere within about ±1 s — an agent on the station's own machine showed +562 ms from it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
 import subprocess
 import threading
+import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -22,19 +28,66 @@ log = logging.getLogger(__name__)
 
 NTP_WARN_MS = 50.0  # two speakers 50 ms apart already sound like a slap-back echo
 HTTP_WARN_MS = 1000.0
+PROBE_SAMPLES = 5
+PROBE_EVERY_S = 300.0  # ask the station again after this long (each heartbeat reuses the last answer)
+PROBE_TIMEOUT_S = 2.0  # the heartbeat waits for the probe: a station out of reach must not hold it long
 _TIMESYNC_OFFSET = re.compile(r"^\s*Offset:\s*([+-]?[\d.]+)\s*(us|µs|ms|s)\s*$", re.MULTILINE)
 _UNIT_MS = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0}
 
 Runner = Callable[[list[str]], str | None]
+Sample = tuple[float, float]  # (offset_ms, uncertainty_ms)
+Probe = Callable[[], Sample | None]
 
 
 @dataclass(frozen=True)
 class ClockReading:
-    """The best offset estimate (local minus reference, ms), where it came from, and NTP's sync state."""
+    """The best offset estimate (local minus reference, ms), where it came from, and NTP's sync state.
+
+    uncertainty_ms bounds the offset of an estimate made over HTTP (None: the NTP daemon's own).
+    """
 
     offset_ms: float | None = None
     source: ClockSource = ""
     ntp_synced: bool | None = None
+    uncertainty_ms: float | None = None
+
+
+def time_sample(station_now: float, sent_at: float, received_at: float) -> Sample:
+    """Return (offset_ms, uncertainty_ms) from one exchange with the station's /time.
+
+    The station read its clock at some instant between our send and receive: taking the midpoint is wrong
+    by at most half the round trip.
+    """
+    return ((sent_at + received_at) / 2 - station_now) * 1000, (received_at - sent_at) / 2 * 1000
+
+
+def best_sample(samples: list[Sample]) -> Sample | None:
+    """Return the sample with the shortest round trip (the least delayed by queues), None if none."""
+    return min(samples, key=lambda s: s[1]) if samples else None
+
+
+def station_probe(station_url: str, samples: int = PROBE_SAMPLES) -> Probe:
+    """Return a probe that measures the offset against the station's /time, best of `samples`."""
+    url = f"{station_url.rstrip('/')}/time"
+    opener = urllib.request.build_opener()
+
+    def probe() -> Sample | None:
+        found: list[Sample] = []
+        for _ in range(samples):
+            request = urllib.request.Request(url, headers={"User-Agent": "loa-edge-agent"})  # noqa: S310
+            try:
+                sent_at = time.time()
+                with opener.open(request, timeout=PROBE_TIMEOUT_S) as response:
+                    body = response.read(256)
+                received_at = time.time()
+                now = json.loads(body)["now"]
+            except (OSError, ValueError, KeyError, TypeError):
+                break  # an older station without /time, or no link: the Date header remains
+            if isinstance(now, int | float):
+                found.append(time_sample(float(now), sent_at, received_at))
+        return best_sample(found)
+
+    return probe
 
 
 def http_date_offset(date_header: str, sent_at: float, received_at: float) -> tuple[float, float] | None:
@@ -90,11 +143,19 @@ def run_tool(command: list[str]) -> str | None:
 class ClockMonitor:
     """Keep the latest HTTP Date estimate; ask the NTP daemon when a heartbeat wants a reading."""
 
-    def __init__(self, run: Runner = run_tool, ntp_warn_ms: float = NTP_WARN_MS) -> None:
+    def __init__(
+        self,
+        run: Runner = run_tool,
+        ntp_warn_ms: float = NTP_WARN_MS,
+        probe: Probe | None = None,
+        probe_every_s: float = PROBE_EVERY_S,
+    ) -> None:
         self._run = run
         self.ntp_warn_ms = ntp_warn_ms  # the station may change it (config command)
+        self._probe, self._probe_every_s = probe, probe_every_s
         self._lock = threading.Lock()
-        self._http: tuple[float, float] | None = None
+        self._http: Sample | None = None
+        self._station: tuple[float, Sample | None] | None = None  # (monotonic time of the probe, its answer)
         self._warned: set[str] = set()  # each problem is logged when it starts, not every heartbeat
 
     def note_http_date(self, date_header: str, sent_at: float, received_at: float) -> None:
@@ -126,9 +187,33 @@ class ClockMonitor:
         timesync = parse_timesync_status(status) if status else None
         if timesync is not None:
             return self._checked(ClockReading(timesync, "ntp", synced))
+        station = self._station_sample()
         with self._lock:
-            http = self._http
-        return ClockReading(round(http[0], 1), "http", synced) if http else ClockReading(ntp_synced=synced)
+            http = station or self._http
+        if http is None:
+            return ClockReading(ntp_synced=synced)
+        return ClockReading(round(http[0], 1), "http", synced, round(http[1], 1))
+
+    def _station_sample(self) -> Sample | None:
+        """Return the station /time estimate, probing again when the last one is old (or failed)."""
+        if self._probe is None:
+            return None
+        now = time.monotonic()
+        if self._station is not None and now - self._station[0] < self._probe_every_s:
+            return self._station[1]  # a failed probe, too, waits its turn: no stall at every heartbeat
+        sample = self._probe()
+        self._station = (now, sample)
+        if sample is None:
+            return None
+        offset, uncertainty = sample
+        certainly_off = abs(offset) - uncertainty > self.ntp_warn_ms
+        if self._changed("station", certainly_off):
+            log.warning(
+                "clock is %+.0f ms (±%.0f ms) off the station's; speakers may echo", offset, uncertainty
+            )
+        elif self._cleared("station", certainly_off):
+            log.info("clock is back within %.0f ms of the station's: %+.1f ms", self.ntp_warn_ms, offset)
+        return sample
 
     def _checked(self, reading: ClockReading) -> ClockReading:
         off = reading.offset_ms is not None and abs(reading.offset_ms) > self.ntp_warn_ms

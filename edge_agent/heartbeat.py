@@ -61,6 +61,7 @@ def collect(
         cache_bytes=health.directory_bytes(cache_dir),
         clock_offset_ms=None if reading.offset_ms is None else round(reading.offset_ms, 3),
         clock_source=reading.source,
+        clock_uncertainty_ms=reading.uncertainty_ms,
         ntp_synced=reading.ntp_synced,
         link=health.link_info(paths.route, paths.net, paths.wireless),
         version=version,

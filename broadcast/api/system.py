@@ -1,8 +1,9 @@
-"""Health, Prometheus metrics and the clip files agents fetch."""
+"""Health, Prometheus metrics, the station's clock and the clip files agents fetch."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -27,6 +28,16 @@ def healthz(station: StationDep) -> JSONResponse:
     }
     healthy = all(checks.values())
     return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, 200 if healthy else 503)
+
+
+@router.get("/time")
+async def station_time() -> JSONResponse:
+    """Return the station's clock in unix seconds with microseconds: agents without NTP measure their offset
+    against it NTP-style (the HTTP Date header has whole seconds only). No login: it tells nothing secret.
+
+    A coroutine, so it answers on the event loop without a thread hand-off that would add to the delay.
+    """
+    return JSONResponse({"now": time.time()}, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

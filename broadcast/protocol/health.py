@@ -27,7 +27,9 @@ class Heartbeat:
     """Periodic health report on the device's event topic (QoS 0: a stale one is worth nothing).
 
     clock_offset_ms is local clock minus reference clock (positive: the Pi is ahead); clock_source says
-    whether it came from the NTP daemon (sub-millisecond) or the clip server's HTTP Date (about ±1 s).
+    whether it came from the NTP daemon (sub-millisecond) or the station over HTTP: its /time (uncertain by
+    half a round trip) or, failing that, the HTTP Date (about ±1 s). clock_uncertainty_ms bounds an HTTP
+    estimate (None: an NTP reading, or an agent older than the field).
     """
 
     device_id: str
@@ -47,6 +49,7 @@ class Heartbeat:
     # The settings the station set by config command and the agent applies ({}: none); None: an agent
     # older than config commands.
     settings: dict[str, SettingValue] | None = None
+    clock_uncertainty_ms: float | None = None
     type: Literal["heartbeat"] = "heartbeat"
 
 
@@ -88,6 +91,7 @@ def parse_heartbeat(body: dict[str, Any], device_id: str) -> Heartbeat:
         volume=volume,
         now_playing=now_playing,
         settings=_settings(body.get("settings")),
+        clock_uncertainty_ms=_optional_number(body, "clock_uncertainty_ms"),
     )
 
 
