@@ -155,6 +155,7 @@ class CapExport:
     expires: datetime
     references: tuple[str, ...] = ()
     event: str = "Cảnh báo khẩn cấp"
+    test: bool = False  # a drill: CAP status "Exercise", never "Actual"
 
 
 def to_cap(alert: CapExport) -> bytes:
@@ -164,7 +165,7 @@ def to_cap(alert: CapExport) -> bytes:
         ("identifier", alert.identifier),
         ("sender", alert.sender),
         ("sent", alert.sent.isoformat(timespec="seconds")),
-        ("status", "Actual"),
+        ("status", "Exercise" if alert.test else "Actual"),
         ("msgType", alert.msg_type),
         ("scope", "Public"),
     ):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcast import metrics, protocol
+from broadcast.alerts import lifecycle
 from broadcast.alerts.speech import send_speech
 from broadcast.alerts.workflow import AlertDeps
 from broadcast.people import tenancy
@@ -102,7 +103,7 @@ def resume_speech(deps: AlertDeps, now: datetime) -> list[int]:
     stale = now - timedelta(seconds=SPEECH_STALE_S)
     with deps.push.db.session() as session:
         pending = session.execute(
-            select(Alert.id, Alert.text).where(
+            select(Alert.id, Alert.text, Alert.test).where(
                 Alert.speech_status == "pending",
                 Alert.status.in_(("awaiting_confirmation", "sent")),
                 Alert.expires_at > now,
@@ -110,12 +111,12 @@ def resume_speech(deps: AlertDeps, now: datetime) -> list[int]:
             )
         ).all()
     resumed = []
-    for alert_id, text in pending:
+    for alert_id, text, test in pending:
         if not deps.speech.busy(alert_id):
             log.warning(
                 "alert %s: speech still pending after %.0f s; synthesising it again", alert_id, SPEECH_STALE_S
             )
-            deps.speech.submit(deps, alert_id, text)
+            deps.speech.submit(deps, alert_id, lifecycle.spoken_source(text, test))
             resumed.append(alert_id)
     return resumed
 

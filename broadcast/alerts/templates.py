@@ -28,6 +28,7 @@ PHRASES = {
     "huy": "Thông báo huỷ cảnh báo. Cảnh báo vừa phát đã được huỷ bỏ. Bà con tiếp tục sinh hoạt bình thường.",
 }
 SIREN_RATE = 22050
+SIREN, TEST_TONE = "siren", "test-tone"  # the preambles: a real alert's siren, a drill's short beeps
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,16 @@ def siren(seconds: float = 4.0, rate: int = SIREN_RATE) -> PcmAudio:
         t = n / rate
         frequency = 650.0 if int(t * 2) % 2 == 0 else 950.0
         samples.append(int(0.6 * 32767 * math.sin(2 * math.pi * frequency * t)))
+    return PcmAudio(samples=samples.tobytes(), sample_rate=rate)
+
+
+def drill_tone(rate: int = SIREN_RATE) -> PcmAudio:
+    """Return a drill's preamble: three short 1 kHz beeps (1.2 s), plainly not the siren."""
+    samples = array.array("h")
+    for n in range(int(1.2 * rate)):
+        t = n / rate
+        on = (t % 0.4) < 0.25
+        samples.append(int(0.5 * 32767 * math.sin(2 * math.pi * 1000.0 * t)) if on else 0)
     return PcmAudio(samples=samples.tobytes(), sample_rate=rate)
 
 
@@ -64,10 +75,13 @@ def ensure_templates(
     Everything is read aloud first, with no transaction open; the clips are then stored in one.
     """
     options = replace(render_options(speech), with_chime=False)
+    bitrate = options.bitrate
+    # The drill's beeps stand alone (no chime before them): short, and unlike anything else heard.
     encoded = {
-        "siren": render_clip(
-            siren(), ffmpeg=options.ffmpeg, target_lufs=options.target_lufs, bitrate=options.bitrate
+        name: render_clip(
+            pcm, ffmpeg=options.ffmpeg, target_lufs=options.target_lufs, bitrate=bitrate, with_chime=chime
         )
+        for name, pcm, chime in ((SIREN, siren(), True), (TEST_TONE, drill_tone(), False))
     }
     for name, text in PHRASES.items():
         encoded[name] = render_bulletin(text, options).clip

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcast import domain, protocol
+from broadcast.alerts import lifecycle, sending
 from broadcast.alerts import rules as alert_rules
-from broadcast.alerts import sending
 from broadcast.alerts.speech import SpeechWorker, clip_ref
-from broadcast.alerts.templates import Template
+from broadcast.alerts.templates import SIREN, TEST_TONE, Template
 from broadcast.bulletins.workflow import get_bulletin
 from broadcast.clipstore.rendering import render_bulletin, render_options
 from broadcast.clipstore.store import ClipStorage
@@ -44,6 +44,7 @@ class AlertRequest:
     valid_minutes: float = 30.0
     source: str = "web"
     cap_identifier: str = ""
+    test: bool = False  # a drill: a test tone instead of the siren, "Đây là bản tin thử nghiệm." first
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class AlertDeps:
     speech: SpeechWorker | None = None  # None: speech is synthesised inside the request (no worker)
 
 
+def preamble_of(templates: dict[str, Template], test: bool) -> Template | None:
+    """Return what sounds before each repeat: the siren, or the short test tone of a drill."""
+    return templates.get(TEST_TONE if test else SIREN)
+
+
 def _needs_confirmation(user: Principal, policy: AlertSettings) -> bool:
     return policy.alert_two_person or not domain.can_approve(user.role)
 
@@ -67,6 +73,8 @@ def _clip_for(
 ) -> tuple[Clip | None, str, str]:
     """Return the speech clip (None: synthesised after the siren went out), the text and the spoken text."""
     if request.bulletin_id is not None:
+        if request.test:
+            raise domain.Invalid("Báo động thử dùng nội dung gõ vào, không dùng bản tin có sẵn.")
         bulletin = get_bulletin(session, request.bulletin_id, user)
         if not domain.can_air(bulletin.status):
             raise domain.Conflict("Bản tin này chưa được duyệt nên không dùng làm cảnh báo được.")
@@ -75,12 +83,13 @@ def _clip_for(
         return clip, bulletin.text, bulletin.spoken_text
     text = domain.clean_text(request.text or "", field="Nội dung cảnh báo", max_chars=MAX_ALERT_CHARS)
     options = replace(render_options(deps.voice), with_chime=False)
-    spoken = normalize_text(text, options.extra)  # cheap: a text with nothing to read is refused now
-    if not spoken:
+    if not normalize_text(text, options.extra):  # cheap: a text with nothing to read is refused now
         raise TtsError("Cảnh báo không có nội dung đọc được.")
-    if deps.speech is not None and "siren" in deps.templates:
+    heard = lifecycle.spoken_source(text, request.test)  # a drill says it is one before the text
+    spoken = normalize_text(heard, options.extra)
+    if deps.speech is not None and preamble_of(deps.templates, request.test) is not None:
         return None, text, spoken
-    rendered = render_bulletin(text, options)
+    rendered = render_bulletin(heard, options)
     sha = deps.clips.put(rendered.clip.data)
     clip = session.get(Clip, sha)
     if clip is None:
@@ -125,18 +134,21 @@ def raise_alert(
         created_by=user.name,
         commune_id=commune,
         expires_at=datetime.now(UTC) + timedelta(minutes=request.valid_minutes),
+        test=request.test,
     )
     session.add(alert)
     session.flush()
+    drill = {"test": True} if request.test else {}
     audit.record(
-        session, user.name, "alert.raise", f"alert:{alert.id}", address, zones=zones, source=request.source
-    )
+        session, user.name, "alert.raise", f"alert:{alert.id}", address, zones=zones, source=request.source,
+        **drill,
+    )  # fmt: skip
     if not _needs_confirmation(user, deps.policy):
         _send(session, deps, alert)  # the siren leaves before any synthesis starts
     else:
         session.commit()  # the speech worker must find the alert
     if clip is None and deps.speech is not None:
-        deps.speech.submit(deps, alert.id, text)
+        deps.speech.submit(deps, alert.id, lifecycle.spoken_source(text, request.test))
     return alert
 
 
@@ -162,7 +174,7 @@ def confirm_alert(session: Session, deps: AlertDeps, user: Principal, alert_id: 
 
 def _send(session: Session, deps: AlertDeps, alert: Alert) -> None:
     """Publish the alert: with its speech when that is ready, else the siren now and the speech later."""
-    siren = deps.templates.get("siren")
+    siren = preamble_of(deps.templates, alert.test)  # a drill: the test tone
     clip = session.get(Clip, alert.clip_sha256) if alert.clip_sha256 else None
     follows = clip is None and alert.speech_status == "pending"
     if clip is not None:
@@ -171,7 +183,7 @@ def _send(session: Session, deps: AlertDeps, alert: Alert) -> None:
     elif siren is not None:  # pending: speech follows; failed: the siren is all there is to play
         message = siren.clip
     else:
-        raise domain.Conflict("Chưa có tiếng còi báo động trên trạm; không phát được cảnh báo.")
+        raise domain.Conflict("Chưa có tiếng còi (hoặc tiếng bíp thử) trên trạm; không phát được cảnh báo.")
     inline = deps.clips.read(clip.sha256) if clip is not None and clip.size <= MAX_INLINE_AUDIO else None
     command = protocol.AlertCommand(
         **sending.envelope(session, alert),
@@ -181,7 +193,7 @@ def _send(session: Session, deps: AlertDeps, alert: Alert) -> None:
         interval_s=alert.interval_s,
         preamble=siren.clip if siren else None,
         audio_b64=base64.b64encode(inline).decode() if inline else None,
-        title="Cảnh báo khẩn cấp",
+        title=lifecycle.TEST_TITLE if alert.test else lifecycle.ALERT_TITLE,
         speech_follows=follows,
     )
     row = commands.store_signed(

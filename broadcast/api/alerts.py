@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from broadcast import alerts, domain
 from broadcast.alerts import delivery as alert_delivery
+from broadcast.alerts import views as alert_views
 from broadcast.alerts.cap import CapError, CapExport, CapMessage, parse_cap, to_cap
 from broadcast.http.deps import AddressDep, AlertUserDep, StationDep, UserDep
 from broadcast.people import tenancy
@@ -32,6 +33,9 @@ class AlertIn(BaseModel):
     repeat: int = Field(3, ge=1, le=10)
     interval: float = Field(10.0, ge=0, le=600, description="Giây giữa hai lần lặp")
     valid_minutes: float = Field(30.0, ge=1, le=1440)
+    test: bool = Field(
+        False, description="Báo động thử: tiếng bíp thử thay còi, đọc «Đây là bản tin thử nghiệm.» trước"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> AlertIn:
@@ -65,12 +69,16 @@ class AlertOut(BaseModel):
     received: list[str]
     played: list[str]
     silent: list[str]
+    test: bool = False  # a drill ("báo động thử")
+    state: str = ""  # awaiting_confirmation | on_air | finished | cancelled | expired
+    state_label: str = ""  # the state in Vietnamese, as the alert page shows it
 
 
 def _out(station: StationDep, user: Principal, alert_id: int) -> AlertOut:
     with station.db.session() as session:
         alert = alerts.get_alert(session, alert_id, user)
         seen = alert_delivery.delivery(session, alert, user)
+        state = alert_views.state_of(session, alert)
         return AlertOut(
             id=alert.id,
             status=alert.status,
@@ -91,6 +99,9 @@ def _out(station: StationDep, user: Principal, alert_id: int) -> AlertOut:
             received=seen.received,
             played=seen.played,
             silent=seen.silent,
+            test=alert.test,
+            state=state.phase,
+            state_label=state.label,
         )
 
 
@@ -104,7 +115,14 @@ async def raise_alert(
 
 def _raise(body: AlertIn, station: StationDep, user: Principal, address: str) -> AlertOut:
     request = alerts.AlertRequest(
-        body.text, body.bulletin_id, body.zones, body.repeat, body.interval, body.valid_minutes, source="api"
+        body.text,
+        body.bulletin_id,
+        body.zones,
+        body.repeat,
+        body.interval,
+        body.valid_minutes,
+        source="api",
+        test=body.test,
     )
     with station.db.session() as session:
         alert = alerts.raise_alert(session, station.alert_deps(), user, request, address)
@@ -232,6 +250,7 @@ def export_cap(alert_id: int, station: StationDep, user: UserDep) -> Response:
                 text=alert.text,
                 zones=tuple(alert.zones),
                 expires=alert.expires_at,
+                test=alert.test,
             )
         )
     return Response(document, media_type="application/cap+xml")

@@ -14,6 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcast import alerts, domain
 from broadcast.alerts import delivery as alert_delivery
+from broadcast.alerts import lifecycle
+from broadcast.alerts import views as alert_views
 from broadcast.alerts.templates import PHRASES
 from broadcast.http.deps import AddressDep, LaneOptionalUserDep, StationDep
 from broadcast.people import tenancy
@@ -45,9 +47,11 @@ def _emergency(request: Request, station: StationDep, user: Principal, **extra: 
         recent = alerts.list_alerts(session, user, limit=10)
         for alert in recent:
             alerts.get_alert(session, alert.id)  # marks expired ones
+        states = alert_views.states_of(session, recent)
     return page(
-        request, station, user, "emergency.html", zones=zones, recent=recent, phrases=PHRASES,
-        two_person=station.settings.alert_two_person, form=extra.pop("form", {}), **extra,
+        request, station, user, "emergency.html", zones=zones, recent=recent, states=states, phrases=PHRASES,
+        two_person=station.settings.alert_two_person, form=extra.pop("form", {}), short=lifecycle.short_text,
+        **extra,
     )  # fmt: skip
 
 
@@ -67,36 +71,48 @@ async def emergency_send(
     zones: Annotated[list[str] | None, Form()] = None,
     repeat: Annotated[int, Form()] = 3,
     confirm: Annotated[str, Form()] = "",
+    all_zones: Annotated[str, Form()] = "",
+    test: Annotated[str, Form()] = "",
 ) -> Response:
     """First post shows what will happen; only the second (confirm=yes) sends: no one-click alerts."""
-    typed = _Typed(text, zones, repeat, confirm == "yes")
+    typed = _Typed(text, zones or [], repeat, confirm == "yes", all_zones == "yes", test == "yes")
     return await station.lanes.alerts.run(lambda: _send(request, station, user, address, typed))
 
 
 @dataclass(frozen=True)
 class _Typed:
     text: str
-    zones: list[str] | None
+    zones: list[str]
     repeat: int
     confirm: bool
+    every_zone: bool  # "Mọi vùng" ticked: an explicit choice, never what an empty selection means
+    test: bool  # "Báo động thử": a drill
 
 
 def _send(request: Request, station: StationDep, user: Principal, address: str, typed: _Typed) -> Response:
     text, zones, repeat = typed.text, typed.zones, typed.repeat
-    form = {"text": text, "zones": zones or [], "repeat": repeat}
+    form = {"text": text, "zones": zones, "repeat": repeat, "all_zones": typed.every_zone, "test": typed.test}
+    refusal = _refusal(typed)
+    if refusal:
+        return _emergency(request, station, user, error=refusal, form=form, code=422)
     if not typed.confirm:
-        if not text.strip():
-            return _emergency(
-                request, station, user, error="Hãy nhập nội dung cảnh báo.", form=form, code=422
-            )
         return _emergency(request, station, user, form=form, confirming=True)
-    chosen = zones or None  # nothing ticked: every zone
-    alert_request = alerts.AlertRequest(text=text, zones=chosen, repeat=repeat, source="web")
+    chosen = None if typed.every_zone else zones  # None: every zone of the officer's
+    alert_request = alerts.AlertRequest(text=text, zones=chosen, repeat=repeat, source="web", test=typed.test)
     again = partial(_emergency, request, station, user, form=form)
     with shown_again(again, SPEECH), station.db.session() as session:
         alert = alerts.raise_alert(session, station.alert_deps(), user, alert_request, address)
         alert_id = alert.id
     return RedirectResponse(f"/emergency/{alert_id}", status_code=303)
+
+
+def _refusal(typed: _Typed) -> str:
+    """Return why the form cannot go on ("" if it can): no text, or no zone chosen."""
+    if not typed.text.strip():
+        return "Hãy nhập nội dung cảnh báo."
+    if not typed.zones and not typed.every_zone:
+        return "Hãy chọn ít nhất một vùng phát, hoặc chọn «Mọi vùng»."
+    return ""
 
 
 @router.get("/emergency/{alert_id}", response_class=HTMLResponse)
@@ -108,7 +124,10 @@ def _status(request: Request, alert_id: int, station: StationDep, user: Principa
     with station.db.session() as session:
         alert = alerts.get_alert(session, alert_id, user)
         seen = alert_delivery.delivery(session, alert, user)
-    return page(request, station, user, "alert.html", alert=alert, seen=seen)
+        state = alert_views.state_of(session, alert)
+    return page(
+        request, station, user, "alert.html", alert=alert, seen=seen, state=state, short=lifecycle.short_text
+    )
 
 
 @router.post("/emergency/{alert_id}/{action}", response_class=HTMLResponse)

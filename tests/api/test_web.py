@@ -178,15 +178,18 @@ def test_security_headers(api: Api) -> None:
 def test_emergency_page_needs_a_deliberate_second_step(api: Api) -> None:
     token = _login(api.client, "chutich", "mat-khau-duyet-tin")
     assert "CẢNH BÁO KHẨN CẤP" in api.client.get("/bulletins").text  # reachable from every page
-    first = api.client.post("/emergency", data={"csrf_token": token, "text": "Cháy chợ xã!", "repeat": 2})
+    nowhere = api.client.post("/emergency", data={"csrf_token": token, "text": "Cháy chợ xã!", "repeat": 2})
+    assert nowhere.status_code == 422 and "«Mọi vùng»" in nowhere.text  # no zone ticked is not "every zone"
+    typed = {"csrf_token": token, "text": "Cháy chợ xã!", "repeat": 2, "all_zones": "yes"}
+    first = api.client.post("/emergency", data=typed)
     assert first.status_code == 200
     assert "Xác nhận phát cảnh báo" in first.text
-    assert "TẤT CẢ các cụm loa" in first.text
+    assert "MỌI VÙNG" in first.text
     with api.station.db.session() as session:
         assert session.query(Alert).count() == 0  # nothing sent by the first click
     sent = api.client.post(
         "/emergency",
-        data={"csrf_token": token, "text": "Cháy chợ xã!", "repeat": 2, "confirm": "yes"},
+        data={**typed, "confirm": "yes"},
         follow_redirects=False,
     )
     assert sent.status_code == 303

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
-from tests.browser.harness import LIVE_DEVICE, LIVE_ZONE, BrowserStation
+from broadcast.storage.models import Alert
+from tests.browser.harness import APPROVER, LIVE_DEVICE, LIVE_ZONE, SPARE_ZONE, BrowserStation
 from tests.browser.ui import Browsing, path_is
+from tests.support.station import wait_until
 
 ALERT = "Bão số 3 đổ bộ lúc 14h. Đề nghị bà con chằng chống nhà cửa, không ra khơi."
 
@@ -55,3 +61,48 @@ def test_emergency_needs_a_second_click_and_going_back_sends_nothing(
     browsing.screenshot(approver, "emergency-sent")
     approver.get_by_role("button", name=re.compile("HUỶ CẢNH BÁO")).click()
     expect(approver.get_by_role("heading", level=1)).to_contain_text("ĐÃ HUỶ")
+
+
+def _age_alert(station: BrowserStation, alert_id: int, minutes: float) -> None:
+    """Move an alert's sending back in the station's own database (as if it had played long ago)."""
+    process = station.process
+    url = process.database_url or f"sqlite:///{(process.data_dir / 'broadcast.db').resolve()}"
+    engine = create_engine(url, poolclass=NullPool)
+    with Session(engine) as session, session.begin():
+        alert = session.get(Alert, alert_id)
+        assert alert is not None and alert.sent_at is not None
+        alert.sent_at = alert.sent_at - timedelta(minutes=minutes)
+    engine.dispose()
+
+
+def test_a_finished_drill_says_it_is_over_and_stops_polling(
+    approver: Page, browsing: Browsing, station: BrowserStation
+) -> None:
+    body = {"text": "Diễn tập: thử loa cuối tuần.", "zones": [SPARE_ZONE], "repeat": 1, "test": True}
+    status, alert = station.api("POST", "/api/alerts", APPROVER, body)
+    assert status == 201 and alert["test"], alert
+    path = f"/emergency/{alert['id']}"
+
+    def speech_done() -> bool:
+        return bool(
+            station.api("GET", f"/api/alerts/{alert['id']}", APPROVER)[1]["speech_status"] != "pending"
+        )
+
+    assert wait_until(speech_done, timeout=30), "the drill's speech never finished"
+    approver.goto(path)
+    heading = approver.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("Báo động thử")
+    expect(heading).to_contain_text("ĐANG PHÁT")
+    expect(approver.locator("#alert-refresh")).to_have_count(1)  # on the air: the page follows it
+
+    _age_alert(station, alert["id"], minutes=5)  # every repeat has played by now
+    approver.goto(path)
+    expect(heading).to_contain_text("ĐÃ PHÁT XONG")
+    expect(approver.locator("#alert-over")).to_contain_text("đã kết thúc")
+    expect(approver.locator("#alert-refresh")).to_have_count(0)  # no more reloading every 3 s
+    expect(approver.get_by_role("button", name=re.compile("HUỶ CẢNH BÁO"))).to_have_count(0)
+    browsing.screenshot(approver, "alert-finished")
+    approver.goto("/emergency")
+    recent = approver.locator("#recent-alerts li", has_text=f"Số {alert['id']}")
+    expect(recent).to_contain_text("[Báo động thử]")
+    expect(recent).to_contain_text("Đã phát xong")
