@@ -103,8 +103,13 @@ class LiveService:
             first = live_commands.start_command(
                 session, self.deps.signing_key(), row.id, 0, chosen, self.deps.address, row.title
             )
+            try:  # before the commit: a session that cannot be recorded is never opened
+                recording = Recording(self.deps.recordings, row.id, self.deps.ffmpeg_bin)
+            except Exception as exc:
+                session.rollback()
+                log.exception("live: cannot record a session")
+                raise LiveRefused(f"Không ghi âm được buổi phát (ffmpeg): {exc}", 409) from exc
             session.commit()
-            recording = Recording(self.deps.recordings, row.id, self.deps.ffmpeg_bin)
             on_air = OnAir(
                 row.id,
                 channel,
