@@ -79,3 +79,9 @@ def home(request: Request, station: StationDep, user: OptionalUserDep) -> Respon
     if user is None:
         return RedirectResponse("/login", status_code=303)
     return page(request, station, user, "home.html", **_desk(station, user), view=home_view)
+
+
+@router.get("/favicon.ico")
+def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico on their own (a page's <link rel=icon> names the SVG)."""
+    return RedirectResponse("/static/favicon.svg", status_code=308)

@@ -28,6 +28,7 @@ class Account:
 
 EDITOR = Account("canbo", "mat-khau-bien-tap", "editor")
 APPROVER = Account("chutich", "mat-khau-duyet-tin", "approver")
+ADMIN = Account("quantri", "so-tay-cua-dai-xa", "admin")
 # loa-1 runs for the whole package (plays, CSV); loa-2 is started and stopped by the devices test.
 LIVE_DEVICE, LIVE_ZONE = "loa-1", "thon-1"
 SPARE_DEVICE, SPARE_ZONE = "loa-2", "thon-2"
@@ -134,13 +135,13 @@ def _enrol(station: StationProcess, root: Path, device_id: str, zone: str) -> Ag
 
 @contextmanager
 def browser_station(root: Path) -> Iterator[BrowserStation]:
-    """Start a station with an editor, an approver and a live agent; stop everything on exit."""
+    """Start a station with an editor, an approver, an admin and a live agent; stop everything on exit."""
     root.mkdir(parents=True, exist_ok=True)
     quiet, quiet_start = quiet_hours_away(local_now())
     process = StationProcess(root / "station", extra_env={"BROADCAST_QUIET_HOURS": quiet})
     process.data_dir.mkdir()
     tokens = {}
-    for account in (EDITOR, APPROVER):
+    for account in (EDITOR, APPROVER, ADMIN):
         role = ("--role", account.role)
         _cli(process, "user", "add", account.name, *role, "--password-stdin", stdin=f"{account.password}\n")
         tokens[account.name] = _cli(process, "token", "create", account.name).strip()
