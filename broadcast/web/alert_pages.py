@@ -115,6 +115,12 @@ def _refusal(typed: _Typed) -> str:
     return ""
 
 
+@router.get("/alerts/{alert_id}", include_in_schema=False)
+async def alert_short_link(alert_id: int) -> Response:
+    """Send /alerts/{id} (how lists link an alert) to the alert's page."""
+    return RedirectResponse(f"/emergency/{alert_id}", status_code=307)
+
+
 @router.get("/emergency/{alert_id}", response_class=HTMLResponse)
 async def alert_status(request: Request, alert_id: int, station: StationDep, user: PageUser) -> Response:
     return await station.lanes.alerts.run(lambda: _status(request, alert_id, station, user))

@@ -41,7 +41,7 @@ def test_scheduling_is_said_in_words() -> None:
     assert line == "Đã xếp lịch phát hằng ngày lúc 06:00 cho Thôn 1 (lần phát tới: 06:00 Thứ Hai 18/05/2026)"
 
 
-def test_a_draft_waits_for_its_author_then_goes_for_approval(api: Api) -> None:
+def test_a_draft_waits_for_its_author_is_sent_later_and_scheduling_confirms(api: Api) -> None:
     saved = api.client.post("/api/bulletins", json={**GOOD, "draft": True}, headers=api.editor)
     assert saved.status_code == 201, saved.text
     draft = saved.json()
@@ -66,8 +66,7 @@ def test_a_draft_waits_for_its_author_then_goes_for_approval(api: Api) -> None:
     history = api.client.get(f"/api/bulletins/{draft['id']}/history", headers=api.editor).json()
     assert [e["summary"] for e in history] == ["Lưu nháp", "Gửi duyệt"]
 
-
-def test_the_form_saves_a_draft_or_sends_it_and_scheduling_confirms(api: Api) -> None:
+    # The web form: two buttons; then scheduling confirms and enters the history.
     editor, csrf = web_client(api, EDITOR)
     form = {"csrf_token": csrf, "title": "Nháp", "text": GOOD["text"], "zones": ["thon-1"]}
     saved = editor.post("/bulletins", data={**form, "action": "draft"}, follow_redirects=False)
@@ -76,6 +75,7 @@ def test_the_form_saves_a_draft_or_sends_it_and_scheduling_confirms(api: Api) ->
     assert "Bản nháp" in page and "Gửi duyệt" in page and "Gửi duyệt lại" not in page
     assert "/clips/" in page  # listen before sending
     draft_id = int(saved.headers["location"].rsplit("/", 1)[1])
+    assert "Gửi duyệt ngay sau khi lưu" in editor.get(f"/bulletins/{draft_id}/edit").text  # editable
     editor.post(f"/bulletins/{draft_id}/submit", data={"csrf_token": csrf}, follow_redirects=False)
     assert "Chờ duyệt" in editor.get(f"/bulletins/{draft_id}").text
 
