@@ -100,7 +100,7 @@ def test_heartbeat_round_trips_and_has_the_documented_shape() -> None:
         "agent_uptime_s": 120.0, "cpu_temp_c": 51.2, "disk_free_bytes": 2_000_000_000,
         "cache_bytes": 12_345_678, "clock_offset_ms": -3.25, "clock_source": "ntp", "ntp_synced": True,
         "link": {"type": "wlan", "signal_dbm": -61.0}, "version": "0.1.0", "volume": 80, "now_playing": "p1",
-        "settings": {"heartbeat_interval_s": 60.0, "log_level": "DEBUG"},
+        "settings": {"heartbeat_interval_s": 60.0, "log_level": "DEBUG"}, "clock_uncertainty_ms": None,
     }  # fmt: skip
     with pytest.raises(protocol.ProtocolError, match="does not match"):
         protocol.parse_agent_message(raw, "loa-2")
