@@ -120,6 +120,18 @@ def recent_refusals(session: Session, device_ids: list[str], since: datetime) ->
     return found
 
 
+def _refusing(device_id: str, zone: str, refused: list[Play]) -> DeviceProblem:
+    times = "1 lệnh" if len(refused) == 1 else f"{len(refused)} lệnh"
+    detail = f"Từ chối {times} trong 24 giờ qua. {refusal_text.describe(refused[0].reason)}"
+    return DeviceProblem(device_id, zone, "refusing", detail, refused[-1].reported_at)
+
+
+def refusing(session: Session, device: Device, zone_name: str, now: datetime) -> DeviceProblem | None:
+    """Return one cluster's "refusing" problem (its own page), or None if it refused nothing lately."""
+    refused = recent_refusals(session, [device.id], now - REFUSALS_WINDOW).get(device.id)
+    return _refusing(device.id, zone_name, refused) if refused else None
+
+
 def device_problems(
     session: Session, viewer: Principal | None, now: datetime | None = None
 ) -> list[DeviceProblem]:
@@ -149,8 +161,6 @@ def device_problems(
                 problems.append(DeviceProblem(device.id, zone, "clock", clock, None))
         refused = refusals.get(device.id)
         if refused:
-            times = "1 lệnh" if len(refused) == 1 else f"{len(refused)} lệnh"
-            detail = f"Từ chối {times} trong 24 giờ qua. {refusal_text.describe(refused[0].reason)}"
-            problems.append(DeviceProblem(device.id, zone, "refusing", detail, refused[-1].reported_at))
+            problems.append(_refusing(device.id, zone, refused))
     order = {d.id: i for i, d in enumerate(devices)}
     return sorted(problems, key=lambda p: (_KIND_ORDER[p.kind], order[p.device_id]))

@@ -65,6 +65,7 @@ class Problem:
     bulletin_id: int | None
     outcome: str
     reason: str
+    command_id: str = ""  # what played: reports.play_rows names it
 
 
 def problems(
@@ -83,7 +84,11 @@ def problems(
         )
         for p in session.scalars(stmt):
             at = p.started_at or p.reported_at
-            found.append(Problem(at, p.device_id, zone_of[p.device_id], p.bulletin_id, p.outcome, p.reason))
+            found.append(
+                Problem(
+                    at, p.device_id, zone_of[p.device_id], p.bulletin_id, p.outcome, p.reason, p.command_id
+                )
+            )
     return sorted(found, key=lambda p: p.at, reverse=True)[:limit]
 
 

@@ -17,7 +17,7 @@ from broadcast.http import paging
 from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
-from broadcast.reports import play_log, uptime
+from broadcast.reports import play_log, play_rows, uptime
 from broadcast.reports import queries as report_data
 from broadcast.storage.models import Device, Zone
 from broadcast.web import svg_map
@@ -56,9 +56,11 @@ def _devices(
         devices = fleet_queries.active_devices(session, user)
         zones = tenancy.visible_zones(session, user)
         window = play_log.PlayFilter(limit=PLAYS_PAGE + 1, offset=(plays_page - 1) * PLAYS_PAGE)
-        plays = play_log.find(session, window, user)
-    start = (page_no - 1) * TABLE_PAGE
-    shown = devices[start : start + TABLE_PAGE]
+        plays = play_rows.rows(session, play_log.find(session, window, user))
+        start = (page_no - 1) * TABLE_PAGE
+        shown = devices[start : start + TABLE_PAGE]
+        known = play_rows.describe_commands(session, _now_playing(shown))
+        on_air = {d.id: play_rows.on_air(known, (d.health or {}).get("now_playing")) for d in shown}
     params = {"page": _number(page_no), "plays_page": _number(plays_page)}
     more = len(devices) > start + TABLE_PAGE
     pages = paging.page_urls("/devices", params, "page", page_no, more)
@@ -76,6 +78,8 @@ def _devices(
         prev_url=pages[0],
         next_url=pages[1],
         zone_names={z.id: z.name for z in zones},
+        on_air=on_air,
+        clocks={d.id: clock_text(d.health or {}) for d in shown},
         map=zone_map(zones, devices),
         plays=plays[:PLAYS_PAGE],
         plays_page=plays_page,
@@ -84,6 +88,27 @@ def _devices(
         can_control=_can_control(user),
         **extra,
     )
+
+
+def _now_playing(devices: list[Device]) -> list[str]:
+    """Return the command ids the devices' last heartbeats say are on the air."""
+    ids = ((d.health or {}).get("now_playing") for d in devices)
+    return [i for i in ids if isinstance(i, str) and i]
+
+
+def clock_text(health: dict[str, Any]) -> str:
+    """Return a cluster's clock offset for the page, with the measurement's uncertainty when it matters."""
+    offset = plausible(health.get("clock_offset_ms"))
+    if offset is None:
+        return "—"
+    uncertainty = plausible(health.get("clock_uncertainty_ms"))
+    if uncertainty is None and health.get("clock_source") == "http":
+        uncertainty = fleet_queries.HTTP_CLOCK_UNCERTAINTY_MS
+    if uncertainty is not None and uncertainty >= 500:
+        return f"không rõ (đo được {offset:+.0f} ms, sai số ±{uncertainty / 1000:.1g} s)"
+    if uncertainty is not None and uncertainty >= 1:
+        return f"{offset:+.0f} ms (±{uncertainty:.0f} ms)"
+    return f"{offset:+.0f} ms"
 
 
 def _number(page_no: int) -> str:
@@ -130,10 +155,18 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
     again = partial(_devices, request, station, user)
     with shown_again(again, domain.NotFound), station.db.session() as session:
         device = tenancy.visible_device(session, user, device_id)
-        plays = play_log.find(session, play_log.PlayFilter(device_id=device_id, limit=50), user)
+        plays = play_rows.rows(
+            session, play_log.find(session, play_log.PlayFilter(device_id=device_id, limit=50), user)
+        )
         (availability,) = report_data.availability(session, [device], since, now, now)
         online_share = report_data.heartbeat_uptime(session, [device], since, now, now)[device.id]
-    health = device.health or {}
+        health = device.health or {}
+        playing = health.get("now_playing")
+        known = play_rows.describe_commands(session, [playing] if isinstance(playing, str) else [])
+        on_air = play_rows.on_air(known, playing)
+        zone = session.get(Zone, device.zone)
+        zone_name = zone.name if zone is not None and zone.name else device.zone
+        refusing = fleet_queries.refusing(session, device, zone_name, now)
     interval = uptime.configured_interval(device.settings) or uptime.HEARTBEAT_INTERVAL_S
     return page(
         request,
@@ -143,13 +176,16 @@ def _device(request: Request, station: StationDep, user: Principal, device_id: s
         device=device,
         health=health,
         plays=plays,
+        on_air=on_air,
+        zone_name=zone_name,
+        refusing=refusing,
         availability=availability,
         uptime=online_share,
         heartbeat_every_s=f"{interval:g}",
         history_days=HISTORY_DAYS,
         flood=device if device.report_flood_since and (device.report_flood_at or now) > since else None,
         shown={
-            "clock_offset_ms": shown_number(health.get("clock_offset_ms"), pattern="%+.0f"),
+            "clock": clock_text(health),
             "cpu_temp_c": shown_number(health.get("cpu_temp_c"), pattern="%.0f"),
             "disk_free_gb": shown_number(health.get("disk_free_bytes"), 1e9),
             "cache_mb": shown_number(health.get("cache_bytes"), 1e6),

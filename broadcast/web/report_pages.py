@@ -14,9 +14,9 @@ from broadcast.fleet import zones
 from broadcast.http.deps import StationDep
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
+from broadcast.reports import play_rows, uptime
 from broadcast.reports import queries as report_data
 from broadcast.reports import tallies as reporting
-from broadcast.reports import uptime
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.storage.models import Device
 from broadcast.web.pages import PageUser, page
@@ -91,6 +91,7 @@ def reports(
         availability = report_data.availability(session, devices, start, end, now)
         online_share = report_data.heartbeat_uptime(session, devices, start, end, now)
         problems = report_data.problems(session, devices, start, end)
+        named = play_rows.describe_commands(session, (p.command_id for p in problems))
         skipped = report_data.skipped_slots(session, user, zone, start, end)
     form = {"since": period.first.isoformat(), "until": period.last.isoformat(), "zone": zone}
     return page(
@@ -106,7 +107,10 @@ def reports(
         heartbeat_every_s=f"{uptime.HEARTBEAT_INTERVAL_S:g}",
         heartbeats_per_hour=uptime.heartbeats_per_hour(),
         device_by_id={d.id: d for d in devices},
-        problems=problems,
+        problems=[
+            (p, named.get(p.command_id, play_rows.UNKNOWN), play_rows.reason_text(p.outcome, p.reason))
+            for p in problems
+        ],
         skipped=skipped,
         **_exports(form, start, end),
         error=error,

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from broadcast import domain, protocol, reports
 from broadcast.fleet import devices, refusal_text, station_address
 from broadcast.fleet.queries import DeviceProblem, device_problems
-from broadcast.storage.models import Device, Play, Zone
+from broadcast.storage.models import Alert, Bulletin, Clip, Command, Device, LiveSession, Play, User, Zone
 from tests.api.conftest import Api
+from tests.api.test_reports_page import login
 
 BAD_URL = "clip url 'http://127.0.0.1:8000/clips/x.mp3' is not under the station url"
 
@@ -89,3 +95,75 @@ def test_station_address_recorded_or_refused(tmp_path: Path) -> None:
     assert station_address.is_loopback("http://127.0.0.1:8080") and not station_address.is_loopback(
         "http://10.0.0.5"
     )
+
+
+def _command(
+    session: Session, command_id: str, kind: str, bulletin_id: int | None = None, **body: object
+) -> None:
+    seq = int(session.scalar(select(func.max(Command.seq))) or 0) + 1
+    payload = json.dumps({"id": command_id, "kind": kind, **body})
+    start = datetime.now(UTC)
+    row = Command(
+        id=command_id, seq=seq, kind=kind, bulletin_id=bulletin_id, start_at=start, zones=["thon-1"]
+    )
+    row.payload = payload
+    session.add(row)
+
+
+ALERT_TEXT = "Lũ quét đang về thôn một, bà con di chuyển ngay lên vùng cao theo hướng dẫn của xã"
+
+
+def test_the_play_log_says_what_played(api: Api) -> None:
+    ids = {k: str(uuid.uuid4()) for k in ("bulletin", "alert", "tone", "stream")}
+    now = datetime.now(UTC)
+    with api.station.db.session() as session:
+        author = session.scalar(select(User.id).where(User.name == "canbo"))
+        session.add(Clip(sha256="c" * 64, size=1, duration_s=5.0, loudness_lufs=-16.0))
+        session.flush()  # the bulletin references it
+        written = {"text": "x", "spoken_text": "x", "zones": ["thon-1"], "engine": "espeak", "voice": "vi"}
+        bulletin = Bulletin(title="Lịch tiêm chủng tháng 12", priority="priority", status="approved",
+                            clip_sha256="c" * 64, created_by=author, **written)  # fmt: skip
+        session.add(bulletin)
+        session.flush()
+        _command(session, ids["bulletin"], "bulletin", bulletin.id, priority="priority")
+        _command(session, ids["alert"], "alert")
+        _command(session, ids["tone"], "test_tone")
+        _command(session, ids["stream"], "stream", title="VOV1")
+        alert = Alert(text=ALERT_TEXT, zones=["thon-1"], status="sent", created_by="chutich",
+                      command_id=ids["alert"], expires_at=now + timedelta(hours=1))  # fmt: skip
+        live = LiveSession(id="live-abc123", title="Họp dân tối nay", zones=["thon-1"], channel=1,
+                           status="ended", started_by="chutich")  # fmt: skip
+        session.add_all([alert, live])
+        plays = [
+            *((i, "played") for i in ids.values()),
+            (ids["alert"], "received"),
+            ("live-abc123", "played"),
+        ]
+        for command_id, outcome in plays:
+            session.add(Play(device_id="loa-1", command_id=command_id, outcome=outcome, started_at=now))
+        device = session.get(Device, "loa-1")
+        assert device is not None
+        device.health = {"now_playing": ids["bulletin"]}
+        bulletin_id = bulletin.id
+    _reject(api, "loa-1", ids["bulletin"], BAD_URL)
+
+    login(api.client, "canbo", "mat-khau-bien-tap")
+    page = api.client.get("/devices/loa-1").text
+    rows = re.findall(
+        r"<tr><td>[^<]*</td>\s*<td>(.*?)</td>\s*<td>[^<]*</td>\s*<td>(.*?)</td>", page, re.DOTALL
+    )
+    labels = {re.sub(r"<[^>]+>", "", what): priority for what, priority in rows}
+    assert labels["Lịch tiêm chủng tháng 12"] == "Ưu tiên"
+    assert (
+        labels["Cảnh báo khẩn cấp: «Lũ quét đang về thôn một, bà con di chuyển ngay lên vùng…»"]
+        == "Khẩn cấp"
+    )
+    assert labels["Phát trực tiếp «Họp dân tối nay»"] == "Trực tiếp"
+    assert labels["Âm thử"] and labels["Tiếp sóng «VOV1»"]
+    assert f'<dd><a href="/bulletins/{bulletin_id}">Lịch tiêm chủng tháng 12</a></dd>' in page  # Đang phát
+    assert ids["bulletin"] not in page.split("Đang phát", 1)[1].split("</dd>", 1)[0]
+    assert 'id="device-refusing"' in page and "địa chỉ trạm" in page  # the refusal, in Vietnamese
+    assert "not under the station url" not in page
+    listing = api.client.get("/devices").text
+    assert "Lịch tiêm chủng tháng 12" in listing and "Phát trực tiếp «Họp dân tối nay»" in listing
+    assert "mặc định của thiết bị" not in page or "agent.toml" not in page

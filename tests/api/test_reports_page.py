@@ -191,7 +191,8 @@ def test_a_clusters_own_page_history_health_and_controls(api: Api, aired: dict[s
     for fact in (
         "Thông báo tiêm chủng",
         "65%",
-        "-12 ms (NTP)",
+        "-12 ms",
+        "(đồng bộ NTP)",
         "25 phút",
         "3 ngày 4 giờ",
         "51 °C",
