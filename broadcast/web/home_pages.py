@@ -23,6 +23,7 @@ from broadcast.live.records import ACTIVE
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.programme import publishing
+from broadcast.programme import quiet as commune_quiet
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.station import Station
 from broadcast.web import home_view
@@ -52,7 +53,8 @@ def _desk(station: Station, viewer: Principal) -> dict[str, Any]:
         devices = fleet_queries.active_devices(session, viewer)
         live = station.live.recent(session, viewer, 10) if station.live else []
         plans = publishing.load_plans(session)
-        entries = publishing.planned(plans, now, midnight, station.settings.timezone, station.rules().quiet)
+        quiet = commune_quiet.rules(session, station.rules().quiet)  # each zone: its commune's
+        entries = publishing.planned(plans, now, midnight, station.settings.timezone, quiet)
         mine = [e for e in entries if set(e.zones) & names.keys()]
         latest = alerts.list_alerts(session, viewer, limit=LATEST_ALERTS)
         for alert in latest:
