@@ -155,8 +155,7 @@ def test_the_play_log_says_what_played(api: Api) -> None:
     labels = {re.sub(r"<[^>]+>", "", what): priority for what, priority in rows}
     assert labels["Lịch tiêm chủng tháng 12"] == "Ưu tiên"
     assert (
-        labels["Cảnh báo khẩn cấp: «Lũ quét đang về thôn một, bà con di chuyển ngay lên vùng…»"]
-        == "Khẩn cấp"
+        labels["Cảnh báo khẩn cấp: «Lũ quét đang về thôn một, bà con di chuyển ngay lên vùng…»"] == "Khẩn cấp"
     )
     assert labels["Phát trực tiếp «Họp dân tối nay»"] == "Trực tiếp"
     assert labels["Âm thử"] and labels["Tiếp sóng «VOV1»"]
