@@ -67,7 +67,7 @@ def of_commune(session: Session, commune_id: str | None, default: QuietHours | N
     """Return a commune's quiet hours (a province account without one: the station's default)."""
     commune = session.get(Commune, commune_id or DEFAULT_COMMUNE)
     if commune is None:
-        return CommuneQuiet(commune_id or "", "", None, default, default)
+        raise domain.NotFound(f"Không có xã {commune_id!r}.")
     own = commune.quiet_hours
     return CommuneQuiet(commune.id, commune.name, own, default, _parsed(commune.id, own, default))
 

@@ -28,7 +28,7 @@ def _admin(api: Api) -> dict[str, str]:
 
 def _slot(api: Api, bulletin: dict[str, Any], at: str, zones: list[str]) -> int:
     body = {"bulletin_id": bulletin["id"], "daily_at": at, "zones": zones}
-    return api.client.post("/api/slots", json=body, headers=api.approver).status_code
+    return int(api.client.post("/api/slots", json=body, headers=api.approver).status_code)
 
 
 @pytest.mark.quiet_hours("00:00-23:59")  # the station's default covers every daily time used below
@@ -37,6 +37,7 @@ def test_a_commune_admin_sets_quiet_hours_and_each_zone_follows_its_commune(api:
     bulletin = _ready(api)
     shown = api.client.get("/api/quiet-hours", headers=api.editor).json()
     assert shown == {"commune": "default", "quiet_hours": "00:00-23:59", "own": False}
+    assert api.client.get("/api/quiet-hours?commune=xa-khong-co", headers=admin).status_code == 404
     assert _slot(api, bulletin, "12:00", ["thon-1"]) == 422  # the station's default applies
     refused = api.client.put("/api/quiet-hours", json={"quiet_hours": ""}, headers=api.editor)
     assert refused.status_code == 403
