@@ -7,6 +7,7 @@ commune-aware through the viewer, like every page; the domain answers, home_view
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,7 +56,17 @@ def _desk(station: Station, viewer: Principal) -> dict[str, Any]:
         plans = publishing.load_plans(session)
         quiet = commune_quiet.rules(session, station.rules().quiet)  # each zone: its commune's
         entries = publishing.planned(plans, now, midnight, station.settings.timezone, quiet)
-        mine = [e for e in entries if set(e.zones) & names.keys()]
+        by_id, tz_name = {p.slot_id: p for p in plans}, station.settings.timezone
+        heard = (  # each entry with only the viewer's zones that will hear it
+            replace(
+                e,
+                zones=tuple(
+                    z for z in e.zones if z in names and publishing.sent_to(e, z, by_id, quiet, tz_name)
+                ),
+            )
+            for e in entries
+        )
+        mine = [e for e in heard if e.zones]
         latest = alerts.list_alerts(session, viewer, limit=LATEST_ALERTS)
         for alert in latest:
             alerts.get_alert(session, alert.id)  # marks an expired one as such

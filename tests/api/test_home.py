@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
@@ -71,6 +72,20 @@ def test_the_desk_shows_each_role_its_work(api: Api) -> None:
     problems = _section(client.get("/").text, "device-problems")
     assert "loa-1" in problems and "chưa từng kết nối" in problems
 
+    # Approved and placed five minutes ahead: on the desk if that is still today (runs at any hour).
+    bulletin_id = created.json()["id"]
+    assert client.post(f"/api/bulletins/{bulletin_id}/approve", headers=api.approver).status_code == 200
+    start = datetime.now(UTC) + timedelta(minutes=5)
+    slot = client.post(
+        "/api/slots", json={"bulletin_id": bulletin_id, "start_at": start.isoformat()}, headers=api.editor
+    )
+    assert slot.status_code == 201, slot.text
+    coming = _section(client.get("/").text, "next-today")
+    if start.astimezone(HANOI).date() == datetime.now(HANOI).date():
+        assert f"{start.astimezone(HANOI):%H:%M}" in coming and "Lịch tiêm chủng" in coming, coming
+    else:
+        assert "Hôm nay không còn gì" in coming
+
 
 def _entry(slot_id: int, start: datetime, title: str, bulletin_id: int | None = 1) -> Entry:
     item = ItemSpec(slot_id, "bulletin", 30.0, "normal", 0, f"sha{slot_id}", title, 1, bulletin_id)
@@ -90,6 +105,21 @@ def test_next_today_is_the_next_five_before_local_midnight() -> None:
     ]
     rows = home_view.next_today(entries, late, HANOI, {})
     assert [r.title for r in rows] == ["Trước nửa đêm"]  # 00:10 is tomorrow
+
+
+def test_on_air_names_live_sessions_and_what_loudspeakers_play() -> None:
+    live = SimpleNamespace(
+        status="on_air", zones=[], title="Họp khẩn", status_label="Đang phát trực tiếp", devices_joined=2
+    )
+    ended = SimpleNamespace(status="ended", zones=["thon-1"], title="Cũ", status_label="", devices_joined=0)
+    playing = SimpleNamespace(id="loa-1", zone="thon-1", online=True, health={"now_playing": "Bản tin trưa"})
+    silent = SimpleNamespace(id="loa-2", zone="thon-2", online=False, health={"now_playing": "Cũ"})
+    rows = home_view.on_air([live, ended], [playing, silent], {"thon-1": "Thôn 1"}, ("starting", "on_air"))
+    assert [(r.zone, r.what) for r in rows] == [
+        ("Mọi vùng", "Phát trực tiếp «Họp khẩn»"),
+        ("Thôn 1", "Bản tin trưa"),
+    ]
+    assert rows[0].detail == "Đang phát trực tiếp — 2 loa đang phát" and rows[1].link == "/devices/loa-1"
 
 
 def test_words_for_the_officer() -> None:
