@@ -7,17 +7,23 @@ microseconds; the agent asks it a few times NTP-style and keeps the sample with 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 from broadcast import protocol
+from broadcast.app import create_app
+from broadcast.config import Settings
 from edge_agent.clock import ClockMonitor, best_sample, http_date_offset, station_probe, time_sample
 from edge_agent.heartbeat import AgentState, collect
-from tests.fuzz import station as real_station
 from tests.support.free_port import free_port
+from tests.support.station import wait_until
 
 
 @pytest.mark.parametrize(
@@ -59,12 +65,36 @@ def test_ntp_still_comes_first_and_a_failed_probe_waits_its_turn() -> None:
     assert reading.source == "http" and (reading.uncertainty_ms or 0) >= 500  # the Date header: ±0.5 s+
 
 
+@contextlib.contextmanager
+def serving(tmp: Path, database_url: str) -> Iterator[str]:
+    """Run the whole station app behind uvicorn on a free port (no live engine: not needed here)."""
+    port = free_port()
+    settings = Settings(
+        data_dir=tmp / "var",
+        database_url=database_url,
+        mqtt_port=free_port(),
+        mqtt_tls_port=free_port(),
+        public_url=f"http://127.0.0.1:{port}",
+        live_engine="off",
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="clock-uvicorn", daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: server.started or not thread.is_alive(), 60) and server.started
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def test_an_agent_on_the_stations_machine_reports_about_zero(
     tmp_path: Path, migrated_database_url: str
 ) -> None:
-    served = real_station.start(tmp_path, migrated_database_url)
-    try:
-        monitor = ClockMonitor(run=lambda command: None, probe=station_probe(served.url))
+    with serving(tmp_path, migrated_database_url) as url:
+        monitor = ClockMonitor(run=lambda command: None, probe=station_probe(url))
         (tmp_path / "clips").mkdir()
         beat = collect(
             "loa-1", "test", tmp_path, tmp_path / "clips", monitor, AgentState(None, None), time.monotonic()
@@ -78,12 +108,10 @@ def test_an_agent_on_the_stations_machine_reports_about_zero(
 
         # The Date header of the same station says far less: its estimate may be ±1 s off.
         sent = time.time()
-        with urllib.request.urlopen(f"{served.url}/healthz") as response:
+        with urllib.request.urlopen(f"{url}/healthz") as response:
             date = response.headers["Date"]
         coarse = http_date_offset(date, sent, time.time())
         assert coarse is not None and coarse[1] >= 500
-    finally:
-        served.stop()
 
 
 def test_a_station_out_of_reach_costs_one_refused_connection() -> None:
