@@ -25,8 +25,10 @@ from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.programme import publishing
 from broadcast.programme import quiet as commune_quiet
+from broadcast.reports import play_rows
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.station import Station
+from broadcast.storage.models import Device
 from broadcast.web import home_view
 from broadcast.web.pages import page
 
@@ -43,6 +45,14 @@ def _my_drafts(session: Session, viewer: Principal) -> list[Any]:
     return mine[:MY_DRAFTS]
 
 
+def _now_playing(session: Session, devices: list[Device]) -> dict[str, play_rows.What]:
+    """Return what each online device's last heartbeat says is on the air, in words (never a command id)."""
+    reported = {d.id: (d.health or {}).get("now_playing") for d in devices if d.online}
+    known = play_rows.describe_commands(session, (r for r in reported.values() if isinstance(r, str) and r))
+    found = {device_id: play_rows.on_air(known, r) for device_id, r in reported.items()}
+    return {device_id: what for device_id, what in found.items() if what is not None}
+
+
 def _desk(station: Station, viewer: Principal) -> dict[str, Any]:
     """Gather everything the desk shows for this viewer."""
     now = datetime.now(UTC)
@@ -53,6 +63,7 @@ def _desk(station: Station, viewer: Principal) -> dict[str, Any]:
         names = {z.id: z.name for z in zones}
         devices = fleet_queries.active_devices(session, viewer)
         live = station.live.recent(session, viewer, 10) if station.live else []
+        playing = _now_playing(session, devices)
         plans = publishing.load_plans(session)
         quiet = commune_quiet.rules(session, station.rules().quiet)  # each zone: its commune's
         entries = publishing.planned(plans, now, midnight, station.settings.timezone, quiet)
@@ -75,7 +86,7 @@ def _desk(station: Station, viewer: Principal) -> dict[str, Any]:
         waiting = bulletin_review.approval_queue(session, viewer) if domain.can_approve(viewer.role) else []
         problems = fleet_queries.device_problems(session, viewer, now)
     return {
-        "on_air": home_view.on_air(live, devices, names, ACTIVE),
+        "on_air": home_view.on_air(live, devices, names, ACTIVE, playing),
         "next_today": home_view.next_today(mine, now, tz, names),
         "problems": problems,
         "device_count": len(devices),

@@ -48,9 +48,17 @@ def zone_label(zone_ids: Iterable[str], names: Mapping[str, str]) -> str:
 
 
 def on_air(
-    live: Iterable[Any], devices: Iterable[Any], names: Mapping[str, str], active: Sequence[str]
+    live: Iterable[Any],
+    devices: Iterable[Any],
+    names: Mapping[str, str],
+    active: Sequence[str],
+    playing: Mapping[str, Any],
 ) -> list[OnAirRow]:
-    """Return live sessions on air (status in `active`) and what online loudspeakers report playing."""
+    """Return live sessions on air (status in `active`) and what online loudspeakers report playing.
+
+    `playing` maps a device id to what its heartbeat's `now_playing` names (reports.play_rows.What: a label
+    and a link), so a command id is never shown raw.
+    """
     rows = [
         OnAirRow(
             zone=zone_label(s.zones, names),
@@ -62,14 +70,14 @@ def on_air(
         if s.status in active
     ]
     for device in devices:
-        playing = (device.health or {}).get("now_playing")
-        if device.online and playing:
+        what = playing.get(device.id)
+        if device.online and what is not None:
             rows.append(
                 OnAirRow(
                     zone=zone_label([device.zone], names),
-                    what=str(playing),
+                    what=what.label,
                     detail=f"cụm loa {device.id}",
-                    link=f"/devices/{device.id}",
+                    link=what.link or f"/devices/{device.id}",
                 )
             )
     return rows

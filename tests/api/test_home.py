@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
+from broadcast.reports.play_rows import What
 from broadcast.scheduler.planner import Entry, ItemSpec
 from broadcast.storage.models import Alert, Device
 from broadcast.web import home_view
@@ -114,7 +115,10 @@ def test_on_air_names_live_sessions_and_what_loudspeakers_play() -> None:
     ended = SimpleNamespace(status="ended", zones=["thon-1"], title="Cũ", status_label="", devices_joined=0)
     playing = SimpleNamespace(id="loa-1", zone="thon-1", online=True, health={"now_playing": "Bản tin trưa"})
     silent = SimpleNamespace(id="loa-2", zone="thon-2", online=False, health={"now_playing": "Cũ"})
-    rows = home_view.on_air([live, ended], [playing, silent], {"thon-1": "Thôn 1"}, ("starting", "on_air"))
+    said = {"loa-1": What("Bản tin trưa", None, "Thường"), "loa-2": What("Cũ", None, "Thường")}
+    rows = home_view.on_air(
+        [live, ended], [playing, silent], {"thon-1": "Thôn 1"}, ("starting", "on_air"), said
+    )
     assert [(r.zone, r.what) for r in rows] == [
         ("Mọi vùng", "Phát trực tiếp «Họp khẩn»"),
         ("Thôn 1", "Bản tin trưa"),
