@@ -204,12 +204,12 @@ def planned(
         # Occurrences in a zone's quiet hours (its commune's own, else the station's) are not sent there.
         rules = commune_quiet.rules(session, station.rules().quiet)
         plans = publishing.load_plans(session)
-        tz, by_id = station.settings.timezone, {p.slot_id: p for p in plans}
+        tz = station.settings.timezone
         entries = publishing.planned(plans, now, now + timedelta(days=days), tz, rules)
-        sent = {
-            e.command_id: [z for z in e.zones if publishing.sent_to(e, z, by_id, rules, tz)] for e in entries
+        held = publishing.held_back(entries, plans, rules, tz)
+        reach = {
+            e.command_id: [z for z in e.zones if z in mine and z not in held[e.command_id]] for e in entries
         }
-        reach = {key: [z for z in zones_ if z in mine] for key, zones_ in sent.items()}
     return [
         EntryOut(
             slot_id=e.slot_id,

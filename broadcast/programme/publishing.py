@@ -123,6 +123,14 @@ def planned(
     return [e for e in entries if rules.quiet_zones(by_id[e.slot_id], e.occurrence, tz) != set(e.zones)]
 
 
+def held_back(
+    entries: Iterable[Entry], plans: Iterable[SlotPlan], rules: QuietRules, tz: str
+) -> dict[str, set[str]]:
+    """Return, per entry (command id), the zones it is not sent to: in the quiet hours of their commune."""
+    by_id = {p.slot_id: p for p in plans}
+    return {e.command_id: rules.quiet_zones(by_id[e.slot_id], e.occurrence, tz) for e in entries}
+
+
 def sent_to(entry: Entry, zone: str, plans: dict[int, SlotPlan], rules: QuietRules, tz: str) -> bool:
     """Return True if the entry goes to this zone's agents (not in the quiet hours of the zone's commune)."""
     return zone in entry.zones and zone not in rules.quiet_zones(plans[entry.slot_id], entry.occurrence, tz)
@@ -248,7 +256,7 @@ def _refresh(ctx: PushContext, zones: Iterable[str] | None, *, force: bool) -> d
         plans = load_plans(session)
         rules = commune_quiet.rules(session, ctx.quiet)
         entries = planned(plans, now, now + ctx.window, ctx.tz, rules)
-        by_id = {p.slot_id: p for p in plans}
+        held = held_back(entries, plans, rules, ctx.tz)
         # A zone whose last sent window ended before now: what fell in between never reached its agents.
         ran_out = {
             z: s.window_end for z, s in states.items() if s.window_end is not None and s.window_end < now
@@ -256,7 +264,8 @@ def _refresh(ctx: PushContext, zones: Iterable[str] | None, *, force: bool) -> d
         skips.record_unsent(session, plans, ran_out, now, ctx.tz, rules)
         outgoing: list[tuple[str, bytes]] = []
         for zone in sorted(wanted):
-            rows = [signed_entry(session, ctx, e) for e in entries if sent_to(e, zone, by_id, rules, ctx.tz)]
+            sent = [e for e in entries if zone in e.zones and zone not in held[e.command_id]]
+            rows = [signed_entry(session, ctx, e) for e in sent]
             digest = hashlib.sha256("\n".join(r.id for r in rows).encode()).hexdigest()
             state = states[zone]
             fresh = state.published_at is not None and now - state.published_at < REPUBLISH_AFTER

@@ -129,7 +129,15 @@ class QuietRules:
 
     def quiet_zones(self, slot: SlotPlan, occurrence: datetime, tz: str) -> set[str]:
         """Return the zones of the slot whose quiet hours this occurrence touches (it is not sent there)."""
-        return {z for z in slot.zones if in_quiet_hours(slot, occurrence, self.of_zone(z), tz)}
+        verdicts: dict[QuietHours | None, bool] = {}  # zones share a few spans: check each span once
+        found: set[str] = set()
+        for zone_id in slot.zones:
+            span = self.of_zone(zone_id)
+            if span not in verdicts:
+                verdicts[span] = in_quiet_hours(slot, occurrence, span, tz)
+            if verdicts[span]:
+                found.add(zone_id)
+        return found
 
     def silenced(self, slot: SlotPlan, occurrence: datetime, tz: str) -> bool:
         """Return True if the occurrence is held back in at least one of the slot's zones."""
