@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from broadcast import alerts, bulletins, domain
 from broadcast.alerts import delivery as alert_delivery
+from broadcast.alerts import lifecycle
+from broadcast.alerts import views as alert_views
 from broadcast.bulletins import review as bulletin_review
 from broadcast.fleet import queries as fleet_queries
 from broadcast.http.deps import OptionalUserDep, StationDep
@@ -81,7 +83,8 @@ def _desk(station: Station, viewer: Principal) -> dict[str, Any]:
         latest = alerts.list_alerts(session, viewer, limit=LATEST_ALERTS)
         for alert in latest:
             alerts.get_alert(session, alert.id)  # marks an expired one as such
-        shown_alerts = [(a, alert_delivery.delivery(session, a, viewer)) for a in latest]
+        states = alert_views.states_of(session, latest, now)
+        shown_alerts = [(a, states[a.id], alert_delivery.delivery(session, a, viewer)) for a in latest]
         drafts = _my_drafts(session, viewer)
         waiting = bulletin_review.approval_queue(session, viewer) if domain.can_approve(viewer.role) else []
         problems = fleet_queries.device_problems(session, viewer, now)
@@ -102,7 +105,16 @@ def _desk(station: Station, viewer: Principal) -> dict[str, Any]:
 def home(request: Request, station: StationDep, user: OptionalUserDep) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    return page(request, station, user, "home.html", **_desk(station, user), view=home_view)
+    return page(
+        request,
+        station,
+        user,
+        "home.html",
+        **_desk(station, user),
+        view=home_view,
+        short=lifecycle.short_text,
+        test_label=lifecycle.TEST_LABEL,
+    )
 
 
 @router.get("/favicon.ico")

@@ -14,12 +14,6 @@ from typing import Any
 from broadcast.scheduler.planner import Entry
 
 NEXT_TODAY = 5  # programme entries listed under "Sắp phát hôm nay"
-ALERT_STATUS = {
-    "awaiting_confirmation": "Chờ xác nhận",
-    "sent": "Đã phát đi",
-    "cancelled": "Đã huỷ",
-    "expired": "Đã kết thúc",
-}
 
 
 @dataclass(frozen=True)
@@ -109,16 +103,3 @@ def local_time(moment: datetime, tz: tzinfo) -> str:
     """Return "HH:MM dd/mm" in the station's time zone (a naive time from the database is UTC)."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return f"{aware.astimezone(tz):%H:%M %d/%m}"
-
-
-def alert_status(status: str) -> str:
-    return ALERT_STATUS.get(status, "Không rõ")
-
-
-def short(text: str, limit: int = 80) -> str:
-    """Return text cut at a word boundary with "…" when longer than `limit` characters."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
-    return cut.rstrip(",.;:") + "…"
