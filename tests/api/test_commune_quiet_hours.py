@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -13,10 +16,13 @@ from sqlalchemy import select
 from broadcast import protocol
 from broadcast.people import accounts
 from broadcast.programme import publishing
+from broadcast.scheduler.planner import ItemSpec, QuietHours, QuietRules, SlotPlan, check_quiet_hours
+from broadcast.scheduler.slots import SlotError, SlotRule
 from broadcast.storage.models import AuditEntry, Commune, Slot, Zone
 from tests.api.conftest import Api
 from tests.api.test_programme import RecordingPublisher, _ready
 
+TZ = "Asia/Ho_Chi_Minh"
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
@@ -100,3 +106,21 @@ def test_the_settings_page_offers_the_default_span_and_no_quiet_hours(api: Api) 
         "/admin/commune", data={"csrf_token": token.group(1), "quiet": "on", "start": "21:30", "end": ""}
     )
     assert wrong.status_code == 422 and "Giờ yên tĩnh cần" in wrong.text
+
+
+def test_each_zone_keeps_its_communes_quiet_hours_or_the_default() -> None:
+    night, late = QuietHours(time(22), time(5)), QuietHours(time(23, 30), time(6))
+    rules = QuietRules(night, {"thon-a": None, "thon-b": late})  # a: its commune has none; b: its own
+    slot = SlotPlan(
+        1,
+        SlotRule(daily_at="22:30"),
+        ("thon-a", "thon-b", "thon-c"),
+        (ItemSpec(1, "bulletin", 60, "normal", 0, "x"),),
+    )
+    at = datetime(2026, 12, 6, 22, 30, tzinfo=ZoneInfo(TZ))
+    assert rules.quiet_zones(slot, at, TZ) == {"thon-c"}  # only the default's 22:00 holds it back
+    assert rules.quiet_zones(slot, at.replace(hour=23, minute=45), TZ) == {"thon-b", "thon-c"}
+    assert rules.spans(slot.zones) == [late, night]
+    with pytest.raises(SlotError, match="22:00–05:00"):
+        check_quiet_hours(slot, rules, TZ, at - timedelta(hours=1))
+    check_quiet_hours(replace(slot, zones=("thon-a",)), rules, TZ, at - timedelta(hours=1))  # no quiet hours
