@@ -100,7 +100,7 @@ def list_audit(
 def export_audit(station: StationDep, where: FilterDep) -> CsvResponse:
     """Export the matching entries as CSV (admins only)."""
     with station.db.session() as session:
-        body = audit.to_csv(audit.all_matching(session, where), station.settings.timezone)
+        body = audit.export_csv(session, where, station.settings.timezone)
     return CsvResponse(
         body,
         media_type="text/csv; charset=utf-8",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from broadcast import csv_export
+from broadcast.people import audit_text
 from broadcast.storage.models import AuditEntry, Device, User, Zone
 
 MAX_PAGE = 500
@@ -96,10 +97,14 @@ def actions(session: Session) -> list[str]:
     return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
 
 
-def to_csv(entries: Iterable[AuditEntry], tz: str) -> str:
-    """Return entries as CSV; failed logins' actor names are typed by strangers, so cells are neutralised."""
+def to_csv(entries: Sequence[AuditEntry], tz: str, sentences: Sequence[str] = ()) -> str:
+    """Return entries as CSV: raw action and detail for tools, and the sentence an admin reads (last).
+
+    Failed logins' actor names are typed by strangers, so cells are neutralised.
+    """
     zone = ZoneInfo(tz)
-    header = ["Thời điểm", "Người thực hiện", "Thao tác", "Đối tượng", "Địa chỉ", "Chi tiết"]
+    header = ["Thời điểm", "Người thực hiện", "Thao tác", "Đối tượng", "Địa chỉ", "Chi tiết", "Nội dung"]
+    said = list(sentences) or [""] * len(entries)
     return csv_export.to_csv(
         header,
         (
@@ -110,7 +115,14 @@ def to_csv(entries: Iterable[AuditEntry], tz: str) -> str:
                 e.target,
                 e.address,
                 json.dumps(e.detail or {}, ensure_ascii=False, sort_keys=True),
+                text,
             ]
-            for e in entries
+            for e, text in zip(entries, said, strict=True)
         ),
     )
+
+
+def export_csv(session: Session, f: AuditFilter, tz: str) -> str:
+    """Return every matching entry as CSV, each with its sentence."""
+    entries = all_matching(session, f)
+    return to_csv(entries, tz, audit_text.sentences(session, entries))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from broadcast import domain
 from broadcast.fleet import refusal_text
+from broadcast.people.audit_text import short
 from broadcast.reports.play_log import OUTCOME_LABELS
 from broadcast.storage.models import Alert, Bulletin, Command, LiveSession, Play
 
@@ -53,15 +54,6 @@ class PlayRow:
     duration_s: float
     outcome: str  # Vietnamese
     reason: str  # Vietnamese
-
-
-def short(text: str, limit: int = 60) -> str:
-    """Return text cut at a word boundary with "…" when longer than `limit` characters."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
-    return cut.rstrip(",.;:") + "…"
 
 
 def _alert_label(alert: Alert, kind: str) -> str:

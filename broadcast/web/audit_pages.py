@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from broadcast import domain
 from broadcast.http.deps import StationDep
-from broadcast.people import audit
+from broadcast.people import audit, audit_text
 from broadcast.people.accounts import Principal
 from broadcast.scheduler.slots import zone as tz_zone
 from broadcast.web.forms import shown_again
@@ -52,6 +52,14 @@ def _forbidden(request: Request, station: StationDep, user: Principal) -> Respon
 Field = Annotated[str, Query(max_length=128)]
 
 
+def _choices(recorded: list[str]) -> list[tuple[str, str]]:
+    """Return the action filter's options: each family ("Mọi thao tác với bản tin"), then each action."""
+    families = sorted({a.split(".", 1)[0] for a in recorded})
+    return [(f, audit_text.action_label(f)) for f in families] + [
+        (a, audit_text.action_label(a)) for a in recorded
+    ]
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
@@ -70,17 +78,18 @@ def audit_page(
     query = urlencode({k: v for k, v in form.items() if v})
     context = {"form": form, "query": query, "page_no": page_no, "page_size": PAGE_SIZE}
     with station.db.session() as session:
-        known_actions = audit.actions(session)
+        known_actions = _choices(audit.actions(session))
         again = partial(
             page, request, station, user, "audit.html", entries=[], total=0, actions=known_actions, **context
         )
         with shown_again(again, domain.Invalid):
             where = _filter(user, station.settings.timezone, form)
         entries, total = audit.search(session, where, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+        said = audit_text.sentences(session, entries)
     pages = max(1, -(-total // PAGE_SIZE))
     return page(
-        request, station, user, "audit.html", entries=entries, total=total, pages=pages,
-        actions=known_actions, **context,
+        request, station, user, "audit.html", entries=list(zip(entries, said, strict=True)), total=total,
+        pages=pages, actions=known_actions, **context,
     )  # fmt: skip
 
 
@@ -100,7 +109,7 @@ def audit_csv(
     form = {"actor": actor, "action": action, "target": target, "since": since, "until": until}
     where = _filter(user, station.settings.timezone, form)  # a bad date answers 422 (JSON, from the link)
     with station.db.session() as session:
-        body = audit.to_csv(audit.all_matching(session, where), station.settings.timezone)
+        body = audit.export_csv(session, where, station.settings.timezone)
     return PlainTextResponse(
         body,
         media_type="text/csv; charset=utf-8",

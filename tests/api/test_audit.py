@@ -103,9 +103,11 @@ def test_csv_export_is_spreadsheet_safe(api: Api) -> None:
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     assert answer.content.startswith("\ufeff".encode())  # Excel reads the Vietnamese right
     rows = list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff"))))
-    assert rows[0] == ["Thời điểm", "Người thực hiện", "Thao tác", "Đối tượng", "Địa chỉ", "Chi tiết"]
+    header = ["Thời điểm", "Người thực hiện", "Thao tác", "Đối tượng", "Địa chỉ", "Chi tiết", "Nội dung"]
+    assert rows[0] == header  # the raw action stays a column, the sentence comes last
     failed = [r for r in rows[1:] if r[2] == "login.failed"]
     assert failed and failed[0][1].startswith("'=HYPERLINK")  # a formula typed at the login box stays text
+    assert failed[0][6].startswith("'") or failed[0][6].startswith("Đăng nhập sai")  # neutralised or plain
 
 
 def test_the_web_viewer_filters_pages_and_exports(api: Api) -> None:
@@ -123,17 +125,19 @@ def test_the_web_viewer_filters_pages_and_exports(api: Api) -> None:
     client.post("/login", data={"name": "quantri", "password": "so-tay-cua-dai-xa"})
     page = client.get("/audit")
     assert page.status_code == 200 and "Nhật ký thao tác" in page.text and 'href="/audit"' in page.text
-    assert "<td>bulletin.approve</td>" in page.text
+    assert "<td>chutich đã duyệt bản tin «Cắt điện»</td>" in page.text
+    assert "bulletin.approve</td>" not in page.text  # sentences, not codes
     assert "=HYPERLINK(&#34;http://x&#34;)" in page.text and 'HYPERLINK("' not in page.text  # escaped
     today = datetime.now(ZoneInfo(api.station.settings.timezone)).date().isoformat()
     filtered = client.get(f"/audit?actor=chutich&since={today}&until={today}")
-    assert "<td>bulletin.approve</td>" in filtered.text and "<td>dictionary.set</td>" not in filtered.text
+    assert "đã duyệt bản tin" in filtered.text and "đã đặt cách đọc" not in filtered.text
     yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
     assert "Không có mục nào" in client.get(f"/audit?until={yesterday}").text
     assert client.get("/audit?since=31-12-2026").status_code == 422
     export = client.get("/audit.csv?action=dictionary")
     assert export.headers["content-type"].startswith("text/csv")
     assert "dictionary.set" in export.text and "bulletin.create" not in export.text
+    assert "canbo đã đặt cách đọc «HTX» là «hợp tác xã»" in export.text
 
     with api.station.db.session() as session:
         for n in range(60):
@@ -141,7 +145,7 @@ def test_the_web_viewer_filters_pages_and_exports(api: Api) -> None:
     first = client.get("/audit?action=bulletin.render")
     assert "60 mục — trang 1/2" in first.text and "page=2" in first.text
     second = client.get("/audit?action=bulletin.render&page=2")
-    assert "trang 2/2" in second.text and second.text.count("<td>bulletin.render</td>") == 10
+    assert "trang 2/2" in second.text and second.text.count("đã đọc lại (tạo lại âm thanh) bản tin") == 10
 
 
 def test_a_commune_admin_reads_what_their_communes_accounts_did(api: Api) -> None:

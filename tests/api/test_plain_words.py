@@ -15,7 +15,19 @@ from sqlalchemy.orm import Session
 from broadcast import domain, protocol, reports
 from broadcast.fleet import devices, refusal_text, station_address
 from broadcast.fleet.queries import DeviceProblem, device_problems
-from broadcast.storage.models import Alert, Bulletin, Clip, Command, Device, LiveSession, Play, User, Zone
+from broadcast.people import audit_text
+from broadcast.storage.models import (
+    Alert,
+    AuditEntry,
+    Bulletin,
+    Clip,
+    Command,
+    Device,
+    LiveSession,
+    Play,
+    User,
+    Zone,
+)
 from tests.api.conftest import Api
 from tests.api.test_reports_page import login
 
@@ -166,3 +178,46 @@ def test_the_play_log_says_what_played(api: Api) -> None:
     listing = api.client.get("/devices").text
     assert "Lịch tiêm chủng tháng 12" in listing and "Phát trực tiếp «Họp dân tối nay»" in listing
     assert "mặc định của thiết bị" not in page or "agent.toml" not in page
+
+
+def _entry(actor: str, action: str, target: str = "", **detail: object) -> AuditEntry:
+    return AuditEntry(actor=actor, action=action, target=target, address="", detail=detail)
+
+
+def test_audit_entries_read_as_sentences() -> None:
+    names = audit_text.Names(
+        bulletins={5: "Lịch tiêm chủng"},
+        alerts={3: "Lũ quét đang về"},
+        lives={"live-1": "Họp dân"},
+        zones={"thon-1": "Thôn 1", "thon-2": "Thôn 2"},
+        communes={"default": "Xã", "xa-an": "Xã An Bình"},
+    )
+    said = {
+        ("chutich", "bulletin.approve", "bulletin:5", ()): "chutich đã duyệt bản tin «Lịch tiêm chủng»",
+        ("chutich", "alert.raise", "alert:3", (("zones", ("thon-1", "thon-2")),)): (
+            "chutich đã phát cảnh báo khẩn cấp «Lũ quét đang về» tới Thôn 1, Thôn 2"
+        ),
+        ("chutich", "alert.raise", "alert:3", (("zones", ("thon-1",)), ("test", True))): (
+            "chutich đã phát cảnh báo thử nghiệm «Lũ quét đang về» tới Thôn 1"
+        ),
+        ("chutich", "live.start", "live:live-1", (("zones", ("thon-2",)),)): (
+            "chutich đã bắt đầu phát trực tiếp «Họp dân» tới Thôn 2"
+        ),
+        ("quantri", "user.add", "user:an1", (("role", "editor"), ("commune", "xa-an"))): (
+            "quantri đã tạo tài khoản an1 (Biên tập viên, Xã An Bình)"
+        ),
+        ("quantri", "zone.add", "zone:thon-9", (("name", "Thôn 9"), ("commune", "default"))): (
+            "quantri đã thêm vùng «Thôn 9» vào xã default"  # "Xã" alone is not a name
+        ),
+        ("station", "live.stop", "live:live-1", (("reason", "dropped"),)): (
+            "Trạm đã kết thúc phát trực tiếp «Họp dân» (mất kết nối với máy người phát)"
+        ),
+        ("quantri", "bulletin.teleport", "bulletin:5", ()): (
+            "quantri đã thực hiện một thao tác với bản tin «5»"
+        ),
+        ("quantri", "weird", "", ()): "quantri đã thực hiện một thao tác với trạm",
+    }
+    for (actor, action, target, detail), sentence in said.items():
+        assert audit_text.sentence(_entry(actor, action, target, **dict(detail)), names) == sentence
+    assert audit_text.action_label("bulletin") == "Mọi thao tác với bản tin"
+    assert audit_text.action_label("alert.raise") == "Phát cảnh báo khẩn cấp"
