@@ -16,13 +16,21 @@ from tests.browser.ui import Browsing, path_is
 
 WIDTHS = (ViewportSize(width=375, height=740), ViewportSize(width=1280, height=800))
 # Words the app could leak from its code into an officer's page: status codes, Python and JS values,
-# config-file names. Whole words, case-sensitive (ids, codes and file names an officer types are fine).
+# config-file names. Whole words, case-sensitive; ids, and codes or file names shown as code, are fine.
 ENGLISH = re.compile(
     r"\b(sent|draft|unsent|ready|approved|rejected|pending|failed|expired|cancelled|awaiting_confirmation|"
     r"on_air|starting|stopped|dropped|normal|priority|editor|approver|login|logout|zones|source|status|"
     r"None|True|False|null|undefined|NaN|"
     r"Error|Exception|Traceback)\b|agent\.toml"
 )
+# The page's visible text less what it marks as code (file names, commands, configuration an admin copies).
+_VISIBLE_WORDS_JS = """() => {
+  let text = document.body.innerText;
+  for (const el of document.querySelectorAll('code, pre, kbd, samp, textarea, .mono')) {
+    if (el.innerText) text = text.replace(el.innerText, ' ');
+  }
+  return text;
+}"""
 _WIDTH_JS = "() => [document.documentElement.scrollWidth, window.innerWidth]"
 _NAV_JS = """() => {
   const links = Array.from(document.querySelectorAll('nav.main-nav a'));
@@ -70,6 +78,7 @@ def _pages(station: BrowserStation) -> dict[Account, dict[str, str]]:
             "admin-users": "/admin/users",
             "admin-zones": "/admin/zones",
             "admin-devices": "/admin/devices",
+            "admin-commune": "/admin/commune",
             "audit": "/audit",
         },
     }
@@ -81,7 +90,7 @@ def _failed_icon(failed: list[str], response: Response) -> None:
 
 
 def _english(page: Page) -> list[str]:
-    text = page.evaluate("() => document.body.innerText")
+    text = page.evaluate(_VISIBLE_WORDS_JS)
     return sorted({m.group(0) for m in ENGLISH.finditer(text)})
 
 
