@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcast import domain
+from broadcast.people.names import commune_label
 from broadcast.storage.models import Alert, AuditEntry, Bulletin, Commune, LiveSession, Slot, Zone
 
 __all__ = ["ACTION_LABELS", "FAMILY_LABELS", "Names", "action_label", "sentence", "sentences", "short"]
@@ -106,8 +107,7 @@ class Names:
     def commune(self, commune_id: object) -> str:
         if commune_id is None:
             return "cấp tỉnh"
-        name = self.communes.get(str(commune_id), "")
-        return name if name and name.strip().lower() != "xã" else f"xã {commune_id}"
+        return commune_label(str(commune_id), self.communes.get(str(commune_id), ""))
 
 
 Say = Callable[[str, str, Mapping[str, Any], Names], str]  # (actor, target key, detail, names) -> sentence

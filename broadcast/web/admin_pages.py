@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from broadcast import domain
 from broadcast.http.deps import AddressDep, StationDep
+from broadcast.people import names, tenancy
 from broadcast.people import users as user_admin
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import DEFAULT_COMMUNE
@@ -29,8 +30,10 @@ def no_store(response: Response) -> Response:
 def _users_page(request: Request, station: StationDep, user: Principal, **extra: Any) -> Response:
     with station.db.session() as session:
         users = user_admin.list_users(session, user)
-        choices = user_admin.commune_choices(session, user)
-    labels = dict(choices)
+        communes = tenancy.visible_communes(session, user)
+    province = user_admin.PROVINCE if user.commune is None else None
+    choices = names.commune_choices(communes, province)
+    labels = {c.id: names.commune_label(c.id, c.name) for c in communes}
     extra.setdefault("form", {"role": "editor", "commune": user.commune or DEFAULT_COMMUNE})
     return page(
         request,
@@ -41,6 +44,7 @@ def _users_page(request: Request, station: StationDep, user: Principal, **extra:
         roles=ROLES,
         communes=choices,
         commune_labels=labels,
+        several_communes=len(communes) > 1,
         **extra,
     )
 

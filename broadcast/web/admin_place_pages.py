@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from broadcast import domain
 from broadcast.fleet import devices, zones
 from broadcast.http.deps import AddressDep, StationDep
-from broadcast.people import tenancy
+from broadcast.people import names, tenancy
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import DEFAULT_COMMUNE
 from broadcast.web.admin_pages import no_store
@@ -30,7 +30,7 @@ def _zones_page(request: Request, station: StationDep, admin: Principal, **extra
         counts: dict[str, int] = {}
         for d in zones.visible_devices(session, admin):
             counts[d.zone] = counts.get(d.zone, 0) + (0 if d.revoked else 1)
-        communes = [(c.id, c.name or c.id) for c in tenancy.visible_communes(session, admin)]
+        communes = names.commune_choices(tenancy.visible_communes(session, admin), None)
     extra.setdefault("form", {"commune": admin.commune or DEFAULT_COMMUNE})
     return page(
         request,
@@ -104,8 +104,9 @@ def _devices_page(request: Request, station: StationDep, admin: Principal, **ext
         zone_rows = tenancy.visible_zones(session, admin)
     extra.setdefault("form", {"output": "alsa"})
     return page(
-        request, station, admin, "admin_devices.html", devices=rows, zones=zone_rows, outputs=OUTPUTS, **extra
-    )
+        request, station, admin, "admin_devices.html", devices=rows, zones=zone_rows, outputs=OUTPUTS,
+        zone_names={z.id: z.name or z.id for z in zone_rows}, **extra,
+    )  # fmt: skip
 
 
 @router.get("/admin/devices", response_class=HTMLResponse)

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from broadcast import domain, protocol, reports
 from broadcast.fleet import devices, refusal_text, station_address
 from broadcast.fleet.queries import DeviceProblem, device_problems
-from broadcast.people import audit_text
+from broadcast.people import accounts, audit_text, names
 from broadcast.storage.models import (
     Alert,
     AuditEntry,
     Bulletin,
     Clip,
     Command,
+    Commune,
     Device,
     LiveSession,
     Play,
@@ -207,7 +208,7 @@ def test_audit_entries_read_as_sentences() -> None:
             "quantri đã tạo tài khoản an1 (Biên tập viên, Xã An Bình)"
         ),
         ("quantri", "zone.add", "zone:thon-9", (("name", "Thôn 9"), ("commune", "default"))): (
-            "quantri đã thêm vùng «Thôn 9» vào xã default"  # "Xã" alone is not a name
+            "quantri đã thêm vùng «Thôn 9» vào Xã mặc định"  # "Xã" alone is not a name
         ),
         ("station", "live.stop", "live:live-1", (("reason", "dropped"),)): (
             "Trạm đã kết thúc phát trực tiếp «Họp dân» (mất kết nối với máy người phát)"
@@ -221,3 +222,22 @@ def test_audit_entries_read_as_sentences() -> None:
         assert audit_text.sentence(_entry(actor, action, target, **dict(detail)), names) == sentence
     assert audit_text.action_label("bulletin") == "Mọi thao tác với bản tin"
     assert audit_text.action_label("alert.raise") == "Phát cảnh báo khẩn cấp"
+
+
+def test_names_not_ids_on_a_single_commune_station(api: Api) -> None:
+    assert names.commune_label("default", "Xã") == "Xã mặc định"  # a placeholder is not a name
+    assert names.commune_label("xa-an", " Xã  An Bình ") == "Xã An Bình"
+    assert names.commune_label(None, "") == "Cấp tỉnh"
+    with api.station.db.session() as session:
+        accounts.add_user(session, "quantri", "admin", "so-tay-cua-dai-xa", commune=None)  # province account
+        session.get(Zone, "thon-1").name = "Thôn Một"  # type: ignore[union-attr]
+    login(api.client, "quantri", "so-tay-cua-dai-xa")
+    users = api.client.get("/admin/users").text
+    assert "Cấp tỉnh (mọi xã)" not in users and '<select id="commune"' not in users  # one commune: no choice
+    assert '<th scope="col">Xã</th>' not in users
+    devices_page = api.client.get("/admin/devices").text
+    assert "<td>Thôn Một</td>" in devices_page and "<td>thon-1</td>" not in devices_page
+    with api.station.db.session() as session:
+        session.add(Commune(id="xa-an", name="Xã An Bình"))
+    users = api.client.get("/admin/users").text
+    assert "Cấp tỉnh (mọi xã)" in users and "Xã mặc định" in users and "Xã An Bình" in users
