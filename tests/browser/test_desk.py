@@ -126,7 +126,7 @@ def test_every_page_fits_the_screen_and_speaks_vietnamese(
     assert not english, f"English words on pages: {english}"
 
 
-def test_the_navigation_fits_a_desk_on_one_line_and_the_emergency_button_stays_whole(
+def test_the_desk_and_its_navigation_fit_one_line_and_the_emergency_button_stays_whole(
     browsing: Browsing,
 ) -> None:
     page = browsing.open(ADMIN, viewport=WIDTHS[1])
@@ -134,7 +134,17 @@ def test_the_navigation_fits_a_desk_on_one_line_and_the_emergency_button_stays_w
     expect(page).to_have_url(path_is("/"))
     nav = page.evaluate(_NAV_JS)
     assert nav == {"rows": 1, "emergencyLines": 1, "emergencyInside": True}, nav
+    for heading in (
+        "Đang phát",
+        "Sắp phát hôm nay",
+        "Cụm loa cần chú ý",
+        "Cảnh báo gần đây",
+        "Chờ tôi duyệt",
+    ):
+        expect(page.get_by_role("heading", name=heading, level=2)).to_be_visible()  # the desk, for an admin
     page.set_viewport_size(WIDTHS[0])
     nav = page.evaluate(_NAV_JS)
     assert nav["emergencyLines"] == 1 and nav["emergencyInside"], nav
     expect(page.get_by_role("link", name="CẢNH BÁO KHẨN CẤP")).to_be_in_viewport()
+    page.get_by_role("link", name="CẢNH BÁO KHẨN CẤP").click()
+    expect(page).to_have_url(path_is("/emergency"))
