@@ -6,10 +6,9 @@ import re
 from datetime import timedelta
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
+from broadcast.storage.db import make_engine
 from broadcast.storage.models import Alert
 from tests.browser.harness import APPROVER, LIVE_DEVICE, LIVE_ZONE, SPARE_ZONE, BrowserStation
 from tests.browser.ui import Browsing, path_is
@@ -67,12 +66,14 @@ def _age_alert(station: BrowserStation, alert_id: int, minutes: float) -> None:
     """Move an alert's sending back in the station's own database (as if it had played long ago)."""
     process = station.process
     url = process.database_url or f"sqlite:///{(process.data_dir / 'broadcast.db').resolve()}"
-    engine = create_engine(url, poolclass=NullPool)
-    with Session(engine) as session, session.begin():
-        alert = session.get(Alert, alert_id)
-        assert alert is not None and alert.sent_at is not None
-        alert.sent_at = alert.sent_at - timedelta(minutes=minutes)
-    engine.dispose()
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            alert = session.get(Alert, alert_id)
+            assert alert is not None and alert.sent_at is not None, f"alert {alert_id} not found in {url}"
+            alert.sent_at = alert.sent_at - timedelta(minutes=minutes)
+    finally:
+        engine.dispose()
 
 
 def test_a_finished_drill_says_it_is_over_and_stops_polling(

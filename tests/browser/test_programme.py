@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from playwright.sync_api import Page, expect
@@ -24,7 +25,11 @@ def test_schedule_an_approved_bulletin_and_see_it_in_the_week(
     editor.get_by_label("Thời điểm phát (một lần)").fill(form_time(start))
     editor.get_by_role("button", name="Xếp lịch").click()
     expect(editor).to_have_url(path_is(f"/bulletins/{bulletin['id']}"))
-    expect(editor.get_by_role("listitem").filter(has_text="Một lần lúc")).to_contain_text(
+    # The officer is told what was booked (when, where, next play); the history says it too.
+    expect(editor.locator("#scheduled")).to_contain_text(f"Đã xếp lịch phát một lần lúc {start:%H:%M}")
+    expect(editor.locator("#scheduled")).to_contain_text(f"Lần phát tới: {start:%H:%M}")
+    expect(editor.locator("#history")).to_contain_text("Đã xếp lịch phát")
+    expect(editor.get_by_role("listitem").filter(has_text=re.compile(r"^Một lần lúc"))).to_contain_text(
         f"{start:%H:%M:%S %d/%m/%Y} — vùng {LIVE_ZONE}"
     )
 
