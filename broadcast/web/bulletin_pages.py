@@ -21,6 +21,7 @@ from broadcast.http.deps import AddressDep, StationDep
 from broadcast.http.uploads import read_file
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
+from broadcast.reports import play_rows
 from broadcast.tts.voices import RECOMMENDED_VOICE, voice_names
 from broadcast.web import programme_pages
 from broadcast.web.forms import SPEECH, file_lost, shown_again
@@ -161,7 +162,7 @@ def detail_page(
         bulletin = bulletins.get_bulletin(session, bulletin_id, user)
         clip = bulletin_queries.clip_of(session, bulletin)
         slots = bulletin_queries.airing_slots(session, bulletin_id, user)
-        plays = bulletin_queries.plays_of(session, bulletin_id, user)
+        plays = play_rows.rows(session, bulletin_queries.plays_of(session, bulletin_id, user))
         unknown = bulletins.unknown_terms(session, bulletin)
         history = bulletin_history.history(session, bulletin_id)
     return page(

@@ -153,7 +153,16 @@ def test_the_play_log_says_what_played(api: Api) -> None:
             ("live-abc123", "played"),
         ]
         for command_id, outcome in plays:
-            session.add(Play(device_id="loa-1", command_id=command_id, outcome=outcome, started_at=now))
+            held = bulletin.id if command_id == ids["bulletin"] else None
+            session.add(
+                Play(
+                    device_id="loa-1",
+                    command_id=command_id,
+                    bulletin_id=held,
+                    outcome=outcome,
+                    started_at=now,
+                )
+            )
         device = session.get(Device, "loa-1")
         assert device is not None
         device.health = {"now_playing": ids["bulletin"]}
@@ -176,6 +185,8 @@ def test_the_play_log_says_what_played(api: Api) -> None:
     assert ids["bulletin"] not in page.split("Đang phát", 1)[1].split("</dd>", 1)[0]
     assert 'id="device-refusing"' in page and "địa chỉ trạm" in page  # the refusal, in Vietnamese
     assert "not under the station url" not in page
+    on_bulletin = api.client.get(f"/bulletins/{bulletin_id}").text.split("Nhật ký phát", 1)[1]
+    assert "Đã phát" in on_bulletin and "Từ chối" in on_bulletin and "địa chỉ trạm" in on_bulletin
     listing = api.client.get("/devices").text
     assert "Lịch tiêm chủng tháng 12" in listing and "Phát trực tiếp «Họp dân tối nay»" in listing
     assert "mặc định của thiết bị" not in page or "agent.toml" not in page
