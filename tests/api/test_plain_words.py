@@ -252,3 +252,19 @@ def test_names_not_ids_on_a_single_commune_station(api: Api) -> None:
         session.add(Commune(id="xa-an", name="Xã An Bình"))
     users = api.client.get("/admin/users").text
     assert "Cấp tỉnh (mọi xã)" in users and "Xã mặc định" in users and "Xã An Bình" in users
+
+
+def test_every_recorded_action_has_a_sentence() -> None:
+    root = Path(__file__).resolve().parents[2] / "broadcast"
+    calls = "".join(
+        text[m.start() : m.start() + 400]
+        for path in root.rglob("*.py")
+        for text in [path.read_text(encoding="utf-8")]
+        for m in re.finditer(r"audit\.record\(", text)
+    )
+    recorded = set(re.findall(r'"([a-z_]+\.[a-z_]+)"', calls))
+    # Actions chosen in a variable before the call (fleet/devices, people/credentials, reports/floods):
+    recorded |= {"device.add", "device.replace", "user.disable", "user.enable", "device.report_flood"}
+    recorded -= {"agent.toml"}  # a file name in a nearby line, not an action
+    assert recorded and recorded <= set(audit_text.ACTION_LABELS), recorded - set(audit_text.ACTION_LABELS)
+    assert recorded <= set(audit_text._SAY), recorded - set(audit_text._SAY)
