@@ -128,7 +128,7 @@
     input.dispatchEvent(new Event("change", {bubbles: true}));  // the form then makes the text optional
     var short = seconds < minSeconds ? " Bản ghi quá ngắn (dưới " + minSeconds + " giây): hãy «Ghi lại»." : "";
     status.textContent = (message ? message + " " : "") + "Đã ghi " + Cap.clock(seconds) +
-      ". Nghe lại bên dưới; bản ghi sẽ được gửi khi bấm «Lưu và nghe thử»." + short;
+      ". Nghe lại bên dưới; bản ghi sẽ được lưu khi bấm «Lưu nháp» hoặc «Gửi duyệt»." + short;
   }
 
   // Saving while recording saves what was recorded so far (the form data is built after this event).
