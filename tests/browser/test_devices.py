@@ -72,7 +72,7 @@ def test_play_log_csv_export(editor: Page, station: BrowserStation) -> None:
 
     editor.goto("/devices")
     log_row = editor.get_by_role("row").filter(
-        has=editor.get_by_role("link", name=str(bulletin["id"]), exact=True)
+        has=editor.get_by_role("link", name=bulletin["title"], exact=True)  # the title, not the number
     )
     expect(log_row.first).to_contain_text("Đã phát")
     with editor.expect_download() as event:
