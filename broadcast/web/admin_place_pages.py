@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from broadcast import domain
-from broadcast.fleet import devices, zones
+from broadcast.fleet import devices, station_address, zones
 from broadcast.http.deps import AddressDep, StationDep
 from broadcast.people import names, tenancy
 from broadcast.people.accounts import Principal
@@ -155,7 +155,19 @@ def device_add(
             )
             if where != (None, None):
                 zones.set_device_location(session, admin, device_id, where, address)
-    return no_store(page(request, station, admin, "admin_device_added.html", enrolment=enrolment))
+    url = devices.public_url(station.settings.broker)
+    return no_store(
+        page(
+            request,
+            station,
+            admin,
+            "admin_device_added.html",
+            enrolment=enrolment,
+            zone_name=place.name,
+            station_url=url,
+            station_url_local=station_address.is_loopback(url),
+        )
+    )
 
 
 @router.post("/admin/devices/{device_id}/location", response_class=HTMLResponse)

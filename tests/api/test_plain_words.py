@@ -242,12 +242,18 @@ def test_names_not_ids_on_a_single_commune_station(api: Api) -> None:
     with api.station.db.session() as session:
         accounts.add_user(session, "quantri", "admin", "so-tay-cua-dai-xa", commune=None)  # province account
         session.get(Zone, "thon-1").name = "Thôn Một"  # type: ignore[union-attr]
-    login(api.client, "quantri", "so-tay-cua-dai-xa")
+    csrf = login(api.client, "quantri", "so-tay-cua-dai-xa")
     users = api.client.get("/admin/users").text
     assert "Cấp tỉnh (mọi xã)" not in users and '<select id="commune"' not in users  # one commune: no choice
     assert '<th scope="col">Xã</th>' not in users
     devices_page = api.client.get("/admin/devices").text
     assert "<td>Thôn Một</td>" in devices_page and "<td>thon-1</td>" not in devices_page
+    form = {"csrf_token": csrf, "device_id": "loa-9", "zone": "thon-1", "output": "file"}
+    added = api.client.post("/admin/devices", data=form).text
+    assert (
+        "vào vùng Thôn Một" in added
+    )  # the station serves agents from 127.0.0.1 here: a Pi elsewhere is deaf
+    assert 'id="local-station-url"' in added and "BROADCAST_PUBLIC_URL" in added
     with api.station.db.session() as session:
         session.add(Commune(id="xa-an", name="Xã An Bình"))
     users = api.client.get("/admin/users").text
