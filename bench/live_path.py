@@ -37,7 +37,7 @@ from tests.support.free_port import free_port_block  # noqa: E402
 from tests.support.live_audio import burst_onsets, matched  # noqa: E402
 from tests.support.station import AgentProcess, StationProcess, running, wait_until  # noqa: E402
 
-RATE = 48000
+RATE = 16000  # the live wire format (broadcast/live/on_air.py)
 FRAME = RATE // 50  # 20 ms
 BURST_S = 0.2
 GOALS_MS = {"loopback_p50": 1000.0, "impaired_p50": 2000.0, "skew": 20.0}

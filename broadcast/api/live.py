@@ -1,6 +1,6 @@
 """Live broadcast routes: start, stop, look up sessions, and the officer's audio socket.
 
-The audio socket takes binary messages of mono 16-bit little-endian PCM at 48 kHz (20–100 ms each) and
+The audio socket takes binary messages of mono 16-bit little-endian PCM at 16 kHz (20–100 ms each) and
 answers with JSON state messages (`state`, `devices`, `elapsed_s`, `reason`) twice a second. A browser
 authenticates it with its session cookie (the Origin must be this station's: a page of another site
 cannot open it with the officer's cookie); a desk microphone app with a bearer token.

@@ -13,7 +13,7 @@ from broadcast.storage.models import Clip, LiveSession
 
 log = logging.getLogger(__name__)
 
-RATE = 48000
+RATE = 16000  # the live audio's own rate (on_air.RATE)
 BITRATE = "48k"  # the bitrate of every clip: a recording a commune keeps for years, sized like the rest
 
 

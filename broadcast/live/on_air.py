@@ -18,9 +18,15 @@ from broadcast.audio import chime
 
 log = logging.getLogger(__name__)
 
-RATE = 48000  # mono s16le, as the page sends it and the engine's channels take it
+# Mono s16le at 16 kHz, as the page sends it and the engine's channels take it: speech up to 8 kHz (all a
+# horn loudspeaker reproduces) at a third of the data of 48 kHz (bench/live_engines.py: flac 173 kbit/s
+# per loudspeaker instead of 490).
+RATE = 16000
 BYTES_PER_S = RATE * 2
 JOIN_WAIT_S = 3.0  # the chime waits this long at most for the zone's loudspeakers to join the stream
+# A snapclient corrects its clock once within ~1.5 s of joining, with a short silence (bench/live_engines.py,
+# docs/live-engine.md): the chime starts after that, so no loudspeaker loses part of it.
+SETTLE_S = 1.5
 _PIECE_S = 0.02
 _QUEUE_S = 5.0  # the officer's audio waiting for the writer; more than this is a stalled engine: drop
 _MAX_FRAME = BYTES_PER_S  # one web socket message carries at most a second of audio
@@ -45,9 +51,11 @@ class OnAir:
         record: Callable[[bytes], None],
         joined: Callable[[], bool],
         on_air: Callable[[], None],
+        expecting: bool = True,
     ) -> None:
         self.session_id, self.channel, self.devices = session_id, channel, devices
         self._write, self._record, self._joined, self._on_air = write, record, joined, on_air
+        self._expecting = expecting  # loudspeakers are online to join: let their clocks settle first
         self.state = "starting"
         self.started = time.monotonic()
         self.last_audio = self.started
@@ -108,6 +116,8 @@ class OnAir:
         deadline = time.monotonic() + JOIN_WAIT_S
         while time.monotonic() < deadline and not self._stop.is_set() and not self._joined():
             time.sleep(0.05)
+        if self._expecting:
+            self._stop.wait(SETTLE_S)
 
     def _play(self, pcm: bytes) -> None:
         """Write a signal in real time (the engine plays what it gets as it gets it)."""

@@ -118,6 +118,7 @@ class LiveService:
                 record=recording.write,
                 joined=lambda: expected <= self.engine.listeners(channel),
                 on_air=lambda: self._mark_on_air(row.id),
+                expecting=bool(expected),
             )
             self._active[row.id] = on_air
             self._recordings[row.id] = recording

@@ -18,6 +18,10 @@ IDLE_STREAM = "idle"
 _WILDCARDS = ("0.0.0.0", "", "::")  # noqa: S104 - listening everywhere, never an address to connect to
 
 
+# The station's live channels carry speech: mono 16 kHz (the officer's page sends it so; see live/on_air.py).
+STATION_FORMAT = "16000:16:1"
+
+
 def channel_stream_name(channel: int) -> str:
     """Return the stream name of live channel `channel` (1-based): 'live-1', 'live-2', ..."""
     if channel < 1:
@@ -38,6 +42,7 @@ class SnapserverConfig:
     buffer_ms: int
     chunk_ms: int = 20
     sample_format: str = "48000:16:1"  # opus needs stereo; flac carries mono
+
     codec: str = "flac"
 
     @classmethod
@@ -52,6 +57,7 @@ class SnapserverConfig:
             control_port=port + 1,
             source_ports=tuple(range(port + 2, port + 2 + live.live_channels)),
             buffer_ms=live.live_buffer_ms,
+            sample_format=STATION_FORMAT,
         )
 
     @property

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from playwright.sync_api import Page, Route, WebSocketRoute
 
 SESSION = "ls-test-1"
-FRAME_BYTES = 960 * 2  # 20 ms of mono 48 kHz Int16
+FRAME_BYTES = 320 * 2  # 20 ms of mono 16 kHz Int16
 
 
 @dataclass

@@ -3,7 +3,7 @@ and what the page sends and shows over the live WebSocket.
 
 One session runs for real from the page (the station's snapserver, the package's agent joining); the
 timing of live audio across loudspeakers is tested in tests/live. Refusals, a dropped session and the
-wire format (Int16 little-endian, 48 kHz, 20 ms a message) are checked with the station's side of the
+wire format (Int16 little-endian, 16 kHz, 20 ms a message) are checked with the station's side of the
 two live POSTs and the socket played by Playwright's routing. The page on a station with live
 broadcasting off: tests/api/test_live_pages.py.
 """

@@ -28,7 +28,7 @@ from tests.support.rate_limits import RAISED_RATE_LIMITS
 from tests.support.snapcast import Listener, require_snapserver, silent, tone, tone_in
 from tests.support.station import wait_until
 
-FRAME = 1920  # 20 ms of s16le mono 48 kHz
+FRAME = 640  # 20 ms of s16le mono 16 kHz (the live wire format)
 
 
 @dataclass
@@ -109,7 +109,7 @@ def test_the_zone_hears_the_chime_then_the_voice_and_the_session_is_kept(live: L
             chime_heard = hears.pcm_since(began)
             assert not silent(chime_heard), "the chime did not reach the zone's loudspeaker"
             spoke = time.monotonic()
-            _send_paced(ws, tone(1000.0, 1.0))
+            _send_paced(ws, tone(1000.0, 1.0, rate=16000))
             assert wait_until(lambda: hears.tone_onset(spoke) is not None, 5.0), "the voice never arrived"
             assert silent(other.pcm_since(began)), "a loudspeaker of another zone heard the session"
             closed = time.monotonic()

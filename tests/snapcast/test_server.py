@@ -62,7 +62,7 @@ def test_config_from_settings_puts_control_and_inputs_on_loopback_after_the_stre
     sources = [line.split(" = ", 1)[1] for line in conf.splitlines() if line.startswith("source = ")]
     assert sources[0] == f"pipe://{(tmp_path / 'snapserver').resolve()}/idle.fifo?name=idle&mode=create"
     assert sources[1:] == [f"tcp://127.0.0.1:{18841 + k}?name=live-{k}&mode=server" for k in (1, 2, 3)]
-    for line in ("bind_to_address = 0.0.0.0", "port = 18840", "sampleformat = 48000:16:1", "codec = flac"):
+    for line in ("bind_to_address = 0.0.0.0", "port = 18840", "sampleformat = 16000:16:1", "codec = flac"):
         assert line in conf.split("[stream]")[1]
     assert "send_to_muted = false" in conf and "sink = stderr" in conf
     assert f"datadir = {(tmp_path / 'snapserver').resolve()}/data" in conf

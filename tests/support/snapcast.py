@@ -59,7 +59,11 @@ def running_snapserver(
 
 
 class Listener:
-    """A real snapclient playing to stdout (s16le mono 48 kHz), its PCM kept with arrival times."""
+    """A real snapclient playing to stdout (s16le mono at 48 kHz), its PCM kept with arrival times.
+
+    The client resamples whatever the stream carries (the station's channels: 16 kHz) to 48 kHz, so the
+    checks below read one rate.
+    """
 
     def __init__(self, port: int, host_id: str, host: str = "127.0.0.1") -> None:
         self.host_id = host_id
@@ -67,7 +71,7 @@ class Listener:
         self.process = subprocess.Popen(
             [
                 *("snapclient", "-h", host, "-p", str(port), "--hostID", host_id),
-                *("--player", "file:filename=stdout", "--logsink", "null"),
+                *("--player", "file:filename=stdout", "--logsink", "null", "--sampleformat", "48000:16:*"),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -111,9 +115,9 @@ class Listener:
         self._reader.join(timeout=5)
 
 
-def tone(freq: float = 1000.0, seconds: float = 0.5, amplitude: float = 0.5) -> bytes:
-    """Return a sine tone as s16le mono 48 kHz."""
-    t = np.arange(int(48000 * seconds)) / 48000
+def tone(freq: float = 1000.0, seconds: float = 0.5, amplitude: float = 0.5, rate: int = 48000) -> bytes:
+    """Return a sine tone as s16le mono at `rate` (48 kHz unless said)."""
+    t = np.arange(int(rate * seconds)) / rate
     return (np.sin(2 * np.pi * freq * t) * amplitude * 32767).astype("<i2").tobytes()
 
 

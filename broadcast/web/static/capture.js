@@ -80,6 +80,24 @@
     };
   }
 
+  // Return a function that turns 48 kHz frames into 16 kHz ones (the mean of each three samples: a low-pass
+  // that keeps speech up to 8 kHz, all a horn loudspeaker reproduces). Used for live audio and recordings.
+  var SPEECH_RATE = 16000;
+  function decimator() {
+    var step = RATE / SPEECH_RATE, carry = [];
+    return function (frame) {
+      var input = carry.length ? Float32Array.from(carry.concat(Array.from(frame))) : frame;
+      var count = Math.floor(input.length / step), out = new Float32Array(count);
+      for (var i = 0; i < count; i++) {
+        var sum = 0;
+        for (var k = 0; k < step; k++) sum += input[i * step + k];
+        out[i] = sum / step;
+      }
+      carry = Array.from(input.subarray(count * step));
+      return out;
+    };
+  }
+
   // Return {context, source}: a 48 kHz context if the browser can feed the microphone into one.
   function contextFor(stream) {
     var context = new AudioContext({sampleRate: RATE});
@@ -171,7 +189,8 @@
     return Math.floor(s / 60) + ":" + (rest < 10 ? "0" : "") + rest;
   }
 
-  window.LoaCapture = {RATE: RATE, FRAME: FRAME, open: open, blocker: blocker, micError: micError,
+  window.LoaCapture = {RATE: RATE, FRAME: FRAME, SPEECH_RATE: SPEECH_RATE, decimator: decimator,
+                       open: open, blocker: blocker, micError: micError,
                        OLD_BROWSER: OLD_BROWSER,
                        meter: meter, peak: peak, pcm16: pcm16, writePcm16: writePcm16, clock: clock,
                        resampler: resampler};

@@ -13,9 +13,9 @@
       meterEl = $("rec-meter"), timeEl = $("rec-time"), playback = $("rec-playback"), status = $("rec-status");
   var maxBytes = Number(box.dataset.maxBytes) || 20e6, maxSeconds = Number(box.dataset.maxS) || 900;
   var minSeconds = Number(box.dataset.minS) || 0;
-  var WAV_RATE = 16000, STEP = Cap.RATE / WAV_RATE;  // keep one sample in three, averaged (a low-pass)
+  var WAV_RATE = Cap.SPEECH_RATE;
   var limit = Math.min(maxSeconds * WAV_RATE, Math.floor((maxBytes - 44) / 2));  // samples that fit
-  var carry = [];  // capture samples left over from the last frame (frames need not divide by three)
+  var decimate = Cap.decimator();
   var text = document.getElementById("text");
   var mic = null, frames = [], samples = 0, url = null, showLevel = Cap.meter(meterEl);
 
@@ -55,19 +55,6 @@
       two(d.getMinutes()) + ".wav";
   }
 
-  // Return the frame at 16 kHz: each output sample is the mean of three input samples.
-  function decimate(frame) {
-    var input = carry.length ? Float32Array.from(carry.concat(Array.from(frame))) : frame;
-    var count = Math.floor(input.length / STEP), out = new Float32Array(count);
-    for (var i = 0; i < count; i++) {
-      var sum = 0;
-      for (var k = 0; k < STEP; k++) sum += input[i * STEP + k];
-      out[i] = sum / STEP;
-    }
-    carry = Array.from(input.subarray(count * STEP));
-    return out;
-  }
-
   function onFrame(frame) {
     showLevel(frame);
     if (box.dataset.state !== "recording") return;
@@ -94,7 +81,7 @@
   function start() {
     clear();
     frames = [];
-    carry = [];
+    decimate = Cap.decimator();
     samples = 0;
     timeEl.textContent = Cap.clock(0);
     status.textContent = "Đang mở micro… (nếu trình duyệt hỏi, hãy bấm «Cho phép»)";
