@@ -18,6 +18,7 @@ from broadcast import protocol
 from broadcast.snapcast.source import ChannelInput
 from tests.edge_agent.programme_station import next_seq
 from tests.support.free_port import free_port
+from tests.support.station import terminate
 
 RATE = 48000  # the station's live format: mono s16le 48 kHz (flac)
 CHUNK = RATE // 50  # 20 ms
@@ -70,13 +71,7 @@ class Snapserver:
             time.sleep(0.05)
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.log.close()
 
 

@@ -22,6 +22,7 @@ import pytest
 from broadcast.snapcast.config import SnapserverConfig
 from broadcast.snapcast.server import ManagedSnapserver
 from tests.support.free_port import free_port
+from tests.support.station import terminate
 
 
 def require_snapserver(*, client: bool = False) -> None:
@@ -105,13 +106,7 @@ class Listener:
         return None
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self._reader.join(timeout=5)
 
 

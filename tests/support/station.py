@@ -117,13 +117,8 @@ class StationProcess:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        if self.process:
+            terminate(self.process, grace_s=15)
 
     def request(
         self, method: str, path: str, token: str | None = None, body: Any = None, raw: bytes | None = None
@@ -176,13 +171,20 @@ class AgentProcess:
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        if self.process:
+            terminate(self.process, grace_s=10)
+
+
+def terminate(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+    """Stop a test's child process: SIGTERM, then SIGKILL if it is still there after `grace_s`."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 @contextmanager
