@@ -104,6 +104,7 @@ def test_a_finished_drill_says_it_is_over_and_stops_polling(
     expect(approver.get_by_role("button", name=re.compile("HUỶ CẢNH BÁO"))).to_have_count(0)
     browsing.screenshot(approver, "alert-finished")
     approver.goto("/emergency")
-    recent = approver.locator("#recent-alerts li", has_text=f"Số {alert['id']}")
+    # Anchored: "Số 3" must not match another alert's "Bão số 3".
+    recent = approver.locator("#recent-alerts li", has_text=re.compile(rf"^\s*Số {alert['id']}\b"))
     expect(recent).to_contain_text("[Báo động thử]")
     expect(recent).to_contain_text("Đã phát xong")
