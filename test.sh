@@ -33,8 +33,17 @@ python -c 'import psycopg' 2>/dev/null || {
 }
 # The PostgreSQL pass runs the suites that touch the station's database (storage, API, scheduler,
 # fuzzing, the spine and workers end to end, command numbers, report ordering, presence, tenancy);
-# the agent, TTS and MQTT suites never open it and already ran above.
-pg_suites=(tests/storage tests/api tests/scheduler tests/fuzz tests/integration/test_spine.py
+# the agent, TTS and MQTT suites never open it and already ran above. Of tests/api it leaves out the
+# files that check HTTP behaviour only, where no query differs between the two databases: cross-site
+# refusals, form re-display, CSV cell escaping, the reader hint, /metrics' exposition and the live
+# page of a station without live broadcasts.
+api_http_only=(test_cross_site test_web_forms test_csv_injection test_reader_hint test_metrics test_live_pages)
+pg_api=()
+for f in tests/api/test_*.py; do
+  name=$(basename "$f" .py)
+  [[ " ${api_http_only[*]} " == *" $name "* ]] || pg_api+=("$f")
+done
+pg_suites=(tests/storage "${pg_api[@]}" tests/scheduler tests/fuzz tests/integration/test_spine.py
   tests/integration/test_station_workers.py tests/test_commands_seq.py tests/test_reports_order.py
   tests/test_device_presence.py tests/test_tenancy_rules.py tests/test_skips.py)
 [ "$#" -gt 0 ] && pg_suites=("$@")
