@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-SIREN_BOUND_S = 10.0  # an upper bound of the siren (or test tone) before each repeat
+SIREN_BOUND_S = 10.0  # an upper bound of the siren before each repeat
+TEST_TONE_BOUND_S = 3.0  # an upper bound of a drill's test tone (1.2 s) before each repeat
 UNKNOWN_SPEECH_S = 30.0  # speech not synthesised yet: assume a long one rather than end too early
 TEST_LABEL = "Báo động thử"
 TEST_TITLE = "Thử nghiệm — báo động thử"  # the command's title: the play log names a drill a test
@@ -27,9 +28,12 @@ STATUS_LABELS = {
 OVER = frozenset({"finished", "cancelled", "expired"})
 
 
-def played_out_at(sent_at: datetime, repeat: int, interval_s: float, speech_s: float | None) -> datetime:
+def played_out_at(
+    sent_at: datetime, repeat: int, interval_s: float, speech_s: float | None, test: bool = False
+) -> datetime:
     """Return when the last repeat has surely ended: repeats × (siren + speech + interval) after sending."""
-    each = SIREN_BOUND_S + (speech_s if speech_s else UNKNOWN_SPEECH_S) + interval_s
+    preamble = TEST_TONE_BOUND_S if test else SIREN_BOUND_S
+    each = preamble + (speech_s if speech_s else UNKNOWN_SPEECH_S) + interval_s
     return sent_at + timedelta(seconds=repeat * each)
 
 
@@ -60,7 +64,7 @@ def state(
         if expires_at <= now:
             phase = "expired"
         elif sent_at is not None and not speech_pending:
-            ended = played_out_at(sent_at, repeat, interval_s, speech_s)
+            ended = played_out_at(sent_at, repeat, interval_s, speech_s, test)
             phase = "finished" if now >= ended else "on_air"
         else:
             phase = "on_air"
