@@ -34,10 +34,13 @@ python -c 'import psycopg' 2>/dev/null || {
 # The PostgreSQL pass runs the suites that touch the station's database (storage, API, scheduler,
 # fuzzing, the spine and workers end to end, command numbers, report ordering, presence, tenancy);
 # the agent, TTS and MQTT suites never open it and already ran above. Of tests/api it leaves out the
-# files that check HTTP behaviour only, where no query differs between the two databases: cross-site
-# refusals, form re-display, CSV cell escaping, the reader hint, /metrics' exposition and the live
-# page of a station without live broadcasts.
-api_http_only=(test_cross_site test_web_forms test_csv_injection test_reader_hint test_metrics test_live_pages)
+# files whose database work is plain inserts and lookups that the kept files already run on PostgreSQL,
+# and which check HTTP, forms or outside tools: cross-site refusals, form re-display, CSV cell escaping,
+# the reader hint, /metrics' exposition, the live page of a station without live broadcasts, the admin
+# forms, tokens, uploads (ffmpeg), the review page, device control over MQTT and drills (the alert
+# workflow runs on PostgreSQL in test_alerts).
+api_http_only=(test_cross_site test_web_forms test_csv_injection test_reader_hint test_metrics test_live_pages
+  test_web_admin test_tokens test_bulletin_upload test_bulletin_review test_control test_alert_drills)
 pg_api=()
 for f in tests/api/test_*.py; do
   name=$(basename "$f" .py)
