@@ -24,6 +24,7 @@ from tests.edge_agent.conftest import ClipServe
 from tests.edge_agent.live_support import Feeder, Snapserver, live_start, live_stop, onset_s
 from tests.edge_agent.programme_station import next_seq
 from tests.support.free_port import free_port
+from tests.support.snapcast import require_snapserver
 
 pytestmark = pytest.mark.integration
 
@@ -32,10 +33,8 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
 @pytest.fixture(scope="module")
 def snapserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snapserver]:
-    try:
-        server = Snapserver(tmp_path_factory.mktemp("snapserver"))
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    require_snapserver(client=True)  # the one check: under CI=true a missing tool fails
+    server = Snapserver(tmp_path_factory.mktemp("snapserver"))
     yield server
     server.close()
 
