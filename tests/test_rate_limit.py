@@ -155,9 +155,13 @@ def test_writes_are_limited_per_account_with_a_vietnamese_429_and_alerts_keep_th
         refused = http.post("/api/normalize", json=preview, headers=limited.editor_again)
         assert normalize(editor) == 429
     assert refused.status_code == 429  # per account, not per token
-    assert refused.headers["Retry-After"] == "10"  # 6 a minute: the next write in 10 s
+    # 6 a minute: the next write in 10 s, less what the burst itself took (the bucket refills on the real
+    # clock; a loaded machine spent over a second on those three calls: "9"). Exact figures: the unit tests.
+    wait = refused.headers["Retry-After"]
+    assert 5 <= int(wait) <= 10, wait
     assert (
-        refused.json()["detail"] == "Quá nhiều thao tác trong thời gian ngắn. Vui lòng thử lại sau 10 giây."
+        refused.json()["detail"]
+        == f"Quá nhiều thao tác trong thời gian ngắn. Vui lòng thử lại sau {wait} giây."
     )
     assert refused.headers["X-Content-Type-Options"] == "nosniff"  # refusals carry the security headers
     [record] = [r for r in caplog.records if "rate limit" in r.getMessage()]  # one line per streak
