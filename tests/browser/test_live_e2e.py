@@ -177,8 +177,13 @@ def test_an_alert_preempts_live_and_a_dropped_officer_ends_it(
         return [p for p in _lines(agent, session_id, "live_end") if p["cause"] == "interrupted"]
 
     assert wait_until(interrupted, 10), agent.plays()[-4:]
-    alert_plays = [p for p in agent.plays() if p.get("kind") == "alert"]
-    assert alert_plays and alert_plays[0]["started_at"] >= interrupted()[0]["started_at"]
+
+    # The alert's line is written when its siren starts, a moment after the live line it cut.
+    def alert_plays() -> list[dict[str, Any]]:
+        return [p for p in agent.plays() if p.get("kind") == "alert"]
+
+    assert wait_until(alert_plays, 10), agent.plays()[-4:]
+    assert alert_plays()[0]["started_at"] >= interrupted()[0]["started_at"]
     expect(officer.locator("#live-state")).to_contain_text("Cảnh báo khẩn cấp", timeout=10_000)
     # The alert over, the next renewal brings the loudspeaker back to the session.
     assert wait_until(lambda: len(_lines(agent, session_id, "live")) >= 2, 40), agent.plays()[-4:]
