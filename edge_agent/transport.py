@@ -18,6 +18,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from broadcast import protocol
+from broadcast.protocol.backoff import Backoff
 from edge_agent.config import AgentConfig
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,11 @@ class MqttTransport:
             qos=1,
             retain=True,
         )
-        client.reconnect_delay_set(min_delay=1, max_delay=60)
+        # Each wait before a reconnect attempt is drawn from the shared back-off (jittered, at most 5 s)
+        # and handed to paho just before it waits: see _retry_after.
+        self._backoff = Backoff()
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -163,6 +167,7 @@ class MqttTransport:
         if reason_code.is_failure:
             log.error("broker refused connection: %s", reason_code)
             return
+        self._backoff.connected(time.monotonic())
         log.info(
             "connected to %s:%s (session %s)",
             self.config.mqtt_host,
@@ -206,10 +211,29 @@ class MqttTransport:
         properties: Properties | None,
     ) -> None:
         self.connected.clear()
+        self._backoff.disconnected(time.monotonic())
+        self._retry_after(self._backoff.next_delay())
         if self._stopping:
             log.info("disconnected from broker")
         else:
             log.warning("disconnected from broker (reconnecting): %s", reason_code)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # The connection attempt itself failed (refused, timed out, TLS): paho waits again, then retries.
+        self._retry_after(self._backoff.next_delay())
+
+    def _retry_after(self, delay_s: float) -> None:
+        """Make paho's next reconnect wait exactly delay_s.
+
+        paho (2.x) has no jitter of its own: before each attempt its loop thread calls _reconnect_wait,
+        which waits min_delay after reconnect_delay_set() (that call forgets its doubling) and else twice
+        the last wait, at most max_delay. Both callbacks that precede that wait (on_disconnect after a
+        loss, on_connect_fail after a failed attempt) set min = max = the next draw, so every wait is ours;
+        if paho ever waited without either, it would repeat the last draw, never exceed the cap.
+        paho's wait is float arithmetic (a deadline slept towards in steps of at most 1 s); its type hints
+        say int only.
+        """
+        self._client.reconnect_delay_set(min_delay=delay_s, max_delay=delay_s)  # type: ignore[arg-type]
 
     def _on_publish(
         self,

@@ -22,6 +22,7 @@ from broadcast import metrics, protocol
 from broadcast.mqtt.credentials import STATION_USER
 from broadcast.mqtt.report_guard import Lane, ReportGuard, device_of
 from broadcast.mqtt.target import MqttTarget, parse_mqtt_url
+from broadcast.protocol.backoff import Backoff
 
 __all__ = [
     "MqttError",
@@ -108,8 +109,11 @@ class StationMqtt:
             self._client.username_pw_set(target.username, target.password)
         if target.tls:
             self._client.tls_set(ca_certs=target.ca_file)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # The agents' back-off (jittered, at most 5 s): after a broker restart an alert can go out
+        # within seconds, and station workers sharing a group do not return in lock-step.
+        self._backoff = Backoff()
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_publish = self._on_publish
@@ -237,6 +241,7 @@ class StationMqtt:
             self._answered.set()
             return
         log.info("connected to MQTT broker (session present: %s)", flags.session_present)
+        self._backoff.connected(time.monotonic())
         self._connected.set()
         metrics.mqtt_link(True)
         # Subscribing on every connect also covers a session the broker expired or lost.
@@ -257,8 +262,21 @@ class StationMqtt:
         was_connected = self._connected.is_set()
         self._connected.clear()
         metrics.mqtt_link(False)
+        self._backoff.disconnected(time.monotonic())
+        self._retry_after(self._backoff.next_delay())
         if was_connected and not self._stopping:
             log.warning("lost the MQTT broker (%s); reconnecting", reason)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._retry_after(self._backoff.next_delay())
+
+    def _retry_after(self, delay_s: float) -> None:
+        """Make paho's next reconnect wait exactly delay_s (as edge_agent/transport.py: paho has no jitter).
+
+        Both callbacks that precede paho's wait set min = max = the draw; its wait is float arithmetic,
+        its type hints say int only.
+        """
+        self._client.reconnect_delay_set(min_delay=delay_s, max_delay=delay_s)  # type: ignore[arg-type]
 
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any
