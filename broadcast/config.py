@@ -164,6 +164,16 @@ class WebSettings:
     secrets_dir: Path
 
 
+@dataclass(frozen=True)
+class BackupSettings:
+    """Scheduled backups: where to, when, how many kept, and the file holding the passphrase."""
+
+    backup_to: str
+    backup_passphrase_file: Path | None
+    backup_at: str
+    backup_keep: int
+
+
 _Section = TypeVar("_Section")
 
 
@@ -409,6 +419,17 @@ class Settings(BaseSettings):
     https_names: list[str] = Field(
         default_factory=list, description="More names/addresses the station's own HTTPS certificate covers."
     )
+    backup_to: str = Field(
+        "",
+        description="Where scheduled backups go: a directory (USB disk) or s3://bucket/prefix; empty: none.",
+    )
+    backup_passphrase_file: Path | None = Field(
+        None, description="File holding the passphrase scheduled backups are encrypted with (never the DB)."
+    )
+    backup_at: str = Field(
+        "02:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Daily backup time (HH:MM, station time)."
+    )
+    backup_keep: int = Field(14, ge=1, le=3650, description="Scheduled backups kept at the destination.")
     env: Literal["local", "production"] = "local"
 
     @model_validator(mode="after")
@@ -496,6 +517,10 @@ class Settings(BaseSettings):
     @property
     def web(self) -> WebSettings:
         return self._section(WebSettings)
+
+    @property
+    def backup(self) -> BackupSettings:
+        return self._section(BackupSettings)
 
     def _section(self, kind: type[_Section]) -> _Section:
         """Build a section from the fields (and derived directories) of the same names."""

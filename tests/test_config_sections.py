@@ -11,6 +11,7 @@ from broadcast.config import Settings
 
 SECTIONS = (
     "broker", "clip_storage", "speech", "programme", "alerts", "limits", "guards", "fleet", "live", "web",
+    "backup",
 )  # fmt: skip
 # Read by the composition root only: where the data and the database are, and which environment this is.
 ROOT_FIELDS = {"data_dir", "database_url", "render_cache", "env"}

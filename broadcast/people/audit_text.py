@@ -24,6 +24,7 @@ FAMILY_LABELS = {
     "bulletin": "bản tin", "alert": "cảnh báo", "live": "phát trực tiếp", "slot": "lịch phát",
     "device": "cụm loa", "zone": "vùng", "commune": "xã", "user": "tài khoản", "token": "mã truy cập",
     "login": "đăng nhập", "logout": "đăng xuất", "dictionary": "từ điển cách đọc", "key": "khoá ký lệnh",
+    "backup": "sao lưu",
 }  # fmt: skip
 ACTION_LABELS = {
     "login": "Đăng nhập", "login.failed": "Đăng nhập sai", "login.flood": "Đăng nhập sai quá nhiều",
@@ -46,7 +47,7 @@ ACTION_LABELS = {
     "device.test_tone": "Phát âm thử", "device.location": "Đặt vị trí cụm loa",
     "device.report_flood": "Cụm loa gửi báo cáo bất thường", "zone.add": "Thêm vùng",
     "zone.update": "Sửa vùng", "commune.add": "Thêm xã", "commune.quiet_hours": "Đặt giờ yên tĩnh",
-    "key.rotate": "Thay khoá ký lệnh",
+    "key.rotate": "Thay khoá ký lệnh", "backup.run": "Sao lưu trạm", "backup.restore": "Khôi phục trạm",
 }  # fmt: skip
 _ACTORS = {"station": "Trạm", "quickstart": "Bước cài đặt ban đầu", "": "Một người chưa đăng nhập"}
 _LIVE_ENDS = {"stopped": "người phát bấm dừng", "dropped": "mất kết nối với máy người phát",
@@ -181,6 +182,17 @@ def _on_user(verb: str) -> Say:
     return lambda actor, key, d, n: f"{actor} đã {verb} tài khoản {key}"
 
 
+def _to(d: Mapping[str, Any]) -> str:
+    return f" vào {d['destination']}" if d.get("destination") else ""
+
+
+def _restored(actor: str, key: str, d: Mapping[str, Any], n: Names) -> str:
+    made = str(d.get("created_at") or "")[:16].replace("T", " ")
+    when = f" lập lúc {made} (UTC)" if made else ""
+    source = f", lấy từ {d['source']}" if d.get("source") else ""
+    return f"Trạm đã được khôi phục từ bản sao lưu {key}{when}{source}"
+
+
 _SAY: dict[str, Say] = {
     "login": lambda a, k, d, n: f"{a} đã đăng nhập",
     "login.failed": lambda a, k, d, n: f"Đăng nhập sai với tên «{a}»",
@@ -238,6 +250,8 @@ _SAY: dict[str, Say] = {
     "commune.add": lambda a, k, d, n: f"{a} đã thêm xã «{d.get('name') or k}»",
     "commune.quiet_hours": _quiet,
     "key.rotate": lambda a, k, d, n: f"{a} đã thay khoá ký lệnh của trạm",
+    "backup.run": lambda a, k, d, n: f"{a} đã yêu cầu sao lưu trạm ngay" + _to(d),
+    "backup.restore": _restored,
 }
 
 
