@@ -1,4 +1,9 @@
-"""The ALSA output: ffmpeg decodes the clip (or a live stream) to raw PCM that aplay plays."""
+"""The ALSA output: mpg123 (or ffmpeg) decodes the clip, ffmpeg a relayed stream, to raw PCM that aplay plays.
+
+Clips are decoded by mpg123 when it is installed, else by ffmpeg; ffmpeg is looked for only when a clip
+needs it or a stream is relayed, so a loudspeaker installed without it plays clips and refuses relays
+with the reason in its report. A WAV (the agent's own test tone) goes to aplay as it is.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from edge_agent.outputs import ffmpeg, mpg123
 from edge_agent.outputs.base import Output, OutputError, PlayRequest
-from edge_agent.outputs.ffmpeg import SAMPLE_RATE, end_process, find_ffmpeg, start_clip_decoder
+from edge_agent.outputs.ffmpeg import SAMPLE_RATE, end_process, find_ffmpeg
 from edge_agent.outputs.stream import Warm, relay
 
 log = logging.getLogger(__name__)
@@ -23,6 +30,8 @@ _POLL_S = 0.05
 # A live voice goes out with a short ALSA buffer: aplay starts once its buffer is full, so the buffer is
 # latency added to every live word (snapclient already paces the PCM on the wall clock).
 LIVE_BUFFER_US = 200_000
+# The agent's report when a relay comes to a loudspeaker installed without ffmpeg (install.sh --with-relay).
+_NO_RELAY = "this loudspeaker cannot relay streams: it has no ffmpeg"
 
 
 def aplay_command(aplay: str, device: str = "", buffer_us: int = 0) -> list[str]:
@@ -31,6 +40,16 @@ def aplay_command(aplay: str, device: str = "", buffer_us: int = 0) -> list[str]
     if buffer_us:
         command.append(f"--buffer-time={buffer_us}")
     return [*command, "-D", device] if device else command
+
+
+def aplay_file_command(aplay: str, clip: Path, device: str = "") -> list[str]:
+    """Return the aplay command that plays a WAV file in the format its header declares."""
+    return [aplay, "-q", *(["-D", device] if device else []), str(clip)]
+
+
+def is_wav(head: bytes) -> bool:
+    """Return True if a file starting with `head` is a RIFF WAVE file."""
+    return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
 
 
 def find_aplay(aplay: str = "aplay") -> str:
@@ -44,20 +63,25 @@ def find_aplay(aplay: str = "aplay") -> str:
 
 
 class AlsaOutput(Output):
-    """Play through the default ALSA device (or `device`), one ffmpeg | aplay pipeline per clip."""
+    """Play through the default ALSA device (or `device`), one decoder | aplay pipeline per clip."""
 
     name = "alsa"
 
-    def __init__(self, ffmpeg: str = "", aplay: str = "aplay", device: str = "") -> None:
+    def __init__(
+        self, ffmpeg: str = "", aplay: str = "aplay", device: str = "", mpg123: str = "mpg123"
+    ) -> None:
         self.aplay = find_aplay(aplay)
-        self.ffmpeg = find_ffmpeg(ffmpeg)
+        self.mpg123 = _find_mpg123(mpg123) if mpg123 else None
+        self.ffmpeg = ffmpeg  # the configured one, if any; found when a relay (or a clip) needs it
         self.device = device
         self._warm = Warm()
+        if self.mpg123 is None:  # every clip needs ffmpeg then: without it nothing can play, refuse now
+            self._ffmpeg("no clip decoder: install mpg123 (apt install mpg123) or ffmpeg")
 
     def prepare(self, request: PlayRequest) -> None:
         """Open a relay's stream ahead of its start, so that audio is waiting at start_at."""
         if request.stream is not None:
-            self._warm.open(self.ffmpeg, request.stream)
+            self._warm.open(self._ffmpeg(_NO_RELAY), request.stream)
 
     def finish(self, request: PlayRequest) -> None:
         """Close a stream opened by prepare() that was not relayed."""
@@ -65,17 +89,21 @@ class AlsaOutput(Output):
 
     def play(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
         """Run the pipeline until aplay exits or stop is set."""
-        decoder = start_clip_decoder(self.ffmpeg, request.clip_path)
-        assert decoder.stdout is not None
+        decoder_name, decoder = self._start_decoder(request.clip_path)
         try:
-            player = subprocess.Popen(
-                aplay_command(self.aplay, self.device), stdin=decoder.stdout, stderr=subprocess.PIPE
-            )
+            if decoder is None:  # a WAV: aplay reads its header and plays it
+                command = aplay_file_command(self.aplay, request.clip_path, self.device)
+                player = subprocess.Popen(command, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            else:
+                assert decoder.stdout is not None
+                command = aplay_command(self.aplay, self.device)
+                player = subprocess.Popen(command, stdin=decoder.stdout, stderr=subprocess.PIPE)
+                # Only aplay reads the pipe now; if aplay dies, the decoder gets SIGPIPE, not a stall.
+                decoder.stdout.close()
         except OSError as exc:
-            end_process(decoder)
+            if decoder is not None:
+                end_process(decoder)
             raise OutputError(f"cannot start aplay: {exc}") from exc
-        # Only aplay reads the pipe now; if aplay dies, ffmpeg gets SIGPIPE instead of blocking forever.
-        decoder.stdout.close()
         started(time.time())
         interrupted = False
         while player.poll() is None:
@@ -83,16 +111,19 @@ class AlsaOutput(Output):
                 interrupted = True
                 break
         end_process(player)
-        end_process(decoder)
-        # aplay's complaint first: when aplay dies, ffmpeg's broken pipe is only the consequence.
+        if decoder is not None:
+            end_process(decoder)
+        # aplay's complaint first: when aplay dies, the decoder's broken pipe is only the consequence.
         _check(player, "aplay", raise_error=not interrupted)
-        _check(decoder, "ffmpeg", raise_error=not interrupted)
+        if decoder is not None:
+            _check(decoder, decoder_name, raise_error=not interrupted)
 
     def relay(self, request: PlayRequest, started: Callable[[float], None], stop: threading.Event) -> None:
         """Feed the live stream's PCM into one aplay until the relay's end time, then cut it off."""
         stream = request.stream
         if stream is None:
             raise OutputError(f"command {request.command.id} is not a stream")
+        ffmpeg_path = self._ffmpeg(_NO_RELAY)  # before aplay opens the device: a clear refusal
         # aplay outlives ffmpeg reconnects: a dropped stream is a gap, not a new audio device open.
         player = subprocess.Popen(
             aplay_command(self.aplay, self.device), stdin=subprocess.PIPE, stderr=subprocess.PIPE
@@ -101,7 +132,7 @@ class AlsaOutput(Output):
         end = stream.start_at + stream.duration_s
         try:
             feed = _feeder(player.stdin.fileno(), end, stop)
-            relay(self.ffmpeg, stream, feed, started, stop, self._warm.take(stream.id))
+            relay(ffmpeg_path, stream, feed, started, stop, self._warm.take(stream.id))
         except BrokenPipeError:
             player.wait(timeout=2)
             _check(player, "aplay", raise_error=True)
@@ -135,8 +166,43 @@ class AlsaOutput(Output):
             end_process(player)  # leaving is at once: what aplay still buffers is cut off
         _check(player, "aplay", raise_error=False)
 
+    def _ffmpeg(self, refusal: str) -> str:
+        """Return ffmpeg, or raise OutputError with `refusal` (what cannot be done) and why."""
+        try:
+            return find_ffmpeg(self.ffmpeg)
+        except OutputError as exc:
+            raise OutputError(f"{refusal}: {exc}") from None
+
+    def _start_decoder(self, clip: Path) -> tuple[str, subprocess.Popen[bytes] | None]:
+        """Start the clip's decoder (mpg123 for MP3 if installed, else ffmpeg); None for a WAV."""
+        try:
+            with clip.open("rb") as file:
+                head = file.read(12)
+        except OSError as exc:
+            raise OutputError(f"cannot read clip {clip.name}: {exc}") from exc
+        if is_wav(head):
+            return "aplay", None
+        try:
+            if self.mpg123 is not None and mpg123.is_mpeg_audio(head):
+                return "mpg123", mpg123.start_clip_decoder(self.mpg123, clip)
+            hint = " (mpg123 decodes only MP3)" if self.mpg123 else ""
+            decoder = self._ffmpeg(f"cannot decode {clip.name} without ffmpeg{hint}")
+            return "ffmpeg", ffmpeg.start_clip_decoder(decoder, clip)
+        except OSError as exc:
+            raise OutputError(f"cannot start the clip decoder: {exc}") from exc
+
     def __repr__(self) -> str:
-        return f"AlsaOutput(aplay={self.aplay!r}, ffmpeg={self.ffmpeg!r}, device={self.device!r})"
+        return (
+            f"AlsaOutput(aplay={self.aplay!r}, mpg123={self.mpg123!r}, ffmpeg={self.ffmpeg!r}, "
+            f"device={self.device!r})"
+        )
+
+
+def _find_mpg123(name: str) -> str | None:
+    found = mpg123.find_mpg123(name)
+    if found is None:
+        log.info("%s not found: clips are decoded by ffmpeg", name)
+    return found
 
 
 def _feeder(fd: int, end: float, stop: threading.Event) -> Callable[[bytes], None]:
