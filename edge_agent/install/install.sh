@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Install, upgrade or remove the loa edge agent on Raspberry Pi OS (one command, as root):
+# Install, upgrade or remove the loa edge agent on Raspberry Pi OS / Debian bookworm (arm64, armhf, amd64):
 #
 #   sudo ./install.sh --config agent.toml     first install (agent.toml from `broadcast device add`)
 #   sudo ./install.sh                         upgrade: new code, same config, same cache and state
 #   sudo ./install.sh --uninstall [--purge]   remove the service and the venv (--purge: config, state, user)
 #
+# Options: --wheel FILE (install this built loa_xa wheel instead of the source tree), --bundle DIR|FILE.tar.gz
+# (offline: the .debs and wheels of `broadcast agent-bundle`; implied when run from an unpacked bundle),
+# --with-relay (also apt's ffmpeg: relaying internet radio streams; clips play through mpg123).
 # Every path can be moved with an environment variable. With ROOT set, everything is written below ROOT
 # and no user is created, nothing is chowned and systemctl is not called (tests, image building).
-set -euo pipefail
+# A failed run changes nothing the running agent uses: the new venv is built beside the old one and
+# switched in at the end; the same command run again resumes.
+set -Eeuo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 ROOT=${ROOT:-}
@@ -18,28 +23,45 @@ UNIT_DIR=${UNIT_DIR:-/etc/systemd/system}
 AGENT_USER=${AGENT_USER:-loa}
 OUTPUT=${OUTPUT:-alsa}
 PYTHON=${PYTHON:-python3}
-SOURCE=${SOURCE:-$(cd "$here/../.." && pwd)}
-# The agent's own needs; the station's (FastAPI, TTS, ...) stay off the Pi.
-AGENT_REQUIREMENTS=${AGENT_REQUIREMENTS:-"paho-mqtt>=2.1,<3 cryptography>=3.4 gpiozero>=2.0"}
-LOA_SKIP_PIP=${LOA_SKIP_PIP:-}   # set: create the venv, install nothing into it (tests, offline images)
-LOA_SKIP_APT=${LOA_SKIP_APT:-}
+SOURCE=${SOURCE:-$(cd "$here/../.." 2>/dev/null && pwd)}
+LOA_SKIP_PIP=${LOA_SKIP_PIP:-}   # set: create the venv, install nothing into it (tests)
+LOA_SKIP_APT=${LOA_SKIP_APT:-}   # set: no apt-get / dpkg (tests, a machine prepared by other means)
 UNIT=loa-agent.service
+# What playback needs from Debian: the venv, Ed25519 (PyPI has no armv7l wheel of cryptography's cffi),
+# aplay, the MP3 decoder, live sessions. GPIO comes in a separate step that may fail (plain Debian).
+APT_PACKAGES=(python3-venv python3-cryptography alsa-utils mpg123 snapclient)
+APT_GPIO=(python3-gpiozero python3-lgpio)
 
 config=""
 mode=install
 purge=""
+wheel=""
+bundle=""
+with_relay=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) config=${2:?--config needs a file}; shift 2 ;;
+    --wheel) wheel=${2:?--wheel needs a file}; shift 2 ;;
+    --bundle) bundle=${2:?--bundle needs a directory or a .tar.gz}; shift 2 ;;
+    --with-relay) with_relay=1; shift ;;
     --uninstall) mode=uninstall; shift ;;
     --purge) purge=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
 say() { echo ">> $*" >&2; }
 die() { echo "install.sh: $*" >&2; exit 1; }
+step="starting"
+on_error() {
+  local status=$?
+  echo "install.sh: FAILED while $step (exit $status)." >&2
+  echo "install.sh: the running agent, its venv, config and state are unchanged; fix the cause and run the" >&2
+  echo "install.sh: same command again: it resumes (finished steps are skipped or redone harmlessly)." >&2
+  exit "$status"
+}
+trap on_error ERR
 # systemctl only on a live systemd host, never into a ROOT.
 use_systemd() { [ -z "$ROOT" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; }
 privileged() { [ -z "$ROOT" ]; }
@@ -47,14 +69,15 @@ privileged() { [ -z "$ROOT" ]; }
 if privileged && [ "$(id -u)" -ne 0 ]; then
   die "run as root (sudo), or set ROOT to install into a directory"
 fi
-venv="$ROOT$PREFIX/venv"
+venv_link="$ROOT$PREFIX/venv"   # a symlink to venvs/<id>: the unit's paths never change
+venvs="$ROOT$PREFIX/venvs"
 
 if [ "$mode" = uninstall ]; then
   if use_systemd; then
     systemctl disable --now "$UNIT" 2>/dev/null || true
   fi
   rm -f "$ROOT$UNIT_DIR/$UNIT"
-  use_systemd && systemctl daemon-reload
+  if use_systemd; then systemctl daemon-reload; fi
   rm -rf "$ROOT$PREFIX"
   if [ -n "$purge" ]; then
     rm -rf "$ROOT$CONF_DIR" "$ROOT$STATE_DIR"
@@ -66,19 +89,71 @@ if [ "$mode" = uninstall ]; then
   exit 0
 fi
 
+# An unpacked bundle carries its manifest beside this script: offline install from it.
+if [ -z "$bundle" ] && [ -f "$here/bundle.json" ]; then bundle=$here; fi
+if [ -n "$bundle" ]; then
+  if [ -f "$bundle" ]; then
+    step="unpacking the bundle $bundle"
+    unpacked=$(mktemp -d "${TMPDIR:-/tmp}/loa-bundle.XXXXXX")
+    trap 'rm -rf "$unpacked"' EXIT
+    tar -xzf "$bundle" -C "$unpacked"
+    bundle=$(dirname "$(find "$unpacked" -maxdepth 2 -name bundle.json | head -n1)")
+  fi
+  [ -f "$bundle/bundle.json" ] || die "not an agent bundle (no bundle.json): $bundle"
+  bundle=$(cd "$bundle" && pwd)
+  step="checking the bundle's files (SHA256SUMS)"
+  (cd "$bundle" && sha256sum --quiet --strict -c SHA256SUMS) || die "the bundle is damaged: copy it again"
+  if [ -z "$config" ] && [ -f "$bundle/agent.toml" ]; then config="$bundle/agent.toml"; fi
+fi
+
 if [ -n "$config" ] && [ ! -f "$config" ]; then die "no such config file: $config"; fi
 if [ -z "$config" ] && [ ! -f "$ROOT$CONF_DIR/agent.toml" ]; then
   die "first install needs --config agent.toml (written by \`broadcast device add\`)"
 fi
+if [ -n "$wheel" ] && [ ! -f "$wheel" ]; then die "no such wheel: $wheel"; fi
 
-if privileged && [ -z "$LOA_SKIP_APT" ] && command -v apt-get >/dev/null 2>&1; then
-  say "installing system packages (python3-venv, alsa-utils, ffmpeg, snapclient, gpiozero/lgpio)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    python3-venv alsa-utils ffmpeg snapclient
-  # The Pi's GPIO library comes from Raspberry Pi OS; elsewhere gpiozero is pip-installed below.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    python3-gpiozero python3-lgpio 2>/dev/null || say "python3-lgpio not available: relay needs a GPIO library"
+apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o Dpkg::Use-Pty=0 "$@"; }
+
+# Bundle .debs this machine lacks (not installed, or installed at an older version).
+debs_needed() {
+  local deb name version arch have
+  for deb in "$bundle"/debs/*.deb; do
+    [ -e "$deb" ] || continue
+    name=$(dpkg-deb -f "$deb" Package)
+    version=$(dpkg-deb -f "$deb" Version)
+    arch=$(dpkg-deb -f "$deb" Architecture)
+    [ "$arch" = all ] && arch=""
+    have=$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$name${arch:+:$arch}" 2>/dev/null || true)
+    if [ "${have%% *}" = installed ] && dpkg --compare-versions "${have#* }" ge "$version"; then continue; fi
+    echo "$deb"
+  done
+}
+
+if privileged && [ -z "$LOA_SKIP_APT" ]; then
+  if [ -n "$bundle" ]; then
+    step="installing the bundle's Debian packages (offline)"
+    mapfile -t needed < <(debs_needed)
+    if [ "${#needed[@]}" -gt 0 ]; then
+      say "installing ${#needed[@]} Debian packages from the bundle"
+      # apt resolves the set first and changes nothing when a dependency is missing; local files only.
+      apt_get install --no-install-recommends --no-download "${needed[@]}"
+    else
+      say "the bundle's Debian packages are all installed already"
+    fi
+  elif command -v apt-get >/dev/null 2>&1; then
+    step="installing system packages (apt-get)"
+    packages=("${APT_PACKAGES[@]}")
+    if [ -n "$with_relay" ]; then packages+=(ffmpeg); fi
+    say "installing system packages: ${packages[*]}"
+    apt_get update
+    apt_get install --no-install-recommends "${packages[@]}"
+    # Raspberry Pi OS has both (lgpio drives the Pi 5's GPIO); plain Debian has no python3-lgpio, and then
+    # neither is installed here: pip installs gpiozero into the venv.
+    step="installing the GPIO library (optional)"
+    apt_get install --no-install-recommends "${APT_GPIO[@]}" 2>/dev/null ||
+      say "python3-lgpio not available (plain Debian): gpiozero comes from pip, with its own pin drivers"
+    apt_get clean
+  fi
 fi
 
 # Debian's snapclient package enables its own daemon, which would play the station's live stream to
@@ -88,6 +163,7 @@ if use_systemd && systemctl list-unit-files snapclient.service >/dev/null 2>&1; 
   say "disabled the snapclient service (the agent starts snapclient for each live session)"
 fi
 
+step="creating the user and the directories"
 if privileged; then
   if ! id -u "$AGENT_USER" >/dev/null 2>&1; then
     say "creating system user $AGENT_USER"
@@ -98,31 +174,53 @@ if privileged; then
     if getent group "$group" >/dev/null; then usermod -a -G "$group" "$AGENT_USER"; fi
   done
 fi
-
-install -d -m 0755 "$ROOT$PREFIX" "$ROOT$UNIT_DIR"
+install -d -m 0755 "$ROOT$PREFIX" "$venvs" "$ROOT$UNIT_DIR"
 install -d -m 0750 "$ROOT$CONF_DIR" "$ROOT$STATE_DIR"
 if privileged; then
   chown root:"$AGENT_USER" "$ROOT$CONF_DIR"
   chown "$AGENT_USER":"$AGENT_USER" "$ROOT$STATE_DIR"
 fi
 
-if [ ! -x "$venv/bin/python" ]; then
-  say "creating the venv in $PREFIX/venv"
-  # System site packages: Raspberry Pi OS's gpiozero + lgpio (compiled for the Pi) are used as they are.
-  if [ -n "$LOA_SKIP_PIP" ]; then
-    "$PYTHON" -m venv --system-site-packages --without-pip "$venv"
+# The new venv beside the running one; a venv left by a failed run is not in use: remove it.
+current=$(readlink "$venv_link" 2>/dev/null || true)
+for old in "$venvs"/*; do
+  [ -e "$old" ] || continue
+  if [ "venvs/$(basename "$old")" != "$current" ]; then rm -rf "$old"; fi
+done
+id="$(date -u +%Y%m%d%H%M%S)-$$"
+new="$venvs/$id"
+step="creating the venv $PREFIX/venvs/$id"
+say "creating the venv $PREFIX/venvs/$id"
+# System site packages: Debian's python3-cryptography (and Raspberry Pi OS's gpiozero + lgpio, compiled
+# for the Pi) are used as they are; pip adds only what they do not satisfy.
+if [ -n "$LOA_SKIP_PIP" ]; then
+  "$PYTHON" -m venv --system-site-packages --without-pip "$new"
+else
+  "$PYTHON" -m venv --system-site-packages "$new"
+  pip=("$new/bin/python" -m pip install -q --no-cache-dir --disable-pip-version-check)
+  if [ -n "$bundle" ]; then
+    step="installing the agent from the bundle's wheels (offline)"
+    project=$(find "$bundle/wheels" -maxdepth 1 -name 'loa_xa-*.whl' | head -n1)
+    [ -n "$project" ] || die "the bundle has no loa_xa wheel"
+    say "installing the agent from $(basename "$project") (no network)"
+    "${pip[@]}" --no-index --find-links "$bundle/wheels" "$project[agent]"
   else
-    "$PYTHON" -m venv --system-site-packages "$venv"
+    target=${wheel:-$SOURCE}
+    step="installing the agent from $target (pip)"
+    say "installing the agent from $target"
+    # No --upgrade: what the system site packages already satisfy (cryptography) stays as it is.
+    "${pip[@]}" "$target[agent]"
   fi
+  step="checking the new venv"
+  "$new/bin/python" -c 'import edge_agent.cli, broadcast.protocol.keys, paho.mqtt.client
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey'
+  "$new/bin/edge-agent" --help >/dev/null
 fi
-if [ -z "$LOA_SKIP_PIP" ]; then
-  say "installing the agent from $SOURCE"
-  "$venv/bin/python" -m pip install -q --upgrade --no-deps "$SOURCE"
-  # shellcheck disable=SC2086  # a list of requirement specifiers
-  "$venv/bin/python" -m pip install -q --upgrade $AGENT_REQUIREMENTS
-fi
-install -m 0644 "$here/../README.md" "$ROOT$PREFIX/README.md" 2>/dev/null || true
+readme="$here/README.md"
+[ -f "$readme" ] || readme="$here/../README.md"
+install -m 0644 "$readme" "$ROOT$PREFIX/README.md" 2>/dev/null || true
 
+step="writing the config"
 if [ -n "$config" ]; then
   target="$ROOT$CONF_DIR/agent.toml"
   if [ -f "$target" ] && ! cmp -s "$config" "$target"; then
@@ -130,18 +228,31 @@ if [ -n "$config" ]; then
     say "replaced the config; the previous one is $CONF_DIR/agent.toml.bak"
   fi
   # The config holds the device's MQTT password: readable by root and the agent only.
-  install -m 0640 "$config" "$target"
-  if privileged; then chown root:"$AGENT_USER" "$target"; fi
+  install -m 0640 "$config" "$target.tmp"
+  if privileged; then chown root:"$AGENT_USER" "$target.tmp"; fi
+  mv "$target.tmp" "$target"
 else
   say "keeping the config in $CONF_DIR/agent.toml"
 fi
 
+step="writing the systemd unit"
 sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@CONF_DIR@|$CONF_DIR|g" -e "s|@STATE_DIR@|$STATE_DIR|g" \
   -e "s|@USER@|$AGENT_USER|g" -e "s|@OUTPUT@|$OUTPUT|g" "$here/$UNIT" >"$ROOT$UNIT_DIR/$UNIT.tmp"
 chmod 0644 "$ROOT$UNIT_DIR/$UNIT.tmp"
 mv "$ROOT$UNIT_DIR/$UNIT.tmp" "$ROOT$UNIT_DIR/$UNIT"
 
+step="switching to the new venv"
+if [ -d "$venv_link" ] && [ ! -L "$venv_link" ]; then
+  # An install from before venvs/: its venv is replaced by the link (its scripts point at this path).
+  rm -rf "$venv_link.old"
+  mv "$venv_link" "$venv_link.old"
+fi
+ln -sfn "venvs/$id" "$venv_link.tmp"
+mv -T "$venv_link.tmp" "$venv_link"
+rm -rf "$venv_link.old"
+
 if use_systemd; then
+  step="restarting the service"
   systemctl daemon-reload
   systemctl enable "$UNIT" >/dev/null
   systemctl restart "$UNIT"
@@ -149,3 +260,6 @@ if use_systemd; then
 else
   say "installed into ${ROOT:-/}; systemctl not called"
 fi
+step="removing the previous venv"
+if [ -n "$current" ] && [ "$current" != "venvs/$id" ]; then rm -rf "$ROOT$PREFIX/$current"; fi
+say "done: $PREFIX/venv -> venvs/$id"

@@ -157,3 +157,56 @@ def test_unit_passes_systemd_analyze_verify(install: Install, config_file: Path,
     done = subprocess.run([analyze, "verify", str(checked)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == ""  # unknown keys and bad values are only warnings: none allowed
+
+
+def _venvs(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "opt/loa-agent/venvs").iterdir())
+
+
+def test_an_upgrade_builds_a_new_venv_beside_and_switches_the_link(
+    install: Install, config_file: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    assert install("--config", str(config_file)).returncode == 0
+    link = root / "opt/loa-agent/venv"
+    first = os.readlink(link)
+    assert link.is_symlink() and first.startswith("venvs/") and _venvs(root) == [first.removeprefix("venvs/")]
+    done = install()
+    assert done.returncode == 0, done.stderr
+    second = os.readlink(link)
+    assert second != first and _venvs(root) == [second.removeprefix("venvs/")]  # the previous one removed
+
+
+def test_a_failed_step_is_named_and_the_running_venv_stays(
+    install: Install, config_file: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    assert install("--config", str(config_file)).returncode == 0
+    link = root / "opt/loa-agent/venv"
+    running = os.readlink(link)
+    failed = install(PYTHON=str(tmp_path / "no-python"))
+    assert failed.returncode != 0
+    assert "FAILED while creating the venv" in failed.stderr and "same command again" in failed.stderr
+    assert os.readlink(link) == running and (link / "bin/python").exists()
+    assert (root / "etc/loa-agent/agent.toml").read_bytes() == config_file.read_bytes()
+    resumed = install()  # the same command again, the cause fixed
+    assert resumed.returncode == 0, resumed.stderr
+    assert _venvs(root) == [os.readlink(link).removeprefix("venvs/")]  # no half-made venv left over
+
+
+def test_an_install_from_before_the_venv_link_is_switched_over(
+    install: Install, config_file: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    old = root / "opt/loa-agent/venv"
+    (old / "bin").mkdir(parents=True)
+    (old / "bin/edge-agent").write_text("#!/bin/sh\n")
+    done = install("--config", str(config_file))
+    assert done.returncode == 0, done.stderr
+    assert old.is_symlink() and (old / "bin/python").exists()
+    assert not (root / "opt/loa-agent/venv.old").exists()
+
+
+def test_a_directory_that_is_no_bundle_is_refused(install: Install, tmp_path: Path) -> None:
+    done = install("--bundle", str(tmp_path))
+    assert done.returncode == 1 and "not an agent bundle" in done.stderr

@@ -1,0 +1,100 @@
+"""The agent bundle's pure logic (requirements, targets, .debs kept, manifest) and its wheel writer."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from broadcast.agent_bundle.manifest import (
+    BundleError,
+    Deb,
+    check_manifest,
+    debs_to_ship,
+    manifest,
+    requirements_of,
+    sha256sums,
+    target,
+    version_of,
+    wheel_requirements,
+)
+from broadcast.agent_bundle.wheels import write_wheel
+
+METADATA = """Metadata-Version: 2.1
+Name: loa-xa
+Version: 0.1.0
+Requires-Dist: paho-mqtt<3,>=2.1
+Requires-Dist: cryptography>=38
+Requires-Dist: gpiozero<3,>=2.0; extra == "agent"
+Requires-Dist: cryptography>=42; extra == "station"
+Requires-Dist: fastapi>=0.115; extra == "station"
+Requires-Dist: lgpio>=0.2; extra == "agent" and platform_machine == "aarch64"
+Requires-Dist: tomli; extra == "agent" and python_version < "3.11"
+
+"""
+
+
+def test_the_agent_takes_its_extra_and_the_base_never_the_station() -> None:
+    wanted = requirements_of(METADATA, "agent", target("armhf").marker_environment())
+    assert [r.name for r in wanted] == ["paho-mqtt", "cryptography", "gpiozero"]
+    on_arm64 = requirements_of(METADATA, "agent", target("arm64").marker_environment())
+    assert [r.name for r in on_arm64] == ["paho-mqtt", "cryptography", "gpiozero", "lgpio"]
+    assert version_of(METADATA) == "0.1.0"
+
+
+def test_debian_serves_cryptography_so_no_wheel_is_fetched_for_it() -> None:
+    needed = wheel_requirements(requirements_of(METADATA, "agent", target("armhf").marker_environment()))
+    assert [str(r) for r in needed] == ["paho-mqtt<3,>=2.1", "gpiozero<3,>=2.0"]  # markers already applied
+
+
+def test_targets_name_the_pi_machines_for_pip() -> None:
+    armhf = target("armhf")
+    assert armhf.machine == "armv7l" and "manylinux_2_17_armv7l" in armhf.pip_platforms()
+    assert "linux_aarch64" in target("arm64").pip_platforms()
+    with pytest.raises(BundleError, match="armel"):
+        target("armel")
+
+
+def test_every_system_has_the_required_packages_so_they_stay_out() -> None:
+    debs = [
+        Deb(Path("b.deb"), "python3-venv", "3.11.2-1", "optional"),
+        Deb(Path("c.deb"), "libc6", "2.36-9", "required"),
+        Deb(Path("a.deb"), "adduser", "3.134", "important"),  # minbase images lack it
+    ]
+    assert [d.package for d in debs_to_ship(debs)] == ["adduser", "python3-venv"]
+
+
+def test_the_manifest_lists_every_file_with_its_digest(tmp_path: Path) -> None:
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / "x.whl").write_bytes(b"wheel")
+    (tmp_path / "install.sh").write_text("#!/bin/sh\n")
+    content = manifest(tmp_path, arch="armhf", version="0.1.0", with_relay=False, config=False)
+    (tmp_path / "bundle.json").write_text(json.dumps(content))
+    assert [f["path"] for f in content["files"]] == ["install.sh", "wheels/x.whl"]  # type: ignore[attr-defined]
+    assert content["arch"] == "armhf" and content["python"] == "3.11"
+    assert sha256sums(content).splitlines()[1].endswith("  wheels/x.whl")
+    assert check_manifest(tmp_path) == []
+    (tmp_path / "wheels" / "x.whl").write_bytes(b"other")
+    (tmp_path / "install.sh").unlink()
+    assert check_manifest(tmp_path) == ["missing install.sh", "altered wheels/x.whl"]
+
+
+def test_an_installed_pure_python_distribution_packs_back_into_a_wheel(tmp_path: Path) -> None:
+    dist = metadata.distribution("paho-mqtt")
+    wheel = write_wheel(dist, tmp_path)
+    assert wheel.name == f"paho_mqtt-{dist.version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        record = archive.read(f"paho_mqtt-{dist.version}.dist-info/RECORD").decode()
+    assert "paho/mqtt/client.py" in names
+    assert not any("__pycache__" in n or n.endswith(("INSTALLER", "direct_url.json")) for n in names)
+    assert "paho/mqtt/client.py,sha256=" in record
+    assert write_wheel(dist, tmp_path / "again").read_bytes() == wheel.read_bytes()  # reproducible
+
+
+def test_a_compiled_distribution_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="not a pure-Python wheel"):
+        write_wheel(metadata.distribution("cryptography"), tmp_path)
