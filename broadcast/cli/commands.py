@@ -258,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     from broadcast.cli import agent_bundle as agent_bundle_cli
 
     agent_bundle_cli.register(sub)
+    from broadcast.cli import backup as backup_cli
+
+    backup_cli.register(sub)
     return parser
 
 
