@@ -17,6 +17,7 @@ from broadcast import metrics, protocol
 from broadcast.alerts import lifecycle
 from broadcast.alerts.speech import send_speech
 from broadcast.alerts.workflow import AlertDeps
+from broadcast.mqtt.client import MqttAckTimeout
 from broadcast.people import tenancy
 from broadcast.people.accounts import Principal
 from broadcast.storage.models import Alert, Command, Device, Play
@@ -85,8 +86,11 @@ def retry_silent(deps: AlertDeps) -> int:
                 for device in sorted(set(seen.devices) - heard):
                     sends.append((protocol.device_command_topic(device), speech.payload.encode(), expiry))
     for topic, payload, expiry in sends:
-        with metrics.publish_timer("alert_retry"):
-            deps.push.publisher.publish(topic, payload, expiry_s=max(1.0, expiry))
+        try:
+            with metrics.publish_timer("alert_retry"):
+                deps.push.publisher.publish(topic, payload, expiry_s=max(1.0, expiry))
+        except MqttAckTimeout as exc:  # queued all the same; the next devices must not wait for it
+            log.warning("alert retry: %s", exc)
     return len(sends)
 
 

@@ -25,6 +25,7 @@ from broadcast.mqtt.target import MqttTarget, parse_mqtt_url
 from broadcast.protocol.backoff import Backoff
 
 __all__ = [
+    "MqttAckTimeout",
     "MqttError",
     "MqttTarget",
     "StationMqtt",
@@ -71,6 +72,11 @@ def _properties(packet_type: int, **values: int) -> Properties:
 
 class MqttError(RuntimeError):
     """The broker refused the station, could not be reached, or did not acknowledge a publish."""
+
+
+class MqttAckTimeout(MqttError):
+    """A publish handed to the session was not acknowledged in time: it stays queued and goes out (QoS 1,
+    kept across reconnects) once the link drains; only the wait for the broker's PUBACK gave up."""
 
 
 class StationMqtt:
@@ -189,7 +195,7 @@ class StationMqtt:
         except (RuntimeError, ValueError) as exc:
             raise MqttError(f"publish to {topic} failed: {exc}") from exc
         if not info.is_published():
-            raise MqttError(f"no PUBACK for {topic} within {wait:g} s")
+            raise MqttAckTimeout(f"no PUBACK for {topic} within {wait:g} s")
         with self._lock:
             failure = self._publish_failures.pop(info.mid, None)
         if failure is not None:

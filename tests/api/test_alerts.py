@@ -6,12 +6,15 @@ import queue
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from broadcast import protocol
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts import speech as alert_speech
+from broadcast.mqtt.client import MqttAckTimeout
 from broadcast.people import accounts
 from broadcast.storage.models import Alert, AuditEntry
 from tests.api.conftest import Api
@@ -70,6 +73,39 @@ def test_an_approver_alert_goes_out_with_the_siren_then_its_speech(api: Api, tmp
         assert stop.target == command.id
         assert stop.correction is not None
         assert api.client.post(f"/api/alerts/{alert['id']}/cancel", headers=api.approver).status_code == 409
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_a_late_puback_neither_fails_the_officer_nor_skips_the_other_zones(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under a report flood the broker's PUBACK queues behind the flood in the station's socket: the
+    # alert is stored and on its way (QoS 1), so the request succeeds and the next zone still gets it.
+    client, received = _subscribe_as_device(api, tmp_path, "loa-2")  # zone thon-2
+    client.subscribe(protocol.zone_command_topic("thon-2"), qos=1)
+    real_publish = api.station.mqtt.publish
+    late: list[str] = []
+
+    def publish_with_late_ack(topic: str, payload: bytes, **options: Any) -> None:
+        real_publish(topic, payload, **options)
+        if topic == protocol.zone_command_topic("thon-1"):
+            late.append(topic)
+            raise MqttAckTimeout(f"no PUBACK for {topic} within 5 s")
+
+    monkeypatch.setattr(api.station.mqtt, "publish", publish_with_late_ack)
+    try:
+        raised = api.client.post(
+            "/api/alerts",
+            json={"text": "Cháy rừng gần thôn, sơ tán ngay!", "zones": ["thon-1", "thon-2"]},
+            headers=api.approver,
+        )
+        assert raised.status_code == 201, raised.text
+        assert raised.json()["status"] == "sent"
+        assert late == [protocol.zone_command_topic("thon-1")]
+        command = _next_of_kind(received, api, protocol.AlertCommand)
+        assert isinstance(command, protocol.AlertCommand) and command.alert_id == raised.json()["id"]
     finally:
         client.loop_stop()
         client.disconnect()
