@@ -212,6 +212,8 @@ def restore_backup(
             db_url = settings.database
             loaded = True
             database.restore_postgres(db_url, verified.database_file)
+            if database.database_counts(db_url)[0] != manifest.counts:
+                raise CorruptBackup(f"the database of backup {bid} does not hold the rows its manifest lists")
         before = manifest.schema_revision
         migrate(db_url)
         after = database.database_counts(db_url)[1]
