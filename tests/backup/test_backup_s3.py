@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -35,7 +36,7 @@ def s3() -> Iterator[S3Server]:
         yield server
 
 
-def _s3_settings(s3: S3Server, data_dir: Path, **extra: object) -> Settings:
+def _s3_settings(s3: S3Server, data_dir: Path, **extra: Any) -> Settings:
     return station_settings(
         data_dir,
         s3_endpoint=s3.endpoint,
