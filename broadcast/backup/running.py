@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from broadcast.config import Settings
@@ -16,6 +18,22 @@ from broadcast.mqtt.tether import pid_running
 from broadcast.storage.db import sqlite_path
 
 LOCK_NAME = ".station.lock"
+
+
+@contextmanager
+def station_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the station lock of `data_dir` while the block runs (`serve` wraps its whole life in it).
+
+    Shared: several station workers on one data dir may all hold it; a restore asks for it exclusively
+    and so sees any of them.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / LOCK_NAME).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def lock_held(data_dir: Path) -> bool:

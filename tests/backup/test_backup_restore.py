@@ -25,6 +25,7 @@ from broadcast.backup import (
     read_restore_marker,
     restore_backup,
     run_backup,
+    station_running,
 )
 from broadcast.backup.destination import DirectoryDestination
 from broadcast.clipstore.store import LocalClipStore
@@ -243,3 +244,20 @@ def test_open_destination_reads_a_directory_and_refuses_unknown_schemes(tmp_path
 def test_a_backup_needs_a_passphrase(station: Settings, tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="passphrase"):
         run_backup(station, DirectoryDestination(tmp_path / "usb"), "")
+
+
+def test_a_station_holding_its_lock_is_not_overwritten(
+    station: Settings, backed_up: DirectoryDestination
+) -> None:
+    code = (
+        "import sys, time; from pathlib import Path; from broadcast.backup.running import station_lock\n"
+        "with station_lock(Path(sys.argv[1])):\n    print(1, flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(station.data_dir)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline()
+        assert "holds" in _refused_without_change(station, backed_up)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert station_running(station) is None
