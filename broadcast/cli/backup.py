@@ -47,15 +47,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def read_passphrase(args: argparse.Namespace, settings: Settings, *, confirm: bool) -> str:
     """Return the passphrase from the file, the environment, the setting, or the terminal."""
-    configured = getattr(settings, "backup_passphrase_file", None)
-    path = args.passphrase_file or configured
+    if not args.passphrase_file and os.environ.get(PASSPHRASE_ENV):
+        return os.environ[PASSPHRASE_ENV]
+    path = args.passphrase_file or settings.backup_passphrase_file
     if path:
         try:
             return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise SystemExit(f"Error: cannot read the passphrase file {path}: {exc.strerror}") from None
-    if os.environ.get(PASSPHRASE_ENV):
-        return os.environ[PASSPHRASE_ENV]
     if not sys.stdin.isatty():
         raise SystemExit(f"Error: give the passphrase with --passphrase-file or {PASSPHRASE_ENV}")
     first = getpass.getpass("Backup passphrase: ")
@@ -76,7 +75,7 @@ def _refused(exc: Exception) -> int:
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from broadcast.backup import BackupError, DestinationError, open_destination, prune, run_backup
 
-    target = args.to or getattr(settings, "backup_to", None)
+    target = args.to or settings.backup_to
     if not target:
         raise SystemExit("Error: say where to: broadcast backup --to DIR|s3://bucket/prefix")
     try:
