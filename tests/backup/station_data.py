@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +15,9 @@ from broadcast.clipstore.store import LocalClipStore
 from broadcast.config import Settings
 from broadcast.mqtt import tls
 from broadcast.people import accounts, audit
-from broadcast.protocol.control import VolumeCommand
-from broadcast.signing import commands
 from broadcast.signing.keys import StationKeys
 from broadcast.storage.db import Database, migrate
+from tests.test_commands_seq import issue  # one signed command, as the station issues it
 
 PASSPHRASE = "trâu-vàng-đồng-lúa 2026"  # non-ASCII on purpose: the officer's own words
 
@@ -49,21 +45,11 @@ def populate(settings: Settings, *, users: int = 3, commands_issued: int = 5, cl
                 accounts.add_user(session, f"officer{n}", "editor", f"Cot-loa-{n}-ben-song-Hong")
                 audit.record(session, "cli", "user.add", f"user:officer{n}", "cli", note="xã An Bình")
         for _ in range(commands_issued):
-            add_command(db, signing)
+            issue(db, signing)
     finally:
         db.dispose()
     store = LocalClipStore(settings.clips_dir)
     return [store.put(b"ID3" + secrets.token_bytes(2000 + n)) for n in range(clips)]
-
-
-def add_command(db: Database, signing: bytes) -> int:
-    """Issue one signed command as the station does; return its number."""
-    now = time.time()
-    with db.session() as session:
-        seq = commands.next_seq(session)
-        body = VolumeCommand(str(uuid.uuid4()), seq, now, now + 60, ("thon-1",), 50).to_body()
-        commands.store_signed(session, body, signing, start_at=datetime.now(UTC))
-    return seq
 
 
 def rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
