@@ -93,6 +93,25 @@ HTTP_REQUEST = Histogram(
 )
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
+# --- backups (broadcast/backup/scheduled.py; the worker that ran one sets them) -----------------------------
+
+BACKUP_LAST_SUCCESS = Gauge(
+    "loa_backup_last_success_timestamp_seconds",
+    "When the last successful backup finished (unix seconds; 0: none since the station started).",
+    multiprocess_mode="max",
+)
+BACKUP_LAST_DURATION = Gauge(
+    "loa_backup_last_duration_seconds",
+    "How long the last successful backup took.",
+    multiprocess_mode="mostrecent",
+)
+BACKUP_LAST_SIZE = Gauge(
+    "loa_backup_last_size_bytes",
+    "Bytes the last successful backup wrote to its destination (clips already there are not copied).",
+    multiprocess_mode="mostrecent",
+)
+BACKUP_FAILURES = Counter("loa_backup_failures_total", "Backups (scheduled or by hand) that failed.")
+
 
 def agent_message_taken() -> None:
     """Count one agent report taken from the subscription (after its handler ran)."""
@@ -159,6 +178,18 @@ def http_request(route: str, method: str, status: int, seconds: float) -> None:
     """Note one answered HTTP request by its route template (bounded labels: unknown methods are `other`)."""
     method = method.upper() if method.upper() in HTTP_METHODS else "other"
     HTTP_REQUEST.labels(route=route, method=method, status=f"{status // 100}xx").observe(seconds)
+
+
+def backup_succeeded(finished_at: float, seconds: float, size_bytes: int) -> None:
+    """Note a backup that finished at `finished_at` (unix seconds), after `seconds`, writing `size_bytes`."""
+    BACKUP_LAST_SUCCESS.set(finished_at)
+    BACKUP_LAST_DURATION.set(seconds)
+    BACKUP_LAST_SIZE.set(size_bytes)
+
+
+def backup_failed() -> None:
+    """Count one failed backup."""
+    BACKUP_FAILURES.inc()
 
 
 # --- the scrape --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from broadcast import alerts, programme, reports
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts.speech import SpeechWorker
 from broadcast.alerts.templates import Template, ensure_templates
+from broadcast.backup import followup, scheduled
 from broadcast.clipstore import open_clip_storage
 from broadcast.clipstore.store import ClipStorage
 from broadcast.config import Settings
@@ -184,6 +185,7 @@ def start_station(settings: Settings) -> Station:
     with db.session() as session:  # uptime counts no hour before this station began counting heartbeats
         presence.mark_counting_started(session, datetime.now(UTC))
     fail_stale(db)  # jobs left running by a worker that died (a live worker keeps stamping its own)
+    followup.follow_up(settings, db)  # the first start after `broadcast restore`: audit, republish all
     keys = StationKeys(settings.secrets_dir)
     keys.signing_key_raw()  # create the key now, not inside the first job
     clips = open_clip_storage(settings.clip_storage)
@@ -254,7 +256,13 @@ def start_station(settings: Settings) -> Station:
             Periodic("stale-jobs", 30.0, lambda: fail_stale(db)),
             Periodic("presence-sweep", 6 * 3600.0, lambda: presence.sweep(db)),
             Periodic("report-floods", 2.0, lambda: report_floods.flag_floods(db, mqtt.guard.ledger)),
+            Periodic(
+                "backup-schedule",
+                scheduled.TICK_S,
+                lambda: scheduled.tick(settings, db, station.jobs, lambda: scheduler.is_leader),
+            ),
         ]
+        scheduled.seed_metrics(db)
         if station.live is not None:
             station.loops.append(Periodic("live-sessions", 0.5, station.live.tick))
         for loop in station.loops:
