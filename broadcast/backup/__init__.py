@@ -13,13 +13,8 @@ from broadcast.backup.destination import Destination, DestinationError
 from broadcast.backup.errors import BackupError, CorruptBackup, OtherStation, StationRunning, WrongPassphrase
 from broadcast.backup.identity import station_id_of
 from broadcast.backup.manifest import Manifest, Member
-from broadcast.backup.restore import (
-    RESTORE_MARKER,
-    RestoreResult,
-    clear_restore_marker,
-    read_restore_marker,
-    restore_backup,
-)
+from broadcast.backup.marker import RESTORE_MARKER, clear_restore_marker, read_restore_marker
+from broadcast.backup.restore import RestoreResult, restore_backup
 from broadcast.backup.retention import BackupInfo, choose_prunable
 from broadcast.backup.running import station_running
 from broadcast.backup.where import open_destination

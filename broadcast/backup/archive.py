@@ -36,6 +36,7 @@ from broadcast.clipstore.store import is_sha256
 from broadcast.config import Settings
 
 CLIPS = "clips/"
+MIN_PASSPHRASE = 8  # it guards the signing key of every loudspeaker: no "1234"
 BACKUPS = "backups/"
 
 
@@ -79,8 +80,11 @@ def run_backup(
     settings: Settings, dest: Destination, passphrase: str, *, now: datetime | None = None
 ) -> BackupResult:
     """Back the station up to `dest`; raise BackupError (nothing at `dest` looks complete then)."""
-    if not passphrase:
-        raise BackupError("a backup needs a passphrase (--passphrase-file or BROADCAST_BACKUP_PASSPHRASE)")
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise BackupError(
+            f"a backup needs a passphrase of at least {MIN_PASSPHRASE} characters "
+            "(--passphrase-file or BROADCAST_BACKUP_PASSPHRASE)"
+        )
     started = time.monotonic()
     moment = now or datetime.now(UTC)
     bid = backup_id(moment)

@@ -164,3 +164,14 @@ def restore_postgres(url: str, source: Path) -> None:
 def check_postgres_archive(source: Path) -> None:
     """Raise DatabaseBackupError unless pg_restore can read the archive's table of contents."""
     _run([find_tool("pg_restore"), "--list", str(source)], dict(os.environ), "pg_restore --list")
+
+
+def empty_postgres(url: str) -> None:
+    """Undo a load into the (previously empty) database: drop and recreate its public schema."""
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()

@@ -10,28 +10,22 @@ aside as `<dir>.replaced-<time>` and the new one takes its name.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from broadcast.backup import archive, database, envelope, hooks, identity, vault
 from broadcast.backup.destination import Destination, DestinationError, MissingKey
 from broadcast.backup.errors import BackupError, CorruptBackup, OtherStation, StationRunning, WrongPassphrase
 from broadcast.backup.manifest import DATABASE_MEMBER, SECRETS_MEMBER, Manifest, ManifestError, Member
+from broadcast.backup.marker import write_marker
 from broadcast.backup.running import station_running
 from broadcast.config import Settings
 from broadcast.storage.db import migrate, sqlite_path
-from broadcast.storage.files import write_atomic
 
-RESTORE_MARKER = "restored.json"
 MOVED_ALONG = ("voices", "cache")  # not in a backup (re-installable), kept when a data dir is replaced
 
 
@@ -231,7 +225,7 @@ def restore_backup(
         shutil.rmtree(staging, ignore_errors=True)
         if loaded:
             with suppress(Exception):  # the load's own error is the one to report
-                _empty_postgres(settings.database)
+                database.empty_postgres(settings.database)
         raise
     if replaced is not None:
         messages.append(f"the previous data dir was kept as {replaced}")
@@ -252,54 +246,3 @@ def _swap(staging: Path, target: Path, moment: datetime) -> Path | None:
             target.rmdir()
     staging.rename(target)
     return replaced
-
-
-def _empty_postgres(url: str) -> None:
-    """Undo a load into the (previously empty) database: drop and recreate its public schema."""
-    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
-
-
-def write_marker(
-    data_dir: Path, manifest: Manifest, source: str, moment: datetime, before: str | None, after: str | None
-) -> None:
-    """Write the restore marker the station reads on its next start (audit, republishing)."""
-    marker = {
-        "backup_id": manifest.backup_id,
-        "station_id": manifest.station_id,
-        "created_at": manifest.created_at,
-        "restored_at": moment.astimezone(UTC).isoformat(timespec="seconds"),
-        "source": source,
-        "database_kind": manifest.database_kind,
-        "migrated_from": before,
-        "migrated_to": after,
-        "extra": manifest.extra,
-    }
-    write_atomic(
-        data_dir / RESTORE_MARKER, json.dumps(marker, indent=1, ensure_ascii=False) + "\n", mode=0o600
-    )
-
-
-def read_restore_marker(data_dir: Path) -> dict[str, Any] | None:
-    """Return the restore marker of `data_dir`, or None (no restore since the last start)."""
-    try:
-        data = json.loads((data_dir / RESTORE_MARKER).read_bytes())
-    except FileNotFoundError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def clear_restore_marker(data_dir: Path, now: datetime | None = None) -> bool:
-    """Set the marker aside once acted on; return True for the one caller that moved it (of several
-    workers starting together, one wins; a second start does not act again)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    try:
-        (data_dir / RESTORE_MARKER).rename(data_dir / f"{RESTORE_MARKER}.done-{stamp}")
-    except FileNotFoundError:
-        return False
-    return True

@@ -109,3 +109,21 @@ def test_the_snapshot_is_consistent_while_a_writer_writes(
     assert pairs[0] > 0 and pairs[0] % 2 == 0 and pairs[1] == pairs[0] // 2 * 3
     assert result.manifest.counts["pairs"] == pairs[0]  # the counts were taken in the dump's own snapshot
     assert "pairs" in tables_in(target.database)
+
+
+def test_a_restore_failing_after_the_load_leaves_the_database_empty_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    station = station_settings(tmp_path / "station", database.create_postgres_database())
+    populate(station, users=1, commands_issued=1, clips=1)
+    dest = DirectoryDestination(tmp_path / "usb")
+    run_backup(station, dest, PASSPHRASE, now=T0)
+
+    def fail(settings: object, manifest: object) -> list[str]:
+        raise BackupError("the guard could not run")
+
+    monkeypatch.setattr(hooks, "after_restore", fail)
+    target = station_settings(tmp_path / "new" / "var", database.create_postgres_database())
+    with pytest.raises(BackupError, match="guard"):
+        restore_backup(target, dest, PASSPHRASE)
+    assert tables_in(target.database) == [] and tree(tmp_path / "new") == {}

@@ -244,6 +244,9 @@ def test_open_destination_reads_a_directory_and_refuses_unknown_schemes(tmp_path
 def test_a_backup_needs_a_passphrase(station: Settings, tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="passphrase"):
         run_backup(station, DirectoryDestination(tmp_path / "usb"), "")
+    with pytest.raises(BackupError, match="at least 8 characters"):
+        run_backup(station, DirectoryDestination(tmp_path / "usb"), "1234567")
+    assert not (tmp_path / "usb").exists()
 
 
 def test_a_station_holding_its_lock_is_not_overwritten(
