@@ -19,6 +19,7 @@ from broadcast import alerts, bulletins, domain
 from broadcast.alerts import delivery as alert_delivery
 from broadcast.alerts import lifecycle
 from broadcast.alerts import views as alert_views
+from broadcast.backup import scheduled as backups
 from broadcast.bulletins import review as bulletin_review
 from broadcast.fleet import queries as fleet_queries
 from broadcast.http.deps import OptionalUserDep, StationDep
@@ -88,7 +89,10 @@ def _desk(station: Station, viewer: Principal) -> dict[str, Any]:
         drafts = _my_drafts(session, viewer)
         waiting = bulletin_review.approval_queue(session, viewer) if domain.can_approve(viewer.role) else []
         problems = fleet_queries.device_problems(session, viewer, now)
+        runs = backups.runs(session, limit=5) if viewer.role == domain.Role.ADMIN else None
+    backup_to = station.settings.backup.backup_to
     return {
+        "backup": None if runs is None else home_view.backup_line(runs, backup_to, tz, now),
         "on_air": home_view.on_air(live, devices, names, ACTIVE, playing),
         "next_today": home_view.next_today(mine, now, tz, names),
         "problems": problems,

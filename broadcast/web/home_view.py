@@ -103,3 +103,43 @@ def local_time(moment: datetime, tz: tzinfo) -> str:
     """Return "HH:MM dd/mm" in the station's time zone (a naive time from the database is UTC)."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return f"{aware.astimezone(tz):%H:%M %d/%m}"
+
+
+@dataclass(frozen=True)
+class BackupLine:
+    """The admin's one line about backups: how the last one went, and whether it needs attention."""
+
+    text: str
+    warn: bool
+
+
+def size_text(size_bytes: int) -> str:
+    """Return a size as an officer reads it: "12,3 MB", "850 kB"."""
+    if size_bytes >= 1_000_000:
+        return f"{size_bytes / 1_000_000:.1f} MB".replace(".", ",")
+    return f"{max(1, round(size_bytes / 1000))} kB"
+
+
+def backup_line(runs: Sequence[Any], destination: str, tz: tzinfo, now: datetime) -> BackupLine:
+    """Return the backup status for the admin's desk from the latest backup runs (newest first).
+
+    Warns when the newest run failed, when no backup succeeded for two days, or when none is set up.
+    """
+    done = next((r for r in runs if r.status == "done"), None)
+    if not destination and done is None:
+        return BackupLine("Chưa đặt sao lưu tự động: khi ổ cứng hỏng sẽ mất hết dữ liệu và khoá.", True)
+    if runs and runs[0].status == "running":
+        return BackupLine(f"Đang sao lưu (bắt đầu lúc {local_time(runs[0].started_at, tz)}).", False)
+    if runs and runs[0].status == "failed":
+        return BackupLine(
+            f"Lần sao lưu lúc {local_time(runs[0].started_at, tz)} không thành công: {runs[0].message}", True
+        )
+    if done is None or done.finished_at is None:
+        return BackupLine("Chưa có bản sao lưu nào.", True)
+    where = done.result.get("destination") or destination
+    text = (
+        f"Sao lưu gần nhất lúc {local_time(done.finished_at, tz)}, {size_text(done.size_bytes)}, vào {where}."
+    )
+    finished = done.finished_at if done.finished_at.tzinfo else done.finished_at.replace(tzinfo=UTC)
+    stale = now - finished > timedelta(days=2)
+    return BackupLine(text + (" Đã hơn hai ngày chưa sao lưu." if stale else ""), stale)

@@ -15,6 +15,7 @@ from broadcast.web import (
     approval_pages,
     audit_pages,
     auth_pages,
+    backup_pages,
     bulletin_edit_pages,
     bulletin_pages,
     commune_pages,
@@ -35,6 +36,7 @@ pages += (account_pages, audit_pages)
 # job_pages first among the bulletin pages: its /bulletins/import must win over /bulletins/{bulletin_id}.
 pages = (job_pages, approval_pages, bulletin_edit_pages, *pages)
 pages += (admin_pages, admin_place_pages, device_pages, report_pages, live_pages)
+pages += (backup_pages,)  # /admin/backup
 pages += (commune_pages,)  # the commune's own settings (quiet hours)
 pages += (https_pages,)  # /ca.crt and /https: public, no login
 pages += (home_pages,)  # `/`: the officer's desk

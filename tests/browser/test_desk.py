@@ -79,6 +79,7 @@ def _pages(station: BrowserStation) -> dict[Account, dict[str, str]]:
             "admin-zones": "/admin/zones",
             "admin-devices": "/admin/devices",
             "admin-commune": "/admin/commune",
+            "admin-backup": "/admin/backup",
             "audit": "/audit",
         },
     }
