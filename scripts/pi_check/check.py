@@ -31,7 +31,7 @@ sys.path[:0] = [str(HERE), str(REPO)]
 import bundle  # noqa: E402
 import sizes  # noqa: E402
 import unit  # noqa: E402
-from roots import ARCHES, CACHE, chroot, discard, du_bytes, ensure_fresh, log, mounted, unpack  # noqa: E402
+from roots import ARCHES, CACHE, chroot, chroot_env, discard, du_bytes, ensure_fresh, log, mounted, unpack  # noqa: E402
 from station import Station, lateness_ms  # noqa: E402
 
 MIB = 1024 * 1024
@@ -89,12 +89,7 @@ def run_logged(
     command: list[str] = ["chroot", str(root), "/bin/bash", "-euo", "pipefail", "-c", script]
     if offline:
         command = ["unshare", "--net", "--", *command]
-    env = {
-        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "LANG": "C.UTF-8",
-        "HOME": "/root",
-        "DEBIAN_FRONTEND": "noninteractive",
-    }
+    env = chroot_env()
     with logfile.open("w") as out:
         return subprocess.run(
             command, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout
@@ -125,7 +120,8 @@ def check_install(arch: str, mode: str, station: Station, work: Path, lead_s: fl
                 rc = run_logged(root, script, install_log)
         else:
             with stages.run("prepare_offline"):
-                script = bundle.prepare(arch, root, work, LOGS / f"{arch}-{mode}-prepare.log")
+                script, size = bundle.prepare(arch, root, config, work, LOGS / f"{arch}-{mode}-bundle.log")
+            result["bundle_mib"] = round(size / MIB, 1)
             with stages.run("install"):
                 rc = run_logged(root, script, install_log, offline=True)
         result["install_rc"] = rc
@@ -270,7 +266,11 @@ def main() -> int:
                 entry["fresh_root_mib"] = round(du_bytes(unpack(arch, "probe")) / MIB, 1)
                 discard(CACHE / "work" / f"{arch}-probe")
                 for mode in modes:
-                    result = check_install(arch, mode, station, work, args.lead_s)
+                    try:
+                        result = check_install(arch, mode, station, work, args.lead_s)
+                    except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
+                        result = {"arch": arch, "mode": mode, "ok": False, "error": repr(exc)}
+                        log(f"{arch} {mode}: {exc!r} (logs in {LOGS})")
                     entry[mode] = result
                     if not args.keep_roots and result.get("ok"):
                         discard(Path(result["root"]))

@@ -61,7 +61,30 @@ def unpack(arch: str, name: str) -> Path:
     (root / "usr/sbin/policy-rc.d").write_text(POLICY_RC_D)
     (root / "usr/sbin/policy-rc.d").chmod(0o755)
     shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
+    if HOST_CA.exists():
+        shutil.copy(HOST_CA, root / INSIDE_CA.lstrip("/"))
     return root
+
+
+# This machine may reach PyPI through a TLS-inspecting egress whose CA only its own trust store holds:
+# pip inside the root gets the host's bundle through PIP_CERT, the root's own trust store stays as it is.
+HOST_CA = Path(
+    os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
+)
+INSIDE_CA = "/root/.host-ca.crt"
+
+
+def chroot_env() -> dict[str, str]:
+    """The environment of every command run in a root (install.sh and what it calls)."""
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": "/root",
+        "DEBIAN_FRONTEND": "noninteractive",
+    }
+    if HOST_CA.exists():
+        env["PIP_CERT"] = INSIDE_CA
+    return env
 
 
 def discard(root: Path) -> None:
@@ -109,12 +132,7 @@ def chroot(
     command: list[str] = ["chroot", str(root), "/bin/bash", "-euo", "pipefail", "-c", script]
     if offline:
         command = ["unshare", "--net", "--", *command]
-    env = {
-        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "LANG": "C.UTF-8",
-        "HOME": "/root",
-        "DEBIAN_FRONTEND": "noninteractive",
-    }
+    env = chroot_env()
     return subprocess.run(command, check=check, text=True, capture_output=capture, timeout=timeout, env=env)
 
 
