@@ -289,7 +289,12 @@ class Settings(BaseSettings):
         300.0, ge=1.0, description="A play command expires this long after its start_at."
     )
     device_offline_after_s: float = Field(
-        95.0, gt=0, description="A device silent this long is shown offline (3 missed 30 s heartbeats)."
+        95.0,
+        gt=0,
+        description=(
+            "A device silent this long is shown offline (3 missed 30 s heartbeats). A lost link shows "
+            "sooner: the broker publishes the agent's will within 30 s (1.5 x its 20 s MQTT keepalive)."
+        ),
     )
     max_text_chars: int = Field(20000, description="Longest bulletin text accepted.")
     background_text_chars: int = Field(

@@ -22,7 +22,7 @@ from broadcast import metrics, protocol
 from broadcast.mqtt.credentials import STATION_USER
 from broadcast.mqtt.report_guard import Lane, ReportGuard, device_of
 from broadcast.mqtt.target import MqttTarget, parse_mqtt_url
-from broadcast.protocol.backoff import Backoff
+from broadcast.protocol.backoff import RECONNECT, Backoff
 
 __all__ = [
     "MqttAckTimeout",
@@ -118,6 +118,7 @@ class StationMqtt:
         # The agents' back-off (jittered, at most 5 s): after a broker restart an alert can go out
         # within seconds, and station workers sharing a group do not return in lock-step.
         self._backoff = Backoff()
+        self._client.reconnect_delay_set(min_delay=RECONNECT.base_s, max_delay=RECONNECT.cap_s)  # type: ignore[arg-type]
         self._client.on_connect = self._on_connect
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
@@ -279,8 +280,8 @@ class StationMqtt:
     def _retry_after(self, delay_s: float) -> None:
         """Make paho's next reconnect wait exactly delay_s (as edge_agent/transport.py: paho has no jitter).
 
-        Both callbacks that precede paho's wait set min = max = the draw; its wait is float arithmetic,
-        its type hints say int only.
+        Both callbacks that precede paho's wait set min = max = the draw (a wait without either stays
+        within [base, cap]); its wait is float arithmetic, its type hints say int only.
         """
         self._client.reconnect_delay_set(min_delay=delay_s, max_delay=delay_s)  # type: ignore[arg-type]
 
