@@ -144,6 +144,12 @@ def database_counts(url: str) -> tuple[dict[str, int], str | None]:
         return table_counts(connection), revision(connection)
 
 
+def clip_names(url: str) -> list[str]:
+    """Return the sha256 of every clip the database knows (its `clips` table)."""
+    with _connect(url) as connection:
+        return [str(r[0]) for r in connection.execute(text("SELECT sha256 FROM clips"))]
+
+
 def tables_in(url: str) -> list[str]:
     """Return the tables of a database (empty list: an empty database, or a SQLite file not there)."""
     path = sqlite_path(url)

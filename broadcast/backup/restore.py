@@ -193,8 +193,6 @@ def restore_backup(
         staged = settings.model_copy(update={"data_dir": staging})
         vault.unpack(verified.secrets_tar, staged.secrets_dir, staging)
         messages = [f"backup {bid} of station {manifest.station_id} made {manifest.created_at} checked"]
-        if manifest.clips_kept_in:
-            messages.append(f"clips were not in the backup: they stay in {manifest.clips_kept_in}")
         if manifest.database_kind == "sqlite":
             db_path = sqlite_path(settings.database)
             assert db_path is not None
@@ -213,6 +211,8 @@ def restore_backup(
         after = database.database_counts(db_url)[1]
         if before != after:
             messages.append(f"database migrated from {before} to {after}")
+        if manifest.clips_kept_in:
+            messages.append(_clips_kept_in_s3(settings, manifest.clips_kept_in, db_url))
         messages += hooks.after_restore(staged, manifest)
         if local_clips is not None and not in_data_dir and verified.clips_dir is not None:
             local_clips.mkdir(parents=True, exist_ok=True)
@@ -230,6 +230,24 @@ def restore_backup(
     if replaced is not None:
         messages.append(f"the previous data dir was kept as {replaced}")
     return RestoreResult(manifest, target, replaced, before, after, messages)
+
+
+def _clips_kept_in_s3(settings: Settings, where: str, db_url: str) -> str:
+    """Say whether the S3 clip store (not in the backup) holds every clip the restored database names."""
+    from broadcast.clipstore import open_clip_storage
+    from broadcast.clipstore.store import ClipStoreError
+
+    said = f"clips were not in the backup: they stay in {where}"
+    if (settings.clip_store or "").strip() != where:
+        return f"{said}; set BROADCAST_CLIP_STORE={where} (and BROADCAST_S3_*) before starting the station"
+    try:
+        store = open_clip_storage(settings.clip_storage)
+        missing = [sha for sha in database.clip_names(db_url) if not store.exists(sha)]
+    except ClipStoreError as exc:
+        return f"{said}; could not check them: {exc}"
+    if missing:
+        return f"{said}; WARNING: {len(missing)} clips the database names are not there (first {missing[0]})"
+    return f"{said}, every clip the database names is there"
 
 
 def _swap(staging: Path, target: Path, moment: datetime) -> Path | None:

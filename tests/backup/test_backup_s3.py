@@ -22,8 +22,11 @@ from broadcast.backup import (
     run_backup,
 )
 from broadcast.backup.s3 import S3Destination
+from broadcast.clipstore import open_clip_storage
 from broadcast.clipstore.store import LocalClipStore
 from broadcast.config import Settings
+from broadcast.storage.db import Database
+from broadcast.storage.models import Clip
 from tests.backup.station_data import PASSPHRASE, files, populate, rows, station_settings, tree
 from tests.support.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, s3_server
 
@@ -91,6 +94,12 @@ def test_clips_already_in_an_s3_clip_store_are_not_copied(s3: S3Server, tmp_path
     clip_store = f"s3://{s3.new_bucket()}/clips"
     station = _s3_settings(s3, tmp_path / "station", clip_store=clip_store)
     populate(station, users=1, commands_issued=1, clips=0)
+    kept = open_clip_storage(station.clip_storage).put(b"ID3 kept in the bucket")
+    db = Database(station.database)
+    with db.session() as session:
+        for sha in (kept, "0" * 64):  # the second clip is named by the database but gone from the store
+            session.add(Clip(sha256=sha, size=1, duration_s=1.0, loudness_lufs=-16.0))
+    db.dispose()
     dest = open_destination(str(tmp_path / "usb"), station)
 
     result = run_backup(station, dest, PASSPHRASE, now=T0)
@@ -98,7 +107,10 @@ def test_clips_already_in_an_s3_clip_store_are_not_copied(s3: S3Server, tmp_path
     assert result.manifest.clips_kept_in == clip_store and result.manifest.clips == ()
     assert not (tmp_path / "usb" / "clips").exists()
     restored = restore_backup(_s3_settings(s3, tmp_path / "new", clip_store=clip_store), dest, PASSPHRASE)
-    assert any(clip_store in line for line in restored.messages)
+    [said] = [line for line in restored.messages if clip_store in line]
+    assert "WARNING: 1 clips the database names are not there (first 0000" in said
+    elsewhere = restore_backup(_s3_settings(s3, tmp_path / "other"), dest, PASSPHRASE)
+    assert any(f"set BROADCAST_CLIP_STORE={clip_store}" in line for line in elsewhere.messages)
 
 
 def test_an_s3_destination_needs_an_endpoint(tmp_path: Path) -> None:
