@@ -62,6 +62,8 @@ on_error() {
   exit "$status"
 }
 trap on_error ERR
+temporary=()   # removed on exit, whatever happens
+trap 'rm -rf "${temporary[@]}"' EXIT
 # systemctl only on a live systemd host, never into a ROOT.
 use_systemd() { [ -z "$ROOT" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; }
 privileged() { [ -z "$ROOT" ]; }
@@ -95,7 +97,7 @@ if [ -n "$bundle" ]; then
   if [ -f "$bundle" ]; then
     step="unpacking the bundle $bundle"
     unpacked=$(mktemp -d "${TMPDIR:-/tmp}/loa-bundle.XXXXXX")
-    trap 'rm -rf "$unpacked"' EXIT
+    temporary+=("$unpacked")
     tar -xzf "$bundle" -C "$unpacked"
     bundle=$(dirname "$(find "$unpacked" -maxdepth 2 -name bundle.json | head -n1)")
   fi
@@ -116,15 +118,16 @@ apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o Dpkg::Use-Pty=0 "$@
 
 # Bundle .debs this machine lacks (not installed, or installed at an older version).
 debs_needed() {
-  local deb name version arch have
+  local -A have=()
+  local key status version deb name arch
+  while read -r key status version; do
+    if [ "$status" = installed ]; then have[$key]=$version; fi
+  done < <(dpkg-query -W -f='${Package}:${Architecture} ${db:Status-Status} ${Version}\n' 2>/dev/null)
   for deb in "$bundle"/debs/*.deb; do
     [ -e "$deb" ] || continue
-    name=$(dpkg-deb -f "$deb" Package)
-    version=$(dpkg-deb -f "$deb" Version)
-    arch=$(dpkg-deb -f "$deb" Architecture)
-    [ "$arch" = all ] && arch=""
-    have=$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$name${arch:+:$arch}" 2>/dev/null || true)
-    if [ "${have%% *}" = installed ] && dpkg --compare-versions "${have#* }" ge "$version"; then continue; fi
+    read -r name version arch < <(dpkg-deb --show --showformat='${Package} ${Version} ${Architecture}\n' "$deb")
+    key="$name:$arch"
+    if [ -n "${have[$key]:-}" ] && dpkg --compare-versions "${have[$key]}" ge "$version"; then continue; fi
     echo "$deb"
   done
 }
@@ -135,11 +138,19 @@ if privileged && [ -z "$LOA_SKIP_APT" ]; then
     mapfile -t needed < <(debs_needed)
     if [ "${#needed[@]}" -gt 0 ]; then
       say "installing ${#needed[@]} Debian packages from the bundle"
-      # apt resolves the set first and changes nothing when a dependency is missing; local files only.
-      apt_get install --no-install-recommends --no-download "${needed[@]}"
+      # apt resolves the set first and changes nothing when a dependency is missing. Its package lists
+      # are hidden (an empty lists directory, no sources): the bundle's files are the only candidates,
+      # so apt never prefers a mirror's copy of the same version.
+      nolists=$(mktemp -d "${TMPDIR:-/tmp}/loa-nolists.XXXXXX")
+      temporary+=("$nolists")
+      mkdir "$nolists/partial"
+      apt_get install --no-install-recommends -o Dir::State::Lists="$nolists" \
+        -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$nolists" \
+        -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= "${needed[@]}"
     else
       say "the bundle's Debian packages are all installed already"
     fi
+    apt_get clean
   elif command -v apt-get >/dev/null 2>&1; then
     step="installing system packages (apt-get)"
     packages=("${APT_PACKAGES[@]}")
