@@ -94,6 +94,7 @@ def run_backup(
     keys = envelope.derive(passphrase, kdf)
     station_id = identity.ensure_station_id(settings.secrets_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_work(settings.data_dir)
     # Plain copies of the database and secrets exist only here, in a 0700 dir beside the data they copy.
     with tempfile.TemporaryDirectory(prefix=".backup-", dir=settings.data_dir) as tmp:
         work = Path(tmp)
@@ -136,6 +137,13 @@ def run_backup(
     return BackupResult(
         manifest, dest.describe(), new, reused, written + len(blob), time.monotonic() - started
     )
+
+
+def _remove_stale_work(data_dir: Path, older_than_s: float = 86400.0) -> None:
+    """Remove the work dirs of backups killed mid-way (a day old: not one running now)."""
+    for leftover in data_dir.glob(".backup-*"):
+        if leftover.is_dir() and time.time() - leftover.stat().st_mtime > older_than_s:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _signed(manifest: Manifest, keys: envelope.Keys) -> Manifest:

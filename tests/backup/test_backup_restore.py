@@ -4,8 +4,10 @@ and every refusal leaves the target exactly as it was."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -264,3 +266,15 @@ def test_a_station_holding_its_lock_is_not_overwritten(
         holder.kill()
         holder.wait()
     assert station_running(station) is None
+
+
+def test_the_work_dir_of_a_killed_backup_is_removed_a_day_later(station: Settings, tmp_path: Path) -> None:
+    stale, fresh = station.data_dir / ".backup-killed", station.data_dir / ".backup-running"
+    for leftover in (stale, fresh):
+        leftover.mkdir()
+        (leftover / "database.raw").write_bytes(b"plain copy")
+    os.utime(stale, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+
+    run_backup(station, DirectoryDestination(tmp_path / "usb"), PASSPHRASE, now=T0)
+
+    assert not stale.exists() and fresh.exists()
