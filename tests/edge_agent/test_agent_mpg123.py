@@ -24,6 +24,8 @@ from edge_agent.outputs.ffmpeg import decode_command as ffmpeg_decode
 from edge_agent.outputs.mpg123 import decode_command, find_mpg123, is_mpeg_audio
 from edge_agent.tone import sine_wav
 
+pytestmark = pytest.mark.integration  # real mpg123 and ffmpeg processes
+
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
 
