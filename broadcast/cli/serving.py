@@ -36,11 +36,13 @@ def run_station(settings: Settings, host: str, port: int, log_level: str) -> int
     if https is not None:
         print(https_banner(settings, host, port, https.files), flush=True)
     from broadcast.app import create_app  # after the checks: a refused start touches nothing
+    from broadcast.backup.running import station_lock
     from broadcast.fleet import station_address
 
     if settings.public_url:  # what `broadcast device add` writes into agent.toml when run on its own
         station_address.record(settings.data_dir, settings.public_url)
-    serve(create_app(settings), host, port, log_level, https)
+    with station_lock(settings.data_dir):  # `broadcast restore` refuses to replace a serving station's data
+        serve(create_app(settings), host, port, log_level, https)
     return 0
 
 

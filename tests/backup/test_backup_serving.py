@@ -10,6 +10,7 @@ import pytest
 
 from broadcast.backup import list_backups
 from broadcast.backup.destination import DirectoryDestination
+from broadcast.backup.running import lock_held
 from tests.backup.station_data import PASSPHRASE
 from tests.support.station import StationProcess, running
 
@@ -45,6 +46,7 @@ def test_a_serving_station_is_backed_up_and_refuses_a_restore_over_it(tmp_path: 
         )
         assert refused.returncode == 2, refused.stderr
         assert "a station is running" in refused.stderr
+        assert lock_held(station.data_dir)  # `serve` holds the lock: seen even with an outside broker
         assert sorted(p.name for p in (station.data_dir / "secrets").iterdir()) == before
         assert not list(tmp_path.glob(".station.restore-*"))
     [backup] = list_backups(DirectoryDestination(usb))
