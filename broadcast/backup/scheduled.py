@@ -131,8 +131,8 @@ def back_up_once(settings: Settings, reporter: Reporter | None = None) -> dict[s
     target = settings.backup.backup_to
     if not target:
         raise domain.DomainError("Chưa đặt nơi sao lưu (BROADCAST_BACKUP_TO).")
-    secret = passphrase(settings)
     try:
+        secret = passphrase(settings)  # read at each run: the admin may fix the file without a restart
         if reporter is not None:
             reporter.update(0, 2, f"Đang sao lưu vào {target}…", force=True)
         dest = open_destination(target, settings)
@@ -144,7 +144,7 @@ def back_up_once(settings: Settings, reporter: Reporter | None = None) -> dict[s
         log.exception("backup to %s failed", target)
         metrics.backup_failed()
         raise domain.DomainError(in_vietnamese(exc, target)) from exc
-    except Exception:
+    except Exception:  # the passphrase missing, the station stopping, a bug: every failure is counted
         metrics.backup_failed()
         raise
     metrics.backup_succeeded(time.time(), result.seconds, result.bytes_written)
