@@ -103,6 +103,7 @@ def test_a_bundle_built_offline_installs_with_no_index_and_runs(bundle: Path, tm
     site = next((venv / "lib").glob("python3.*/site-packages"))
     assert (site / "paho").is_dir() and (site / "gpiozero").is_dir()
     assert not (site / "cryptography").exists()  # Debian's stays in use: nothing built on armhf
+    assert not (site / "pip").exists() and not (site / "setuptools").exists()  # not needed to play
     ran = subprocess.run([str(venv / "bin/edge-agent"), "--help"], capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0 and "--config" in ran.stdout
 

@@ -26,6 +26,7 @@ PYTHON=${PYTHON:-python3}
 SOURCE=${SOURCE:-$(cd "$here/../.." 2>/dev/null && pwd)}
 LOA_SKIP_PIP=${LOA_SKIP_PIP:-}   # set: create the venv, install nothing into it (tests)
 LOA_SKIP_APT=${LOA_SKIP_APT:-}   # set: no apt-get / dpkg (tests, a machine prepared by other means)
+# LOA_KEEP_PIP=1 keeps pip and setuptools in the venv (removed by default: the agent never uses them)
 UNIT=loa-agent.service
 # What playback needs from Debian: the venv, Ed25519 (PyPI has no armv7l wheel of cryptography's cffi),
 # aplay, the MP3 decoder, live sessions. GPIO comes in a separate step that may fail (plain Debian).
@@ -122,10 +123,10 @@ debs_needed() {
   local key status version deb name arch
   while read -r key status version; do
     if [ "$status" = installed ]; then have[$key]=$version; fi
-  done < <(dpkg-query -W -f='${Package}:${Architecture} ${db:Status-Status} ${Version}\n' 2>/dev/null)
+  done <<<"$(dpkg-query -W -f='${Package}:${Architecture} ${db:Status-Status} ${Version}\n' 2>/dev/null)"
   for deb in "$bundle"/debs/*.deb; do
     [ -e "$deb" ] || continue
-    read -r name version arch < <(dpkg-deb --show --showformat='${Package} ${Version} ${Architecture}\n' "$deb")
+    read -r name version arch <<<"$(dpkg-deb --show --showformat='${Package} ${Version} ${Architecture}' "$deb")"
     key="$name:$arch"
     if [ -n "${have[$key]:-}" ] && dpkg --compare-versions "${have[$key]}" ge "$version"; then continue; fi
     echo "$deb"
@@ -135,7 +136,10 @@ debs_needed() {
 if privileged && [ -z "$LOA_SKIP_APT" ]; then
   if [ -n "$bundle" ]; then
     step="installing the bundle's Debian packages (offline)"
-    mapfile -t needed < <(debs_needed)
+    # No process substitution anywhere: an image-building chroot may have no /dev/fd.
+    needed_list=$(debs_needed)
+    needed=()
+    if [ -n "$needed_list" ]; then mapfile -t needed <<<"$needed_list"; fi
     if [ "${#needed[@]}" -gt 0 ]; then
       say "installing ${#needed[@]} Debian packages from the bundle"
       # apt resolves the set first and changes nothing when a dependency is missing. Its package lists
@@ -221,6 +225,11 @@ else
     say "installing the agent from $target"
     # No --upgrade: what the system site packages already satisfy (cryptography) stays as it is.
     "${pip[@]}" "$target[agent]"
+  fi
+  if [ -z "${LOA_KEEP_PIP:-}" ]; then
+    # Nothing at run time needs them (half the venv on an SD card); an upgrade builds a new venv anyway.
+    step="removing pip and setuptools from the new venv"
+    "$new/bin/python" -m pip uninstall -y -q setuptools pip
   fi
   step="checking the new venv"
   "$new/bin/python" -c 'import edge_agent.cli, broadcast.protocol.keys, paho.mqtt.client
