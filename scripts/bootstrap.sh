@@ -35,6 +35,7 @@ stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo ">> installing Python packages into .venv (first run takes a minute)" >&2
   .venv/bin/python -m pip install -q --upgrade pip
+  # dev = the station's and the agent's extras (pyproject.toml) plus the test and lint tools.
   .venv/bin/python -m pip install -q -e ".[dev]"
   rm -f .venv/.installed-*
   touch "$stamp"

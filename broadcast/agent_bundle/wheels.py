@@ -86,7 +86,9 @@ def download(requirements: list[Requirement], target: Target, out: Path, find_li
     _pip(*args, *(str(r) for r in requirements), timeout=600)
     for wheel in out.glob("*.whl"):
         name = canonicalize_name(wheel.name.split("-")[0])
-        if name in APT_PROVIDED:  # pulled by a dependency: Debian's package serves it on the Pi
+        if name in VENV_PROVIDED:  # colorzero asks for setuptools: the Pi's new venv has it already
+            wheel.unlink()
+        elif name in APT_PROVIDED:  # pulled by a dependency: Debian's package serves it on the Pi
             raise BundleError(f"a dependency needs {name} from PyPI; the agent takes Debian's")
 
 

@@ -167,7 +167,9 @@ if privileged && [ -z "$LOA_SKIP_APT" ]; then
     step="installing the GPIO library (optional)"
     apt_get install --no-install-recommends "${APT_GPIO[@]}" 2>/dev/null ||
       say "python3-lgpio not available (plain Debian): gpiozero comes from pip, with its own pin drivers"
+    # The package lists (about 80 MB) go too, as in container images: the next apt use runs update.
     apt_get clean
+    rm -rf /var/lib/apt/lists/*
   fi
 fi
 
