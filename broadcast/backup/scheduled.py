@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from broadcast import domain, metrics
 from broadcast.backup import BackupError, DestinationError, open_destination, prune, run_backup
+from broadcast.backup.archive import MIN_PASSPHRASE
 from broadcast.config import Settings
 from broadcast.jobs import JobRunner, JobStatus, Reporter
 from broadcast.people import audit
@@ -102,13 +103,19 @@ def passphrase(settings: Settings) -> str:
         except OSError:
             raise domain.DomainError(f"Không đọc được tệp mật khẩu sao lưu {path}.") from None
         if found:
-            return found
+            return _long_enough(found)
     if os.environ.get(PASSPHRASE_ENV):
-        return os.environ[PASSPHRASE_ENV]
+        return _long_enough(os.environ[PASSPHRASE_ENV])
     raise domain.DomainError(
         "Chưa có mật khẩu sao lưu: quản trị viên cần đặt BROADCAST_BACKUP_PASSPHRASE_FILE "
         "(tệp chứa mật khẩu) rồi khởi động lại trạm."
     )
+
+
+def _long_enough(secret: str) -> str:
+    if len(secret) < MIN_PASSPHRASE:
+        raise domain.DomainError(f"Mật khẩu sao lưu quá ngắn: cần ít nhất {MIN_PASSPHRASE} ký tự.")
+    return secret
 
 
 def passphrase_configured(settings: Settings) -> bool:

@@ -80,7 +80,7 @@ def test_a_failing_destination_is_told_in_vietnamese(api: Api, tmp_path: Path) -
     job = _wait_done(api)
     assert response.status_code == 200 and job.status == JobStatus.FAILED
     assert "Chưa có mật khẩu sao lưu" in job.message
-    (tmp_path / "pass").write_text("mật khẩu", encoding="utf-8")
+    (tmp_path / "pass").write_text("mật khẩu sao lưu", encoding="utf-8")
     api.station.settings.backup_passphrase_file = tmp_path / "pass"
     api.client.post("/admin/backup", data={"csrf_token": csrf})
     job = _wait_done(api)

@@ -62,6 +62,10 @@ def test_the_passphrase_comes_from_the_admins_file_or_the_environment_only(
     monkeypatch.setenv("BROADCAST_BACKUP_PASSPHRASE_FILE", str(tmp_path / "missing"))
     with pytest.raises(domain.DomainError, match="Không đọc được tệp mật khẩu"):
         scheduled.passphrase(Settings())
+    (tmp_path / "pass").write_text("1234\n", encoding="utf-8")
+    monkeypatch.setenv("BROADCAST_BACKUP_PASSPHRASE_FILE", str(tmp_path / "pass"))
+    with pytest.raises(domain.DomainError, match="quá ngắn"):
+        scheduled.passphrase(Settings())
     (tmp_path / "pass").write_text("ba con vịt bơi qua sông\n", encoding="utf-8")
     monkeypatch.setenv("BROADCAST_BACKUP_PASSPHRASE_FILE", str(tmp_path / "pass"))
     assert scheduled.passphrase(Settings()) == "ba con vịt bơi qua sông"
