@@ -64,16 +64,24 @@ def bundle(tmp_path: Path) -> Path:
     return out
 
 
-def _install(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
+def _install(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {
         **os.environ,
         "ROOT": str(tmp_path / "root"),
         "PYTHON": sys.executable,
         "PYTHONPATH": str(tmp_path / "dist-packages"),
         "PIP_FIND_LINKS": "",  # only the bundle's wheels
+        **(env or {}),
     }
     return subprocess.run(
-        ["bash", str(INSTALL_SH), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        ["bash", str(INSTALL_SH), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -117,3 +125,22 @@ def test_a_damaged_bundle_is_refused_before_anything_changes(bundle: Path, tmp_p
     done = _install(tmp_path, "--bundle", str(unpacked / "loa-agent-amd64"))
     assert done.returncode == 1 and "the bundle is damaged" in done.stderr
     assert not (tmp_path / "root").exists()
+
+
+def test_the_online_path_installs_a_built_wheel_with_its_agent_extra(bundle: Path, tmp_path: Path) -> None:
+    """`install.sh --wheel`: pip resolves loa-xa[agent] itself (here from a local index of wheels)."""
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(bundle) as archive:
+        archive.extractall(unpacked, filter="data")
+    wheels = unpacked / "loa-agent-amd64" / "wheels"
+    project = next(wheels.glob("loa_xa-*.whl"))
+    _system_site(tmp_path / "dist-packages")
+    config = unpacked / "loa-agent-amd64" / "agent.toml"
+    env = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "LOA_KEEP_PIP": "1"}
+    done = _install(tmp_path, "--wheel", str(project), "--config", str(config), env=env)
+    assert done.returncode == 0, done.stderr
+    venv = tmp_path / "root/opt/loa-agent/venv"
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    assert (site / "gpiozero").is_dir() and (site / "pip").is_dir()  # the agent extra; pip kept when asked
+    ran = subprocess.run([str(venv / "bin/edge-agent"), "--help"], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0
