@@ -28,6 +28,7 @@ from broadcast.mqtt.client import MqttTarget, StationMqtt
 from broadcast.mqtt.credentials import STATION_USER, station_worker_user
 from broadcast.mqtt.report_guard import ReportGuard
 from broadcast.mqtt.setup import device_host, external_target, station_target
+from broadcast.people import accounts
 from broadcast.people.login_guard import LoginGuard, LoginThrottle
 from broadcast.programme import publishing
 from broadcast.programme.leading import elected_scheduler
@@ -180,6 +181,8 @@ def login_guard(settings: Settings) -> LoginGuard:
 def start_station(settings: Settings) -> Station:
     """Migrate the database, start the broker (if managed), the MQTT client and the scheduler."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if warning := accounts.cheap_hashes_warning():
+        log.warning(warning)
     migrate(settings.database)
     db = Database(settings.database)
     with db.session() as session:  # uptime counts no hour before this station began counting heartbeats

@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+# Before anything imports broadcast.people.accounts (which reads it once): passwords hashed at the test
+# cost, here and in every station process (tests/support/station.py passes it on). The tests that are
+# about hashing cost (the login flood) start their stations without it.
+os.environ.setdefault("BROADCAST_TEST_CHEAP_HASHES", "1")
+
 from tests.support import database
 from tests.support.station import RENDER_CACHE_ENV
 

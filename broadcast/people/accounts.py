@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,14 +17,28 @@ from sqlalchemy.orm import Session
 from broadcast import domain
 from broadcast.storage.models import AuthToken, Commune, User
 
-_hasher = PasswordHasher()
+# Argon2id with the library's default cost (RFC 9106's low-memory profile: 64 MiB, 3 passes, ~0.2 s of
+# CPU per hash). CHEAP_HASHES_ENV=1 is for the test suite only (tests/conftest.py sets it): the same
+# algorithm at the library's cheapest parameters, so the suite's thousand-odd logins and accounts cost
+# seconds instead of minutes. Hashes record their parameters, so either kind verifies under the other;
+# a station started with it says so loudly (cheap_hashes_warning).
+CHEAP_HASHES_ENV = "BROADCAST_TEST_CHEAP_HASHES"
+_cheap = os.environ.get(CHEAP_HASHES_ENV) == "1"
+_hasher = PasswordHasher.from_parameters(profiles.CHEAPEST) if _cheap else PasswordHasher()
+
+
+def cheap_hashes_warning() -> str | None:
+    """Return the warning a station must print when passwords are hashed at the test suite's cost."""
+    if not _cheap:
+        return None
+    return f"{CHEAP_HASHES_ENV}=1: passwords are hashed at test cost; never set it on a real station"
 
 
 @cache
 def _dummy_hash() -> str:
     """Return a hash to verify unknown user names against, so they take as long as known ones.
 
-    Made on first use, not at import: an Argon2 hash costs ~0.4 s of CPU, which every CLI command and
+    Made on first use, not at import: an Argon2 hash costs ~0.2 s of CPU, which every CLI command and
     every station start would otherwise pay.
     """
     return _hasher.hash(secrets.token_urlsafe(16))

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 
 
 def _station(tmp_path: Path) -> tuple[StationProcess, AgentProcess, str]:
-    station, token = station_with_admin(tmp_path / "station")
+    # Real Argon2 cost (not the suite's cheap hashes): a flood that got past the guard would cost real CPU.
+    station, token = station_with_admin(tmp_path / "station", BROADCAST_TEST_CHEAP_HASHES="0")
     config = tmp_path / "loa-1.toml"
     station.cli("device", "add", "loa-1", "--zone", "thon-1", "--out", str(config), "--state-dir", "s-1")
     return station, AgentProcess(config=config, plays_dir=tmp_path / "plays"), token

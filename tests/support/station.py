@@ -20,6 +20,7 @@ from tests.support.database import station_database_url
 from tests.support.free_port import free_port
 
 RENDER_CACHE_ENV = "BROADCAST_RENDER_CACHE"
+CHEAP_HASHES_ENV = "BROADCAST_TEST_CHEAP_HASHES"
 
 
 @dataclass
@@ -51,6 +52,8 @@ class StationProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
         if cache := os.environ.get(RENDER_CACHE_ENV):  # the suite's shared render cache (tests/conftest.py)
             env[RENDER_CACHE_ENV] = cache
+        if cheap := os.environ.get(CHEAP_HASHES_ENV):  # passwords hashed at test cost (tests/conftest.py)
+            env[CHEAP_HASHES_ENV] = cheap
         env.update(
             BROADCAST_DATA_DIR=str(self.data_dir),
             BROADCAST_MQTT_PORT=str(self.mqtt_port),
