@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, literal, or_, select
+from sqlalchemy import Select, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from broadcast import csv_export
@@ -56,14 +56,16 @@ def _where(query: Select[Any], f: AuditFilter) -> Select[Any]:
         )
         query = query.where(target)
     if f.commune is not None:
-        # What the commune's accounts did, and what happened to its devices (e.g. the station flagging
-        # one for flooding reports: actor "station", target "device:<id>").
+        # What the commune's accounts did, what happened to its devices (e.g. the station flagging
+        # one for flooding reports: actor "station", target "device:<id>"), and restores of the
+        # station itself (target "backup:<id>"): they touch every commune's data.
         zones = select(Zone.id).where(Zone.commune_id == f.commune)
         devices = select(literal("device:") + Device.id).where(Device.zone.in_(zones))
         query = query.where(
             or_(
                 AuditEntry.actor.in_(select(User.name).where(User.commune_id == f.commune)),
                 AuditEntry.target.in_(devices),
+                and_(AuditEntry.action == "backup.restore", AuditEntry.target.startswith("backup:")),
             )
         )
     if f.since is not None:

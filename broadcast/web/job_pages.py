@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcast import jobs
+from broadcast.backup import scheduled as backup_jobs
 from broadcast.bulletins import importing as bulletin_import
 from broadcast.bulletins import jobs as bulletin_jobs
 from broadcast.http.deps import AddressDep, StationDep
@@ -24,6 +25,7 @@ KIND_LABELS = {
     bulletin_jobs.EDIT: "Đọc lại bản tin đã sửa",
     bulletin_jobs.RENDER: "Đọc lại bản tin",
     bulletin_jobs.IMPORT: "Nhập bản tin từ tệp",
+    backup_jobs.JOB_KIND: "Sao lưu",
 }
 
 

@@ -174,3 +174,16 @@ def test_a_commune_admin_sees_what_befell_their_devices_and_not_others(api: Api,
         audit.record(session, "station", "device.report_flood", "device:loa-khac", "", dropped=700)
     page = api.client.get("/api/audit?action=device", headers=headers).json()
     assert [e["target"] for e in page["entries"] if e["action"] == "device.report_flood"] == ["device:loa-1"]
+
+
+def test_every_commune_admin_sees_that_the_station_was_restored(api: Api) -> None:
+    with api.station.db.session() as session:
+        accounts.add_user(session, "quantri-xa", "admin", "so-tay-cua-dai-xa", commune="default")
+        headers = {"Authorization": f"Bearer {accounts.issue_token(session, 'quantri-xa')}"}
+        # What the first start after `broadcast restore` writes (broadcast/backup/followup.py).
+        audit.record(session, "station", "backup.restore", "backup:20261206T020000Z", "")
+        audit.record(session, "station", "backup.run", "backup:20261206T030000Z", "")  # not the commune's
+    page = api.client.get("/api/audit?action=backup", headers=headers).json()
+    assert [(e["action"], e["target"]) for e in page["entries"]] == [
+        ("backup.restore", "backup:20261206T020000Z")
+    ]
