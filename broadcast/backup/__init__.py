@@ -3,7 +3,7 @@
 `run_backup` / `restore_backup` / `list_backups` / `prune` are the entry points (the CLI in
 broadcast/cli/backup.py, the scheduler and the admin page call them); `open_destination` picks a
 directory or an S3 bucket. The pure parts — manifest, retention, the encryption envelope — sit apart from
-the adapters (SQLite/pg_dump, destinations). Layout and hooks: see archive.py and restore.py.
+the adapters (SQLite/pg_dump, destinations). Layout: see archive.py and restore.py.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from broadcast.backup import database, envelope, hooks, identity, vault
+from broadcast.backup import database, envelope, identity, seq_guard, vault
 from broadcast.backup.destination import Destination
 from broadcast.backup.errors import BackupError
 from broadcast.backup.manifest import (
@@ -129,7 +129,7 @@ def run_backup(
         kdf=kdf,
         key_check=envelope.key_check(keys),
         app_version=app_version(),
-        extra={"command_seq": facts} if (facts := hooks.backup_facts(settings, settings.database)) else {},
+        extra={"command_seq": seq_guard.backup_facts(settings, settings.database)},
     )
     manifest = _signed(manifest, keys)
     blob = manifest.to_json()

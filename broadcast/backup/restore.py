@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from broadcast.backup import archive, database, envelope, hooks, identity, vault
+from broadcast.backup import archive, database, envelope, identity, seq_guard, vault
 from broadcast.backup.destination import Destination, DestinationError, MissingKey
 from broadcast.backup.errors import BackupError, CorruptBackup, OtherStation, StationRunning, WrongPassphrase
 from broadcast.backup.manifest import DATABASE_MEMBER, SECRETS_MEMBER, Manifest, ManifestError, Member
@@ -213,7 +213,7 @@ def restore_backup(
             messages.append(f"database migrated from {before} to {after}")
         if manifest.clips_kept_in:
             messages.append(_clips_kept_in_s3(settings, manifest.clips_kept_in, db_url))
-        messages += hooks.after_restore(staged, manifest)
+        messages += seq_guard.after_restore(staged, manifest)
         if local_clips is not None and not in_data_dir and verified.clips_dir is not None:
             local_clips.mkdir(parents=True, exist_ok=True)
             archive.copy_tree_files(verified.clips_dir, local_clips)  # content-addressed: adding is safe

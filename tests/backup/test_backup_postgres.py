@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from broadcast.backup import BackupError, hooks, restore_backup, run_backup
+from broadcast.backup import BackupError, restore_backup, run_backup, seq_guard
 from broadcast.backup.database import find_tool, tables_in
 from broadcast.backup.destination import DirectoryDestination
 from tests.backup.station_data import PASSPHRASE, files, populate, rows, station_settings, tree
@@ -32,7 +32,7 @@ def postgres() -> None:
 
 @pytest.fixture
 def no_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hooks, "after_restore", lambda settings, manifest: [])
+    monkeypatch.setattr(seq_guard, "after_restore", lambda settings, manifest: [])
 
 
 def test_a_postgresql_station_comes_back_equal(tmp_path: Path, no_guard: None) -> None:
@@ -122,7 +122,7 @@ def test_a_restore_failing_after_the_load_leaves_the_database_empty_again(
     def fail(settings: object, manifest: object) -> list[str]:
         raise BackupError("the guard could not run")
 
-    monkeypatch.setattr(hooks, "after_restore", fail)
+    monkeypatch.setattr(seq_guard, "after_restore", fail)
     target = station_settings(tmp_path / "new" / "var", database.create_postgres_database())
     with pytest.raises(BackupError, match="guard"):
         restore_backup(target, dest, PASSPHRASE)

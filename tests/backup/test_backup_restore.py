@@ -20,13 +20,13 @@ from broadcast.backup import (
     DestinationError,
     OtherStation,
     StationRunning,
-    hooks,
     list_backups,
     open_destination,
     prune,
     read_restore_marker,
     restore_backup,
     run_backup,
+    seq_guard,
     station_running,
 )
 from broadcast.backup.destination import DirectoryDestination
@@ -40,7 +40,7 @@ T0 = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
 @pytest.fixture
 def no_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     """Leave out the command-number guard: these tests check the restored bytes as they were backed up."""
-    monkeypatch.setattr(hooks, "after_restore", lambda settings, manifest: [])
+    monkeypatch.setattr(seq_guard, "after_restore", lambda settings, manifest: [])
 
 
 @pytest.fixture

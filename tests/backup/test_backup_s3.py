@@ -14,12 +14,12 @@ from pydantic import SecretStr
 from broadcast.backup import (
     DestinationError,
     WrongPassphrase,
-    hooks,
     list_backups,
     open_destination,
     prune,
     restore_backup,
     run_backup,
+    seq_guard,
 )
 from broadcast.backup.s3 import S3Destination
 from broadcast.clipstore import open_clip_storage
@@ -52,7 +52,7 @@ def _s3_settings(s3: S3Server, data_dir: Path, **extra: Any) -> Settings:
 
 @pytest.fixture
 def no_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hooks, "after_restore", lambda settings, manifest: [])
+    monkeypatch.setattr(seq_guard, "after_restore", lambda settings, manifest: [])
 
 
 def test_backup_to_s3_is_incremental_restorable_and_pruned(
