@@ -156,6 +156,12 @@ def run(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     )
     generated_s = time.perf_counter() - started
     dest_dir = root / "usb"
+    # The baseline, in the same run on the same disk: a plain copy of the data dir (no snapshot, no
+    # encryption, no checksums), what `cp -r var /media/usb` would cost.
+    began = time.perf_counter()
+    shutil.copytree(settings.data_dir, root / "plain-copy")
+    plain_copy_s = time.perf_counter() - began
+    shutil.rmtree(root / "plain-copy")
     dest = open_destination(str(dest_dir), settings)
     full = run_backup(settings, dest, PASSPHRASE)
     full_size = _size(dest_dir)
@@ -180,6 +186,7 @@ def run(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         "clips_bytes": clip_bytes,
         "database_bytes": db_file.stat().st_size if db_file.exists() else None,
         "generate_s": round(generated_s, 1),
+        "plain_copy_baseline_s": round(plain_copy_s, 2),
         "full": {
             "seconds": round(full.seconds, 2),
             "bytes_written": full.bytes_written,
