@@ -16,6 +16,9 @@ pytestmark = pytest.mark.integration
 TEXT = "Thông báo: chiều nay 15h, xã tổ chức ra quân làm vệ sinh môi trường. Đề nghị bà con tham gia đầy đủ."
 
 
+ON_TIME_S = 1.5  # the slot, not its neighbourhood; precision is measured in bench/sync_start.py
+
+
 def _station_with_agents(tmp_path: Path, count: int) -> tuple[StationProcess, list[AgentProcess], str, str]:
     station = StationProcess(tmp_path / "station")
     station.data_dir.mkdir()
@@ -79,8 +82,9 @@ def test_agents_play_on_time_while_station_and_broker_are_dead(tmp_path: Path) -
             [play] = agent.plays()
             assert play["clip_sha256"] == sha
             # On time, not to the millisecond: start precision is the serial agent tests' and
-            # bench/sync_start.py's to measure, not a loaded CI's while this test kills processes.
-            assert abs(play["started_at"] - start) < 0.5
+            # bench/sync_start.py's to measure, not a loaded CI's while this test kills processes
+            # (0.64 s was seen at load 14). What this bound rules out is a slot played off its time.
+            assert abs(play["started_at"] - start) < ON_TIME_S
 
         station.start()  # same data dir and ports: broker, database and scheduler come back
 
@@ -108,4 +112,4 @@ def test_a_station_killed_before_airing_plays_the_slot_exactly_once(tmp_path: Pa
         assert wait_until(lambda: agent.plays(), timeout=25), station.log_tail()
         time.sleep(3)
         [play] = agent.plays()
-        assert abs(play["started_at"] - start) < 0.5  # on time (precision: see the test above)
+        assert abs(play["started_at"] - start) < ON_TIME_S  # on time (precision: see the test above)
