@@ -132,9 +132,16 @@ def check_install(arch: str, mode: str, station: Station, work: Path, lead_s: fl
             result["stage_s"] = stages.seconds
             return result
         after = sizes.installed(root)
-        result["root_after_mib"] = round(du_bytes(root) / MIB, 1)
+        # /root holds the inputs (the checkout copy, the bundle and its unpacked copy): not counted.
+        inputs = du_bytes(root / "root")
+        result["inputs_in_slash_root_mib"] = round(inputs / MIB, 1)
+        result["root_after_mib"] = round((du_bytes(root) - inputs) / MIB, 1)
         result["root_added_mib"] = round(result["root_after_mib"] - result["root_before_mib"], 1)
-        result["venv_mib"] = round(du_bytes(root / "opt/loa-agent/venv") / MIB, 1)
+        # install.sh switches a symlink venv -> venvs/<id>: measure where it points.
+        venv = root / "opt/loa-agent/venv"
+        if venv.is_symlink():
+            venv = venv.parent / venv.readlink()
+        result["venv_mib"] = round(du_bytes(venv) / MIB, 1)
         result["opt_loa_agent_mib"] = round(du_bytes(root / "opt/loa-agent") / MIB, 1)
         result["var_cache_apt_mib"] = round(du_bytes(root / "var/cache/apt") / MIB, 2)
         result["var_cache_apt_debs"] = len(list((root / "var/cache/apt/archives").glob("*.deb")))
@@ -152,7 +159,10 @@ def check_install(arch: str, mode: str, station: Station, work: Path, lead_s: fl
 
 
 def venv_packages(root: Path) -> list[str]:
-    site = list((root / "opt/loa-agent/venv/lib").glob("python3*/site-packages"))
+    venv = root / "opt/loa-agent/venv"
+    if venv.is_symlink():
+        venv = venv.parent / venv.readlink()
+    site = list((venv / "lib").glob("python3*/site-packages"))
     if not site:
         return []
     return sorted(p.name.removesuffix(".dist-info") for p in site[0].glob("*.dist-info"))
@@ -172,8 +182,6 @@ def run_agent(
             with stages.run("agent_online"):
                 online_s = station.wait_online(device_id, timeout=180)
             out["online_s"] = None if online_s is None else round(online_s, 1)
-            ready = notify.first("READY=1")
-            out["sd_notify_ready_s"] = None if ready is None else round(ready - began, 1)
             if online_s is None:
                 out["error"] = f"agent not online in 180 s:\n{tail(agent_log)}"
                 log(out["error"])
@@ -189,6 +197,8 @@ def run_agent(
                 return out
             time.sleep(15)  # settle after the play, then an idle reading
             out["idle_rss_mib_under_qemu"] = round((unit.rss_kib(process.pid) or 0) / 1024, 1)
+            ready = notify.first("READY=1")  # read late: READY=1 may follow the station's online verdict
+            out["sd_notify_ready_s"] = None if ready is None else round(ready - began, 1)
             out["sd_notify_watchdog_count"] = notify.count("WATCHDOG=1")
             out["ok"] = process.poll() is None
         finally:
