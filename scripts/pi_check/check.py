@@ -13,6 +13,7 @@ Run through run.sh (root; installs debootstrap and qemu-user-static if missing).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -273,6 +274,8 @@ def main() -> int:
         try:
             for arch in arches:
                 entry: dict[str, Any] = report["arches"].setdefault(arch, {})
+                entry["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                entry["source"] = source()
                 entry["fresh_root_mib"] = round(du_bytes(unpack(arch, "probe")) / MIB, 1)
                 discard(CACHE / "work" / f"{arch}-probe")
                 for mode in modes:
@@ -287,19 +290,47 @@ def main() -> int:
                     write(report, args.out)
                 if not args.no_sizes:
                     entry["apt_closures"] = apt_alternatives(arch, stages)
+                entry["stage_s"] = {k: v for k, v in stages.seconds.items() if k.startswith(arch)}
                 write(report, args.out)
         finally:
             station.stop()
-    report["stage_s"] = stages.seconds
-    report["ok"] = all(r.get("ok") for e in report["arches"].values() for m, r in e.items() if m in modes)
+    report["station_start_s"] = stages.seconds.get("station_start")
+    ok = all(r.get("ok") for e in report["arches"].values() for m, r in e.items() if m in modes)
     write(report, args.out)
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
-    return 0 if report["ok"] else 1
+    return 0 if ok else 1
 
 
 def write(report: dict[str, Any], path: Path) -> None:
+    """Write report into path, keeping the arches this run did not check (runs of one arch each may write
+    the same file side by side: a lock file orders them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+    with (CACHE / "report.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged: dict[str, Any] = {}
+        if path.exists():
+            try:
+                merged = json.loads(path.read_text())
+            except ValueError:
+                merged = {}
+        merged.update({k: v for k, v in report.items() if k != "arches"})
+        merged.setdefault("arches", {}).update(report["arches"])
+        merged["ok"] = all(
+            r.get("ok") for e in merged["arches"].values() for m, r in e.items() if m in ("online", "offline")
+        )
+        merged.pop("stage_s", None)
+        tmp = path.with_suffix(".json.part")
+        tmp.write_text(json.dumps(merged, indent=2, ensure_ascii=False, default=str) + "\n")
+        tmp.rename(path)
+
+
+def source() -> str:
+    """The commit the check ran from, with "+dirty" when the working tree had changes."""
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True)
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 if __name__ == "__main__":
