@@ -11,11 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import urllib3
-from minio import Minio
 from minio.error import MinioException, S3Error
 
 from broadcast.backup.destination import DestinationError, MissingKey, check_key
-from broadcast.clipstore.s3 import parse_endpoint, parse_location
+from broadcast.clipstore.s3 import minio_client, parse_location
 from broadcast.clipstore.store import ClipStoreError
 from broadcast.config import Settings
 
@@ -36,19 +35,18 @@ class S3Destination:
         region: str | None = None,
         timeout_s: float = 30.0,
     ) -> None:
+        self.endpoint, self.bucket, self.prefix = endpoint, bucket, prefix.strip("/")
         try:
-            host, secure = parse_endpoint(endpoint)
+            self._client = minio_client(
+                endpoint,
+                access_key=access_key,
+                secret_key=secret_key,
+                region=region,
+                timeout_s=timeout_s,
+                pool=8,
+            )
         except ClipStoreError as exc:
             raise DestinationError(str(exc)) from None
-        self.endpoint, self.bucket, self.prefix = endpoint, bucket, prefix.strip("/")
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=min(timeout_s, 5.0), read=timeout_s),
-            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
-            maxsize=8,
-        )
-        self._client = Minio(
-            host, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=http
-        )
 
     @classmethod
     def from_settings(cls, url: str, settings: Settings) -> S3Destination:

@@ -51,6 +51,31 @@ def parse_endpoint(url: str) -> tuple[str, bool]:
     return parts.netloc, parts.scheme == "https"
 
 
+def minio_client(
+    endpoint: str,
+    *,
+    access_key: str | None,
+    secret_key: str | None,
+    region: str | None,
+    timeout_s: float,
+    pool: int,
+) -> Minio:
+    """Return a client of the store at `endpoint` (ClipStoreError if the URL is bad).
+
+    Few retries and short connect timeouts: an unreachable store must fail a request in seconds, not hang
+    an officer's form (the library's default retries for minutes).
+    """
+    host, secure = parse_endpoint(endpoint)
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=min(timeout_s, 5.0), read=timeout_s),
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
+        maxsize=pool,
+    )
+    return Minio(
+        host, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=http
+    )
+
+
 class S3ClipStore:
     """Content-addressed clips in one bucket under one prefix."""
 
@@ -65,17 +90,14 @@ class S3ClipStore:
         region: str | None = None,
         timeout_s: float = 10.0,
     ) -> None:
-        host, secure = parse_endpoint(endpoint)
         self.endpoint, self.bucket, self.prefix = endpoint, bucket, prefix.strip("/")
-        # Few retries and short connect timeouts: an unreachable store must fail a request in seconds,
-        # not hang an officer's form (the library's default retries for minutes).
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=min(timeout_s, 5.0), read=timeout_s),
-            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
-            maxsize=16,
-        )
-        self._client = Minio(
-            host, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=http
+        self._client = minio_client(
+            endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            region=region,
+            timeout_s=timeout_s,
+            pool=16,
         )
 
     def describe(self) -> str:
