@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import stat
 import subprocess
@@ -23,6 +22,7 @@ from edge_agent.outputs.ffmpeg import BYTES_PER_S
 from edge_agent.outputs.ffmpeg import decode_command as ffmpeg_decode
 from edge_agent.outputs.mpg123 import decode_command, find_mpg123, is_mpeg_audio
 from edge_agent.tone import sine_wav
+from tests.edge_agent.test_agent_outputs import play_request
 
 pytestmark = pytest.mark.integration  # real mpg123 and ffmpeg processes
 
@@ -95,28 +95,6 @@ def _script(directory: Path, name: str, body: str) -> Path:
     return path
 
 
-def _request(clip: Path) -> PlayRequest:
-    now = time.time()
-    data = clip.read_bytes()
-    command = protocol.PlayCommand(
-        id="cmd-9",
-        seq=9,
-        issued_at=now,
-        expires_at=now + 60,
-        start_at=now,
-        priority="priority",
-        zones=("thon-1",),
-        clip=protocol.ClipRef(
-            url="http://127.0.0.1:8080/clips/x.mp3",
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            duration_s=2.5,
-        ),
-        title="Bản tin",
-    )
-    return PlayRequest(command, clip, "loa-01")
-
-
 @pytest.fixture
 def no_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A machine with aplay (a stand-in that keeps what it plays) and mpg123, and no ffmpeg at all."""
@@ -135,7 +113,7 @@ def no_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_without_ffmpeg_clips_play_through_mpg123(no_ffmpeg: Path, clips: dict[str, Path]) -> None:
     output = AlsaOutput()
     starts: list[float] = []
-    output.play(_request(clips["station"]), starts.append, threading.Event())
+    output.play(play_request(clips["station"], duration_s=2.5), starts.append, threading.Event())
     assert len(starts) == 1
     played = (no_ffmpeg / "pcm").read_bytes()
     assert played == subprocess.run(decode_command("mpg123", clips["station"]), capture_output=True).stdout
@@ -168,7 +146,7 @@ def test_without_ffmpeg_a_relay_is_refused_with_the_reason(no_ffmpeg: Path) -> N
 def test_the_test_tone_wav_goes_to_aplay_as_it_is(no_ffmpeg: Path) -> None:
     tone = no_ffmpeg / "tone.wav"
     tone.write_bytes(sine_wav(1000, 0.2))
-    AlsaOutput().play(_request(tone), lambda at: None, threading.Event())
+    AlsaOutput().play(play_request(tone, duration_s=2.5), lambda at: None, threading.Event())
     assert (no_ffmpeg / "args").read_text().split() == ["-q", str(tone)]
 
 
@@ -176,7 +154,7 @@ def test_without_mpg123_ffmpeg_decodes_clips(tmp_path: Path, clips: dict[str, Pa
     aplay = _script(tmp_path, "aplay", f"cat > {tmp_path}/pcm")
     output = AlsaOutput(aplay=str(aplay), mpg123=str(tmp_path / "no-mpg123"))
     assert output.mpg123 is None
-    output.play(_request(clips["station"]), lambda at: None, threading.Event())
+    output.play(play_request(clips["station"], duration_s=2.5), lambda at: None, threading.Event())
     played = (tmp_path / "pcm").read_bytes()
     assert played == subprocess.run(ffmpeg_decode(FFMPEG, clips["station"]), capture_output=True).stdout
 

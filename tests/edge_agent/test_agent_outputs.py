@@ -19,7 +19,8 @@ from edge_agent.outputs.ffmpeg import decode_command
 from edge_agent.outputs.file import FileSink
 
 
-def _request(clip_path: Path, duration_s: float = 0.3, url_name: str = "bản-tin.mp3") -> PlayRequest:
+def play_request(clip_path: Path, duration_s: float = 0.3, url_name: str = "bản-tin.mp3") -> PlayRequest:
+    """Return the request to play a clip now (the agent's outputs' tests share it)."""
     data = clip_path.read_bytes()
     now = time.time()
     command = protocol.PlayCommand(
@@ -53,7 +54,7 @@ def test_file_sink_records_at_start_and_keeps_audio(tmp_path: Path) -> None:
     clip.write_bytes(b"ID3 fake audio")
     sink = parse_output(f"file:{tmp_path / 'out'}")
     assert isinstance(sink, FileSink)
-    request = _request(clip, duration_s=0.3)
+    request = play_request(clip, duration_s=0.3)
     seen_at: list[float] = []
     lines_at_start: list[str] = []
 
@@ -88,7 +89,7 @@ def test_file_sink_prepare_keeps_audio_without_recording_a_play(tmp_path: Path) 
     clip = tmp_path / "clip"
     clip.write_bytes(b"audio")
     sink = FileSink(tmp_path / "out")
-    request = _request(clip)
+    request = play_request(clip)
     sink.prepare(request)
     assert (tmp_path / "out" / f"{request.command.clip.sha256}.mp3").read_bytes() == b"audio"
     assert not sink.log_path.exists()
@@ -101,9 +102,9 @@ def test_file_sink_stops_early_and_appends(tmp_path: Path) -> None:
     stop = threading.Event()
     threading.Timer(0.1, stop.set).start()
     before = time.time()
-    sink.play(_request(clip, duration_s=30, url_name="noext"), lambda at: None, stop)
+    sink.play(play_request(clip, duration_s=30, url_name="noext"), lambda at: None, stop)
     assert time.time() - before < 1
-    sink.play(_request(clip, duration_s=0), lambda at: None, threading.Event())
+    sink.play(play_request(clip, duration_s=0), lambda at: None, threading.Event())
     lines = (tmp_path / "out" / "plays.jsonl").read_text().splitlines()
     assert len(lines) == 2
     assert json.loads(lines[0])["file"] == json.loads(lines[1])["file"].removesuffix(".mp3")
@@ -135,7 +136,7 @@ def test_alsa_pipes_decoded_pcm_into_aplay(tmp_path: Path, mp3_clip: Path) -> No
     aplay = _script(tmp_path, "aplay", f'echo "$@" > {tmp_path}/args; cat > {tmp_path}/pcm')
     output = AlsaOutput(aplay=str(aplay))
     starts: list[float] = []
-    output.play(_request(mp3_clip), starts.append, threading.Event())
+    output.play(play_request(mp3_clip), starts.append, threading.Event())
     assert len(starts) == 1
     assert (tmp_path / "args").read_text().split() == ["-q", "-f", "S16_LE", "-r", "22050", "-c", "1"]
     pcm_bytes = (tmp_path / "pcm").stat().st_size
@@ -147,7 +148,7 @@ def test_alsa_stop_ends_both_processes(tmp_path: Path, mp3_clip: Path) -> None:
     stop = threading.Event()
     threading.Timer(0.3, stop.set).start()
     before = time.time()
-    AlsaOutput(aplay=str(aplay)).play(_request(mp3_clip), lambda at: None, stop)
+    AlsaOutput(aplay=str(aplay)).play(play_request(mp3_clip), lambda at: None, stop)
     assert time.time() - before < 3
     pid = int((tmp_path / "pid").read_text())
     with pytest.raises(ProcessLookupError):
@@ -157,4 +158,4 @@ def test_alsa_stop_ends_both_processes(tmp_path: Path, mp3_clip: Path) -> None:
 def test_alsa_failure_reports_aplay_message(tmp_path: Path, mp3_clip: Path) -> None:
     aplay = _script(tmp_path, "aplay", 'echo "aplay: main:831: audio open error: No such device" >&2; exit 1')
     with pytest.raises(OutputError, match="No such device"):
-        AlsaOutput(aplay=str(aplay)).play(_request(mp3_clip), lambda at: None, threading.Event())
+        AlsaOutput(aplay=str(aplay)).play(play_request(mp3_clip), lambda at: None, threading.Event())
