@@ -15,6 +15,7 @@ from broadcast.agent_bundle.manifest import (
     check_manifest,
     debs_to_ship,
     manifest,
+    packages_entry,
     requirements_of,
     sha256sums,
     target,
@@ -98,3 +99,9 @@ def test_an_installed_pure_python_distribution_packs_back_into_a_wheel(tmp_path:
 def test_a_compiled_distribution_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="not a pure-Python wheel"):
         write_wheel(metadata.distribution("cryptography"), tmp_path)
+
+
+def test_a_deb_enters_the_flat_repository_index_with_its_file_and_digest() -> None:
+    control = "Package: mpg123\nVersion: 1.31.2-1\nArchitecture: armhf\nDepends: libmpg123-0\n"
+    entry = packages_entry(control, "mpg123_1.31.2-1_armhf.deb", 1234, "ab" * 32)
+    assert entry == control + f"Filename: ./mpg123_1.31.2-1_armhf.deb\nSize: 1234\nSHA256: {'ab' * 32}\n\n"

@@ -96,6 +96,12 @@ def test_a_bundle_built_offline_installs_with_no_index_and_runs(bundle: Path, tm
     assert content["arch"] == "amd64" and content["config"] is True
     paths = {f["path"] for f in content["files"]}
     assert "debs/loa-test-player_1.0_all.deb" in paths and "debs/loa-test-base_1.0_all.deb" not in paths
+    index = (root / "debs" / "Packages").read_text()  # the flat repository apt installs from on the Pi
+    assert "Package: loa-test-player\n" in index and "Filename: ./loa-test-player_1.0_all.deb\n" in index
+    assert "loa-test-base" not in index
+    assert (root / "apt-packages").read_text().split() == [
+        "python3-venv", "python3-cryptography", "alsa-utils", "mpg123", "snapclient",
+    ]  # fmt: skip
     wheels = sorted(p.split("/")[1].split("-")[0] for p in paths if p.startswith("wheels/"))
     assert wheels == ["colorzero", "gpiozero", "loa_xa", "paho_mqtt"]  # cryptography comes from Debian
     assert os.access(root / "install.sh", os.X_OK)

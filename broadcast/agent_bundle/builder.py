@@ -104,6 +104,9 @@ def build(request: BundleRequest) -> Bundle:
             (root / "debs").mkdir()
             for deb in shipped:
                 shutil.copy2(deb.path, root / "debs" / deb.path.name)
+            # A flat repository: apt on the Pi picks from it only what that system lacks.
+            debs_adapter.write_packages_index(root / "debs")
+            (root / "apt-packages").write_text("\n".join(apt_packages(request.with_relay)) + "\n")
 
         content = manifest(
             root,
@@ -130,8 +133,13 @@ def _debs(request: BundleRequest, work: Path) -> list[Deb]:
         return []
     if request.debs != "download":
         return debs_to_ship(debs_adapter.local_debs(Path(request.debs)))
-    packages = list(APT_PACKAGES) + (list(RELAY_PACKAGES) if request.with_relay else [])
+    packages = apt_packages(request.with_relay)
     return debs_to_ship(debs_adapter.download_debs(packages, request.arch, work, request.apt_sources))
+
+
+def apt_packages(with_relay: bool) -> list[str]:
+    """Return the Debian packages the agent asks for (install.sh installs them with their dependencies)."""
+    return list(APT_PACKAGES) + (list(RELAY_PACKAGES) if with_relay else [])
 
 
 def _pack(root: Path, out: Path, *, private: bool) -> None:

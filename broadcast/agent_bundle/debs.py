@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from broadcast.agent_bundle.manifest import BundleError, Deb
+from broadcast.agent_bundle.manifest import BundleError, Deb, packages_entry, sha256_of
 
 _FIELDS = ("Package", "Version", "Priority")
 
@@ -75,3 +75,18 @@ def local_debs(directory: Path) -> list[Deb]:
     if not debs:
         raise BundleError(f"no .deb files in {directory}")
     return debs
+
+
+def write_packages_index(directory: Path) -> Path:
+    """Write `Packages` for the .debs of `directory`: a flat repository apt on the Pi resolves against."""
+    entries = []
+    for path in sorted(directory.glob("*.deb")):
+        done = subprocess.run(
+            ["dpkg-deb", "--field", str(path)], capture_output=True, text=True, timeout=60, check=False
+        )
+        if done.returncode != 0:
+            raise BundleError(f"not a Debian package: {path.name}: {done.stderr.strip()}")
+        entries.append(packages_entry(done.stdout, path.name, path.stat().st_size, sha256_of(path)))
+    index = directory / "Packages"
+    index.write_text("".join(entries))
+    return index

@@ -122,6 +122,12 @@ def debs_to_ship(debs: list[Deb]) -> list[Deb]:
     return sorted((d for d in debs if d.priority not in ALWAYS_INSTALLED_PRIORITIES), key=lambda d: d.package)
 
 
+def packages_entry(control: str, filename: str, size: int, sha256: str) -> str:
+    """Return a deb's paragraph of a flat repository's Packages index (its control + where and what)."""
+    fields = control.strip("\n")
+    return f"{fields}\nFilename: ./{filename}\nSize: {size}\nSHA256: {sha256}\n\n"
+
+
 def sha256_of(path: Path) -> str:
     """Return the hex SHA-256 of a file."""
     digest = hashlib.sha256()

@@ -117,44 +117,26 @@ if [ -n "$wheel" ] && [ ! -f "$wheel" ]; then die "no such wheel: $wheel"; fi
 
 apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o Dpkg::Use-Pty=0 "$@"; }
 
-# Bundle .debs this machine lacks (not installed, or installed at an older version).
-debs_needed() {
-  local -A have=()
-  local key status version deb name arch
-  while read -r key status version; do
-    if [ "$status" = installed ]; then have[$key]=$version; fi
-  done <<<"$(dpkg-query -W -f='${Package}:${Architecture} ${db:Status-Status} ${Version}\n' 2>/dev/null)"
-  for deb in "$bundle"/debs/*.deb; do
-    [ -e "$deb" ] || continue
-    read -r name version arch <<<"$(dpkg-deb --show --showformat='${Package} ${Version} ${Architecture}' "$deb")"
-    key="$name:$arch"
-    if [ -n "${have[$key]:-}" ] && dpkg --compare-versions "${have[$key]}" ge "$version"; then continue; fi
-    echo "$deb"
-  done
-}
-
 if privileged && [ -z "$LOA_SKIP_APT" ]; then
   if [ -n "$bundle" ]; then
-    step="installing the bundle's Debian packages (offline)"
-    # No process substitution anywhere: an image-building chroot may have no /dev/fd.
-    needed_list=$(debs_needed)
-    needed=()
-    if [ -n "$needed_list" ]; then mapfile -t needed <<<"$needed_list"; fi
-    if [ "${#needed[@]}" -gt 0 ]; then
-      say "installing ${#needed[@]} Debian packages from the bundle"
-      # apt resolves the set first and changes nothing when a dependency is missing. Its package lists
-      # are hidden (an empty lists directory, no sources): the bundle's files are the only candidates,
-      # so apt never prefers a mirror's copy of the same version.
-      nolists=$(mktemp -d "${TMPDIR:-/tmp}/loa-nolists.XXXXXX")
-      temporary+=("$nolists")
-      mkdir "$nolists/partial"
-      apt_get install --no-install-recommends -o Dir::State::Lists="$nolists" \
-        -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$nolists" \
-        -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= "${needed[@]}"
-    else
-      say "the bundle's Debian packages are all installed already"
+    if [ -f "$bundle/debs/Packages" ]; then
+      step="installing the bundle's Debian packages (offline)"
+      # The bundle's debs/ is a flat repository and the only source apt sees for this run (its usual lists
+      # hidden): apt installs what this system lacks, resolving against what it has, and changes nothing
+      # when a dependency is missing.
+      repo=$(mktemp -d "${TMPDIR:-/tmp}/loa-apt.XXXXXX")
+      temporary+=("$repo")
+      mkdir -p "$repo/lists/partial" "$repo/parts"
+      echo "deb [trusted=yes] file:$bundle/debs ./" >"$repo/sources.list"
+      local_apt=(-o Dir::Etc::SourceList="$repo/sources.list" -o Dir::Etc::SourceParts="$repo/parts"
+        -o Dir::State::Lists="$repo/lists" -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=
+        -o APT::Sandbox::User=root)  # the bundle may sit where apt's _apt user cannot read
+      mapfile -t wanted <"$bundle/apt-packages"
+      say "installing from the bundle's Debian packages: ${wanted[*]}"
+      apt_get "${local_apt[@]}" update
+      apt_get "${local_apt[@]}" install --no-install-recommends "${wanted[@]}"
+      apt_get clean
     fi
-    apt_get clean
   elif command -v apt-get >/dev/null 2>&1; then
     step="installing system packages (apt-get)"
     packages=("${APT_PACKAGES[@]}")
