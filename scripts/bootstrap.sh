@@ -13,6 +13,7 @@ command -v snapserver >/dev/null 2>&1 || missing+=(snapserver)
 command -v snapclient >/dev/null 2>&1 || missing+=(snapclient)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
+command -v mpg123 >/dev/null 2>&1 || missing+=(mpg123)  # the agent's clip decoder (tests/edge_agent/test_agent_mpg123.py)
 if [ "${BOOTSTRAP_BROWSER:-1}" = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
