@@ -111,6 +111,10 @@ def check_install(arch: str, mode: str, station: Station, work: Path, lead_s: fl
         root = unpack(arch, mode)
     before = sizes.installed(root)
     result["root_before_mib"] = round(du_bytes(root) / MIB, 1)
+    # debootstrap leaves its package lists (~46 MiB); the online install.sh deletes them, the offline one
+    # leaves them alone: the comparable growth is the one without /var/lib/apt/lists on either side.
+    lists_before = du_bytes(root / "var/lib/apt/lists")
+    result["apt_lists_before_mib"] = round(lists_before / MIB, 1)
     config = station.enrol(device_id, work / f"{device_id}.toml")
     shutil.copy(config, root / "root/agent.toml")
     with mounted(root):
@@ -138,6 +142,10 @@ def check_install(arch: str, mode: str, station: Station, work: Path, lead_s: fl
         result["inputs_in_slash_root_mib"] = round(inputs / MIB, 1)
         result["root_after_mib"] = round((du_bytes(root) - inputs) / MIB, 1)
         result["root_added_mib"] = round(result["root_after_mib"] - result["root_before_mib"], 1)
+        lists_after = du_bytes(root / "var/lib/apt/lists")
+        result["root_added_without_apt_lists_mib"] = round(
+            result["root_added_mib"] - (lists_after - lists_before) / MIB, 1
+        )
         # install.sh switches a symlink venv -> venvs/<id>: measure where it points.
         venv = root / "opt/loa-agent/venv"
         if venv.is_symlink():
