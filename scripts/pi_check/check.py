@@ -120,7 +120,9 @@ def check_install(arch: str, mode: str, station: Station, work: Path, lead_s: fl
     with mounted(root):
         if mode == "online":
             source = copy_checkout(root)
-            script = f"cd {source} && edge_agent/install/install.sh --config /root/agent.toml"
+            extra = os.environ.get("LOA_PI_INSTALL_ARGS", "")  # e.g. "--with-relay"
+            script = f"cd {source} && edge_agent/install/install.sh --config /root/agent.toml {extra}"
+            result["install_args"] = extra
             with stages.run("install"):
                 rc = run_logged(root, script, install_log)
         else:
