@@ -35,12 +35,18 @@ def write_marker(
 
 
 def read_restore_marker(data_dir: Path) -> dict[str, Any] | None:
-    """Return the restore marker of `data_dir`, or None (no restore since the last start)."""
+    """Return the restore marker of `data_dir`, or None (no restore since the last start).
+
+    A marker that cannot be read still says a restore happened: it comes back empty, so the start records
+    the restore and republishes every zone rather than failing (or forgetting it).
+    """
     try:
         data = json.loads((data_dir / RESTORE_MARKER).read_bytes())
     except FileNotFoundError:
         return None
-    return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def clear_restore_marker(data_dir: Path, now: datetime | None = None) -> bool:

@@ -102,3 +102,22 @@ def test_the_first_start_after_a_restore_audits_it_once_and_republishes(
         )
     finally:
         db.dispose()
+
+
+def test_a_damaged_marker_still_counts_as_a_restore_and_never_stops_the_start(
+    migrated_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROADCAST_DATA_DIR", str(tmp_path))
+    settings = Settings()
+    db = Database(migrated_database_url)
+    try:
+        (tmp_path / "restored.json").write_bytes(b'{"backup_id": "2026')  # cut short
+        restored = followup.follow_up(settings, db)
+        assert restored is not None and restored.backup_id == ""
+        assert not (tmp_path / "restored.json").exists()
+        with db.session() as session:
+            assert session.scalars(select(AuditEntry.action)).all() == ["backup.restore"]
+            said = audit_text.sentences(session, list(session.scalars(select(AuditEntry))))[0]
+        assert said.startswith("Trạm đã được khôi phục")
+    finally:
+        db.dispose()
