@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+from broadcast.agent_bundle import debs
 from broadcast.agent_bundle.manifest import (
     BundleError,
     Deb,
@@ -105,3 +107,31 @@ def test_a_deb_enters_the_flat_repository_index_with_its_file_and_digest() -> No
     control = "Package: mpg123\nVersion: 1.31.2-1\nArchitecture: armhf\nDepends: libmpg123-0\n"
     entry = packages_entry(control, "mpg123_1.31.2-1_armhf.deb", 1234, "ab" * 32)
     assert entry == control + f"Filename: ./mpg123_1.31.2-1_armhf.deb\nSize: 1234\nSHA256: {'ab' * 32}\n\n"
+
+
+def _apt_get_failing(tmp_path: Path, times: int) -> Path:
+    """Put an apt-get first on PATH that fails its first `times` runs as a mirror mid-sync does."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "apt-get"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'n=$(cat "{tmp_path}/runs" 2>/dev/null || echo 0); echo $((n + 1)) > "{tmp_path}/runs"\n'
+        f'if [ "$n" -lt {times} ]; then echo "E: Failed to fetch Packages.xz  File has unexpected size"; fi\n'
+    )
+    script.chmod(0o755)
+    return bin_dir
+
+
+@pytest.mark.parametrize(("failures", "passes"), [(0, True), (2, True), (3, False)])
+def test_apt_update_is_tried_again_then_refused_with_the_way_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failures: int, passes: bool
+) -> None:
+    monkeypatch.setenv("PATH", f"{_apt_get_failing(tmp_path, failures)}:{os.environ['PATH']}")
+    if passes:
+        debs._apt(["apt-get", "update"], "update", tries=3, pause_s=0)
+    else:
+        with pytest.raises(BundleError, match="unexpected size") as refused:
+            debs._apt(["apt-get", "update"], "update", tries=3, pause_s=0)
+        assert "--apt-sources" in str(refused.value)
+    assert int((tmp_path / "runs").read_text()) == min(failures + 1, 3)

@@ -10,6 +10,7 @@ system has (manifest.debs_to_ship) and install.sh skips what the Pi already has.
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 from broadcast.agent_bundle.manifest import BundleError, Deb, packages_entry, sha256_of
@@ -36,13 +37,31 @@ def _apt_options(work: Path, arch: str, sources: Path | None) -> list[str]:
     return argv
 
 
-def _apt(argv: list[str], what: str) -> None:
+UPDATE_TRIES = 3  # a mirror caught mid-sync ("File has unexpected size") is usually whole again soon
+UPDATE_PAUSE_S = 10.0
+
+
+def _apt_errors(argv: list[str]) -> str | None:
+    """Run apt-get; return what went wrong, or None."""
     done = subprocess.run(argv, capture_output=True, text=True, timeout=1200, check=False)
     # apt-get update exits 0 even when an index failed to download: its "E:" lines count too.
     errors = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith(("E:", "Err:"))]
     if done.returncode != 0 or errors:
-        detail = "\n".join(errors) or (done.stderr or done.stdout).strip()[-1500:]
-        raise BundleError(f"apt-get {what} failed:\n{detail}")
+        return "\n".join(errors) or (done.stderr or done.stdout).strip()[-1500:]
+    return None
+
+
+def _apt(argv: list[str], what: str, tries: int = 1, pause_s: float = UPDATE_PAUSE_S) -> None:
+    for attempt in range(tries):
+        if attempt:
+            time.sleep(pause_s)
+        detail = _apt_errors(argv)
+        if detail is None:
+            return
+    hint = ""
+    if what == "update":
+        hint = "\n(an index of the sources failed: --apt-sources FILE can name only the suites the Pi needs)"
+    raise BundleError(f"apt-get {what} failed:\n{detail}{hint}")
 
 
 def download_debs(packages: list[str], arch: str, work: Path, sources: Path | None = None) -> list[Deb]:
@@ -51,7 +70,7 @@ def download_debs(packages: list[str], arch: str, work: Path, sources: Path | No
         (work / sub).mkdir(parents=True, exist_ok=True)
     (work / "status").touch()
     options = _apt_options(work, arch, sources)
-    _apt(["apt-get", *options, "update"], "update")
+    _apt(["apt-get", *options, "update"], "update", tries=UPDATE_TRIES)
     _apt(["apt-get", *options, "install", "-y", "--download-only", *packages], "install --download-only")
     return [read_deb(path) for path in sorted((work / "cache/archives").glob("*.deb"))]
 
