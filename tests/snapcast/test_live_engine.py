@@ -149,10 +149,10 @@ def test_after_a_snapserver_restart_clients_are_routed_again(engine: tuple[LiveE
         assert wait_until(lambda: live.server.restarts == 1 and live.control.connected, 20)
         # 1.1-2.0 s on a quiet machine (python -m tests.snapcast.measure_routing). snapclient 0.26 itself
         # can hang for good when it reconnects while the new snapserver is still starting (seen under CPU
-        # load: "Connected", then no server settings ever): the agent leaves a stream that stays silent and
-        # joins again with a new snapclient at the next lease renewal (edge_agent/live.py); this test starts
-        # a new one at once. The station's part is the same either way: whichever client connects after the
-        # restart is put on the stream the domain names now.
+        # load: "Connected", then no server settings ever). The agent only leaves such a silent stream
+        # (edge_agent/live.py; it does not rejoin that session: a known gap). This test starts a new client
+        # to check the station's part: whichever client connects after the restart is put on the stream
+        # the domain names now.
         if not wait_until(lambda: _stream_of(live, "loa-a") == "live-2", 10):
             a.close()
             a = Listener(live.stream_port, "loa-a")
