@@ -87,17 +87,7 @@ def test_a_restored_station_keeps_its_agents_playing_without_touching_them(
     old.data_dir.mkdir()
     agents = {d: _agent(old, tmp_path, d) for d in DEVICES}
     # One province-wide admin: writes, approves, sends device commands and reads the whole audit log.
-    old.cli(
-        "user",
-        "add",
-        "quantri",
-        "--role",
-        "admin",
-        "--province",
-        "--password-stdin",
-        stdin="quan-ly-dai-phat-thanh\n",
-    )
-    admin = old.cli("token", "create", "quantri").strip()
+    admin = old.account("quantri", "admin", "quan-ly-dai-phat-thanh", province=True)
     new = StationProcess(
         tmp_path / "restored",
         http_port=old.http_port,  # the new machine takes the old one's address: agent.toml is unchanged

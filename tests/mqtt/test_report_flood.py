@@ -29,21 +29,8 @@ def _setup(tmp_path: Path, **env: str) -> tuple[StationProcess, AgentProcess, Pa
     thief, witness = tmp_path / f"{THIEF}.toml", tmp_path / f"{WITNESS}.toml"
     station.cli("device", "add", THIEF, "--zone", "thon-1", "--out", str(thief), "--state-dir", "s-a")
     station.cli("device", "add", WITNESS, "--zone", "thon-2", "--out", str(witness), "--state-dir", "s-b")
-    station.cli(
-        "user", "add", "chutich", "--role", "approver", "--password-stdin", stdin="mat-khau-duyet-tin\n"
-    )
-    station.cli(
-        "user",
-        "add",
-        "quantri",
-        "--role",
-        "admin",
-        "--province",
-        "--password-stdin",
-        stdin="mat-khau-he-thong\n",
-    )
-    approver = station.cli("token", "create", "chutich").strip()
-    admin = station.cli("token", "create", "quantri").strip()
+    approver = station.account("chutich", "approver", "mat-khau-duyet-tin")
+    admin = station.account("quantri", "admin", "mat-khau-he-thong", province=True)
     return station, AgentProcess(config=witness, plays_dir=tmp_path / "plays-b"), thief, approver, admin
 
 

@@ -84,6 +84,12 @@ class StationProcess:
             raise AssertionError(f"broadcast {args} failed: {result.stderr.decode()}")
         return result.stdout.decode()
 
+    def account(self, name: str, role: str, password: str, *, province: bool = False) -> str:
+        """Add an account (`broadcast user add`) and return an API token of it (`broadcast token create`)."""
+        scope = ("--province",) if province else ()
+        self.cli("user", "add", name, "--role", role, *scope, "--password-stdin", stdin=f"{password}\n")
+        return self.cli("token", "create", name).strip()
+
     def start(self, timeout: float = 30.0) -> None:
         log = (self.data_dir / "station.log").open("ab")
         self.process = subprocess.Popen(
