@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,53 +72,55 @@ def test_the_passphrase_comes_from_the_admins_file_or_the_environment_only(
     assert scheduled.passphrase(Settings()) == "ba con vịt bơi qua sông"
 
 
-def test_the_first_start_after_a_restore_audits_it_once_and_republishes(
+@pytest.fixture
+def station_db(
     migrated_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Iterator[Database]:
+    """The database of a station whose data dir is tmp_path (where a restore leaves its marker)."""
     monkeypatch.setenv("BROADCAST_DATA_DIR", str(tmp_path))
-    settings = Settings()
     db = Database(migrated_database_url)
     try:
-        assert followup.follow_up(settings, db) is None  # an ordinary start
-        with db.session() as session:
-            session.add(ZoneProgramme(zone="thon-1", version=3, digest="abc", published_at=utc(6, 1)))
-        marker = {
-            "backup_id": "20261206T020000Z", "station_id": "st-1", "created_at": "2026-12-06T02:00:00+00:00",
-            "restored_at": "2026-12-06T03:00:00+00:00", "source": "/media/usb/loa", "extra": {"x": 1},
-        }  # fmt: skip
-        (tmp_path / "restored.json").write_text(json.dumps(marker), encoding="utf-8")
-        restored = followup.follow_up(settings, db)
-        assert restored is not None and restored.backup_id == "20261206T020000Z"
-        assert followup.follow_up(settings, db) is None  # the marker is set aside: audited once
-        assert not (tmp_path / "restored.json").exists()
-        with db.session() as session:
-            entry = session.scalars(select(AuditEntry)).one()
-            zone = session.scalars(select(ZoneProgramme)).one()
-            assert (zone.digest, zone.published_at) == ("", None)
-            said = audit_text.sentences(session, [entry])[0]
-        assert entry.action == "backup.restore" and "extra" not in entry.detail
-        assert said == (
-            "Trạm đã được khôi phục từ bản sao lưu 20261206T020000Z lập lúc 2026-12-06 02:00 (UTC), "
-            "lấy từ /media/usb/loa"
-        )
+        yield db
     finally:
         db.dispose()
+
+
+def test_the_first_start_after_a_restore_audits_it_once_and_republishes(
+    station_db: Database, tmp_path: Path
+) -> None:
+    settings, db = Settings(), station_db
+    assert followup.follow_up(settings, db) is None  # an ordinary start
+    with db.session() as session:
+        session.add(ZoneProgramme(zone="thon-1", version=3, digest="abc", published_at=utc(6, 1)))
+    marker = {
+        "backup_id": "20261206T020000Z", "station_id": "st-1", "created_at": "2026-12-06T02:00:00+00:00",
+        "restored_at": "2026-12-06T03:00:00+00:00", "source": "/media/usb/loa", "extra": {"x": 1},
+    }  # fmt: skip
+    (tmp_path / "restored.json").write_text(json.dumps(marker), encoding="utf-8")
+    restored = followup.follow_up(settings, db)
+    assert restored is not None and restored.backup_id == "20261206T020000Z"
+    assert followup.follow_up(settings, db) is None  # the marker is set aside: audited once
+    assert not (tmp_path / "restored.json").exists()
+    with db.session() as session:
+        entry = session.scalars(select(AuditEntry)).one()
+        zone = session.scalars(select(ZoneProgramme)).one()
+        assert (zone.digest, zone.published_at) == ("", None)
+        said = audit_text.sentences(session, [entry])[0]
+    assert entry.action == "backup.restore" and "extra" not in entry.detail
+    assert said == (
+        "Trạm đã được khôi phục từ bản sao lưu 20261206T020000Z lập lúc 2026-12-06 02:00 (UTC), "
+        "lấy từ /media/usb/loa"
+    )
 
 
 def test_a_damaged_marker_still_counts_as_a_restore_and_never_stops_the_start(
-    migrated_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    station_db: Database, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("BROADCAST_DATA_DIR", str(tmp_path))
-    settings = Settings()
-    db = Database(migrated_database_url)
-    try:
-        (tmp_path / "restored.json").write_bytes(b'{"backup_id": "2026')  # cut short
-        restored = followup.follow_up(settings, db)
-        assert restored is not None and restored.backup_id == ""
-        assert not (tmp_path / "restored.json").exists()
-        with db.session() as session:
-            assert session.scalars(select(AuditEntry.action)).all() == ["backup.restore"]
-            said = audit_text.sentences(session, list(session.scalars(select(AuditEntry))))[0]
-        assert said.startswith("Trạm đã được khôi phục")
-    finally:
-        db.dispose()
+    (tmp_path / "restored.json").write_bytes(b'{"backup_id": "2026')  # cut short
+    restored = followup.follow_up(Settings(), station_db)
+    assert restored is not None and restored.backup_id == ""
+    assert not (tmp_path / "restored.json").exists()
+    with station_db.session() as session:
+        assert session.scalars(select(AuditEntry.action)).all() == ["backup.restore"]
+        said = audit_text.sentences(session, list(session.scalars(select(AuditEntry))))[0]
+    assert said.startswith("Trạm đã được khôi phục")
